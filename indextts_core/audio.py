@@ -1,0 +1,250 @@
+"""Audio in and out: decoding and checking reference clips, resampling, OGG/Opus voice notes."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import soundfile as sf
+
+from .engine import Audio, AudioSource
+from .errors import (
+    ClippingError, LowSampleRateError, NoSpeechError, TooLongError, TooNoisyError, TooShortError,
+    UnreadableAudioError, UnsupportedFormatError,
+)
+
+OPUS_RATE = 48000
+#: libsndfile maps Opus compression level to bitrate; 0.9 gives ~32 kbit/s on speech.
+VOICE_NOTE_COMPRESSION = 0.9
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+MIN_SAMPLE_RATE = 16000
+MIN_SPEECH_SECONDS = 3.0
+MAX_REFERENCE_SECONDS = 30.0
+MAX_CLIPPED_FRACTION = 0.005
+MIN_SNR_DB = 15.0
+
+
+def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """High-quality resampling (soxr); returns float32."""
+    if rate_in == rate_out:
+        return samples.astype(np.float32, copy=False)
+    import soxr
+
+    return soxr.resample(samples.astype(np.float32, copy=False), rate_in, rate_out, quality="HQ").astype(np.float32)
+
+
+def _decode_with_ffmpeg(data: bytes) -> Audio:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise UnsupportedFormatError(
+            "M4A/AAC files need ffmpeg, which is not installed here. "
+            "Please send a voice message, or a WAV, FLAC, OGG or MP3 file."
+        )
+    # MP4 keeps its index at the end, so ffmpeg needs a seekable file, not a pipe.
+    with tempfile.NamedTemporaryFile(suffix=".m4a") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        proc = subprocess.run(
+            [ffmpeg, "-v", "error", "-i", tmp.name, "-ac", "1", "-f", "f32le", "-acodec", "pcm_f32le", "-ar", "48000", "pipe:1"],
+            capture_output=True, timeout=60,
+        )
+    if proc.returncode != 0 or not proc.stdout:
+        raise UnreadableAudioError("This audio file could not be read. Please record it again.")
+    return Audio(np.frombuffer(proc.stdout, dtype="<f4").copy(), 48000)
+
+
+def read_audio(source: AudioSource, max_bytes: int = MAX_UPLOAD_BYTES) -> Audio:
+    """Decode OGG/Opus, WAV, FLAC, MP3 (and M4A through ffmpeg when present) to mono float32."""
+    if isinstance(source, Audio):
+        return source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        path = os.fspath(source)
+        try:
+            size = os.path.getsize(path)
+            if size > max_bytes:
+                raise TooLongError(f"This file is {size / 1e6:.0f} MB; please send a clip under {max_bytes // 10**6} MB (3–30 seconds of speech).")
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise UnreadableAudioError(f"Could not open the audio file {path!r}: {exc.strerror}.") from exc
+    if len(data) > max_bytes:
+        raise TooLongError(f"This file is {len(data) / 1e6:.0f} MB; please send a clip under {max_bytes // 10**6} MB (3–30 seconds of speech).")
+    if len(data) < 64:
+        raise UnreadableAudioError("This audio file is empty or cut off. Please record it again.")
+    if data[4:8] == b"ftyp":
+        return _decode_with_ffmpeg(data)
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise UnreadableAudioError(
+            "This audio could not be read. Send a voice message, or a WAV, FLAC, OGG or MP3 file."
+        ) from exc
+    if samples.size == 0:
+        raise UnreadableAudioError("This audio file contains no sound. Please record it again.")
+    mono = samples.mean(axis=1).astype(np.float32)
+    if not np.all(np.isfinite(mono)):
+        raise UnreadableAudioError("This audio file is damaged. Please record it again.")
+    return Audio(mono, int(rate))
+
+
+@dataclass(frozen=True)
+class ReferenceReport:
+    """What was measured on an accepted reference clip."""
+
+    duration: float
+    speech_seconds: float
+    snr_db: float
+    clipped_fraction: float
+    peak_dbfs: float
+
+
+def _frame_db(samples: np.ndarray, rate: int, frame_s: float = 0.02) -> np.ndarray:
+    n = max(1, int(rate * frame_s))
+    usable = len(samples) // n * n
+    if usable == 0:
+        return np.array([-120.0])
+    frames = samples[:usable].reshape(-1, n).astype(np.float64)
+    rms = np.sqrt(np.mean(frames * frames, axis=1))
+    return 20 * np.log10(np.maximum(rms, 1e-6))
+
+
+def _voiced_seconds(samples: np.ndarray, rate: int) -> float:
+    import parselmouth
+
+    snd = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=rate)
+    pitch = snd.to_pitch(time_step=0.01, pitch_floor=60, pitch_ceiling=600)
+    return float(np.count_nonzero(pitch.selected_array["frequency"] > 0) * 0.01)
+
+
+def check_reference(
+    audio: Audio,
+    *,
+    min_speech: float = MIN_SPEECH_SECONDS,
+    max_duration: float = MAX_REFERENCE_SECONDS,
+) -> ReferenceReport:
+    """Raise the specific :class:`ReferenceAudioError` a clip deserves, or describe it."""
+    if audio.sample_rate < MIN_SAMPLE_RATE:
+        raise LowSampleRateError(
+            f"This recording has a sample rate of {audio.sample_rate} Hz; at least {MIN_SAMPLE_RATE} Hz is "
+            "needed. Please record with your phone's voice recorder or the app's voice message button."
+        )
+    if audio.duration > max_duration:
+        raise TooLongError(
+            f"This clip is {audio.duration:.0f} s long; please send {min_speech:.0f}–{max_duration:.0f} seconds of speech."
+        )
+    x = audio.samples
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    peak_db = 20 * np.log10(max(peak, 1e-6))
+    db = _frame_db(x, audio.sample_rate)
+    if peak_db < -45 or _voiced_seconds(x, audio.sample_rate) < 0.4:
+        raise NoSpeechError("I could not hear any speech in this clip. Please record yourself speaking clearly.")
+    clipped = float(np.mean(np.abs(x) >= 0.99 * max(peak, 1e-6))) if peak >= 0.98 else 0.0
+    if clipped > MAX_CLIPPED_FRACTION:
+        raise ClippingError(
+            "This recording is distorted (too loud, the peaks are cut off). "
+            "Please hold the microphone a little further away and record again."
+        )
+    floor = float(np.percentile(db, 10))
+    loud = float(np.percentile(db, 95))
+    snr = loud - max(floor, -90.0)
+    if snr < MIN_SNR_DB:
+        raise TooNoisyError(
+            f"There is too much background noise (about {max(snr, 0):.0f} dB below your voice; "
+            f"{MIN_SNR_DB:.0f} dB needed). Please record somewhere quieter."
+        )
+    threshold = max(floor + 0.35 * snr, loud - 35.0)
+    speech = float(np.count_nonzero(db > threshold) * 0.02)
+    if speech < min_speech:
+        raise TooShortError(
+            f"I heard only {speech:.1f} s of speech; please speak for at least {min_speech:.0f} seconds "
+            f"(up to {max_duration:.0f})."
+        )
+    return ReferenceReport(audio.duration, speech, snr, clipped, peak_db)
+
+
+def encode_ogg_opus(
+    samples: np.ndarray,
+    sample_rate: int,
+    tags: Optional[dict[str, str]] = None,
+    compression_level: float = VOICE_NOTE_COMPRESSION,
+) -> bytes:
+    """Encode mono PCM as an OGG/Opus voice note (48 kHz) with Vorbis-comment tags."""
+    pcm = resample(np.clip(samples, -1.0, 1.0), sample_rate, OPUS_RATE)
+    buf = io.BytesIO()
+    with sf.SoundFile(buf, "w", OPUS_RATE, 1, format="OGG", subtype="OPUS", compression_level=compression_level) as fh:
+        for key, value in (tags or {}).items():
+            setattr(fh, key, value)
+        fh.write(pcm)
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class OggOpusInfo:
+    channels: int
+    input_rate: int
+    pre_skip: int
+    duration: float
+    tags: dict[str, str]
+
+
+def ogg_opus_info(data: bytes) -> OggOpusInfo:
+    """Parse OpusHead, OpusTags and the last granule position of an Ogg/Opus stream."""
+    if not data.startswith(b"OggS"):
+        raise ValueError("not an Ogg stream")
+    packets: list[bytes] = []
+    pos = 0
+    last_granule = 0
+    partial = b""
+    while pos + 27 <= len(data) and data[pos:pos + 4] == b"OggS":
+        granule = struct.unpack_from("<q", data, pos + 6)[0]
+        nseg = data[pos + 26]
+        lacing = data[pos + 27:pos + 27 + nseg]
+        body = pos + 27 + nseg
+        for lace in lacing:
+            partial += data[body:body + lace]
+            body += lace
+            if lace < 255:
+                if len(packets) < 2:
+                    packets.append(partial)
+                partial = b""
+        if granule >= 0:
+            last_granule = granule
+        pos = body
+    if len(packets) < 2 or not packets[0].startswith(b"OpusHead") or not packets[1].startswith(b"OpusTags"):
+        raise ValueError("not an Ogg/Opus stream")
+    head = packets[0]
+    channels, pre_skip, input_rate = head[9], struct.unpack_from("<H", head, 10)[0], struct.unpack_from("<I", head, 12)[0]
+    tags_pkt = packets[1]
+    vlen = struct.unpack_from("<I", tags_pkt, 8)[0]
+    off = 12 + vlen
+    count = struct.unpack_from("<I", tags_pkt, off)[0]
+    off += 4
+    tags: dict[str, str] = {}
+    for _ in range(count):
+        n = struct.unpack_from("<I", tags_pkt, off)[0]
+        key, _, value = tags_pkt[off + 4:off + 4 + n].decode("utf-8", "replace").partition("=")
+        tags[key.upper()] = value
+        off += 4 + n
+    return OggOpusInfo(channels, input_rate, pre_skip, max(0, last_granule - pre_skip) / OPUS_RATE, tags)
+
+
+def waveform(samples: np.ndarray, points: int = 256) -> bytes:
+    """Discord voice-message waveform: ≤ 256 one-byte amplitude points (0–255)."""
+    points = max(1, min(points, 256))
+    if len(samples) == 0:
+        return bytes(points)
+    chunks = np.array_split(np.abs(samples.astype(np.float32)), points)
+    peaks = np.array([c.max() if len(c) else 0.0 for c in chunks])
+    top = peaks.max()
+    scaled = np.zeros_like(peaks) if top <= 0 else np.round(255 * peaks / top)
+    return bytes(int(v) for v in scaled)

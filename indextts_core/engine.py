@@ -1,0 +1,235 @@
+"""The engine interface every backend implements, and the value types it exchanges.
+
+Computing a voice (``create_voice``) is separate from speaking with it (``synthesize``): the
+profile is serialised once, stored by the caller and handed back on every request.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Protocol, Sequence, Union, runtime_checkable
+
+import numpy as np
+
+from .errors import DurationError, EmotionError, ProfileError, ProfileVersionError
+
+#: The eight emotions in IndexTTS-2 vector order.
+EMOTIONS: tuple[str, ...] = (
+    "happy", "angry", "sad", "afraid", "disgusted", "melancholic", "surprised", "calm",
+)
+
+#: Duration ratios the engines honour, relative to the natural length.
+MIN_RATIO = 0.75
+MAX_RATIO = 1.25
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono float32 PCM in [-1, 1] with its sample rate."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+#: Anything a reference clip may arrive as: a path, raw file bytes, or decoded audio.
+AudioSource = Union[str, "os.PathLike[str]", bytes, Audio]
+
+_PROFILE_MAGIC = b"ITTSVP1\n"
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """A computed voice: engine-specific payload plus the engine name and version that made it.
+
+    ``meta`` holds small facts worth showing to a user (duration of the reference, F0 median);
+    ``payload`` is opaque to everybody but the engine that made it.
+    """
+
+    engine: str
+    version: str
+    payload: bytes
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """Serialise: magic, a JSON header, then the payload."""
+        header = json.dumps(
+            {"engine": self.engine, "version": self.version, "meta": self.meta},
+            sort_keys=True, ensure_ascii=True,
+        ).encode()
+        return _PROFILE_MAGIC + struct.pack("<I", len(header)) + header + self.payload
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "VoiceProfile":
+        """Parse bytes made by :meth:`to_bytes`; raise :class:`ProfileError` on anything else."""
+        if not data.startswith(_PROFILE_MAGIC) or len(data) < len(_PROFILE_MAGIC) + 4:
+            raise ProfileError("This file is not a voice profile. Make one with the clone command.")
+        offset = len(_PROFILE_MAGIC)
+        (size,) = struct.unpack_from("<I", data, offset)
+        offset += 4
+        try:
+            header = json.loads(data[offset:offset + size].decode())
+            return cls(header["engine"], header["version"], data[offset + size:], header.get("meta", {}))
+        except (ValueError, KeyError, UnicodeDecodeError) as exc:
+            raise ProfileError("This voice profile is damaged. Please record your voice again.") from exc
+
+    def require(self, engine: str, version: str) -> None:
+        """Raise :class:`ProfileVersionError` unless this profile was made by ``engine`` ``version``."""
+        if self.engine != engine or self.version != version:
+            raise ProfileVersionError(
+                f"This voice was made by {self.engine} {self.version}, but the bot now runs "
+                f"{engine} {version}. Please record your voice again to update it."
+            )
+
+
+@dataclass(frozen=True)
+class EmotionSpec:
+    """How the speech should feel: exactly one of preset, vector, reference clip or description.
+
+    ``alpha`` scales the whole emotion (IndexTTS-2's ``emo_alpha``); for presets ``intensity``
+    does the same job and ``alpha`` stays 1.
+    """
+
+    preset: Optional[str] = None
+    intensity: float = 1.0
+    vector: Optional[tuple[float, ...]] = None
+    reference: Optional[AudioSource] = None
+    description: Optional[str] = None
+    alpha: float = 1.0
+
+    def __post_init__(self) -> None:
+        given = [x is not None for x in (self.preset, self.vector, self.reference, self.description)]
+        if sum(given) > 1:
+            raise EmotionError("Choose one way to give the emotion: a name, a vector, a clip or a description.")
+        for label, value in (("Intensity", self.intensity), ("Emotion strength", self.alpha)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 <= value <= 1.0):
+                raise EmotionError(f"{label} must be a number from 0 to 1 (got {value!r}).")
+        if self.vector is not None:
+            if len(self.vector) != len(EMOTIONS):
+                raise EmotionError(
+                    f"An emotion vector needs {len(EMOTIONS)} numbers in the order "
+                    f"{', '.join(EMOTIONS)} (got {len(self.vector)})."
+                )
+            if any(not math.isfinite(v) or v < 0 or v > 1 for v in self.vector):
+                raise EmotionError("Every number in an emotion vector must be between 0 and 1.")
+
+    @classmethod
+    def neutral(cls) -> "EmotionSpec":
+        return cls()
+
+    @property
+    def is_neutral(self) -> bool:
+        if self.preset is not None:
+            return self.intensity == 0
+        if self.vector is not None:
+            return not any(self.vector)
+        return self.reference is None and self.description is None
+
+    def describe(self) -> str:
+        """A short human label, e.g. ``angry 0.7`` or ``vector``."""
+        if self.preset is not None:
+            return f"{self.preset} {self.intensity:g}"
+        if self.vector is not None:
+            return "vector " + ",".join(f"{v:g}" for v in self.vector)
+        if self.reference is not None:
+            return "from reference clip"
+        if self.description is not None:
+            return f'"{self.description}"'
+        return "neutral"
+
+
+@dataclass(frozen=True)
+class DurationSpec:
+    """Requested output length: a ratio of the natural length, or a target in seconds."""
+
+    ratio: Optional[float] = None
+    seconds: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if (self.ratio is None) == (self.seconds is None):
+            raise DurationError("Give the duration either as a ratio (like x1.1) or in seconds (like 3.2s), not both.")
+        if self.ratio is not None and not (
+            math.isfinite(self.ratio) and MIN_RATIO <= self.ratio <= MAX_RATIO
+        ):
+            raise DurationError(
+                f"The speed ratio must be between {MIN_RATIO} and {MAX_RATIO} (got {self.ratio:g})."
+            )
+        if self.seconds is not None and not (math.isfinite(self.seconds) and 0.2 <= self.seconds <= 600):
+            raise DurationError(f"The target duration must be a positive number of seconds (got {self.seconds:g}).")
+
+    def target_seconds(self, natural_seconds: float) -> float:
+        """The requested length for speech whose natural length is ``natural_seconds``."""
+        if self.ratio is not None:
+            return natural_seconds * self.ratio
+        assert self.seconds is not None
+        low, high = natural_seconds * MIN_RATIO, natural_seconds * MAX_RATIO
+        if not (low - 1e-9 <= self.seconds <= high + 1e-9):
+            raise DurationError(
+                f"This text takes about {natural_seconds:.1f} s to say; the duration can be set "
+                f"between {low:.1f} s and {high:.1f} s (asked for {self.seconds:g} s)."
+            )
+        return self.seconds
+
+
+@dataclass
+class SynthesisResult:
+    """Generated speech plus what is worth knowing about how it was made."""
+
+    samples: np.ndarray
+    sample_rate: int
+    natural_seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+    segments: list[str] = field(default_factory=list)
+    engine: str = ""
+    version: str = ""
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+    @property
+    def audio(self) -> Audio:
+        return Audio(self.samples, self.sample_rate)
+
+
+#: Called after each synthesised segment with (segments done, segments in all).
+ProgressCallback = Callable[[int, int], None]
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What every backend offers.  Methods are blocking; callers run them off their event loop."""
+
+    name: str
+    version: str
+
+    def create_voice(self, reference: AudioSource) -> VoiceProfile:
+        """Validate a reference clip and compute a reusable voice profile from it."""
+        ...
+
+    def synthesize(
+        self,
+        text: str,
+        voice: Optional[VoiceProfile] = None,
+        emotion: Optional[EmotionSpec] = None,
+        duration: Optional[DurationSpec] = None,
+        progress: Optional[ProgressCallback] = None,
+    ) -> SynthesisResult:
+        """Speak ``text`` in ``voice`` (the engine's default voice when None)."""
+        ...
+
+    def close(self) -> None:
+        """Release models and threads."""
+        ...
+
+
+def emotion_vector_from_floats(values: Sequence[float]) -> EmotionSpec:
+    """Build a vector emotion from any sequence of numbers (validated by EmotionSpec)."""
+    return EmotionSpec(vector=tuple(float(v) for v in values))

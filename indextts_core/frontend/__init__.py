@@ -1,0 +1,63 @@
+"""Text front end: annotations → normalisation → sentences → language runs → pinyin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import TextError
+from .normalize import normalize
+from .pinyin import PLACEHOLDER_BASE, PLACEHOLDER_RE, Annotation, Syllable, extract_annotations, resolve
+from .segment import Run, split_runs, split_sentences
+
+__all__ = ["Analysis", "Run", "Sentence", "Syllable", "analyze", "normalize"]
+
+
+@dataclass
+class Sentence:
+    text: str
+    runs: list[Run] = field(default_factory=list)
+
+
+@dataclass
+class Analysis:
+    """Everything the front end decided about a text: what the voices will actually read."""
+
+    original: str
+    normalized: str
+    sentences: list[Sentence]
+
+    @property
+    def pinyin(self) -> list[str]:
+        """Numbered pinyin of every Chinese syllable, in order."""
+        return [s.pinyin for sent in self.sentences for r in sent.runs for s in r.syllables if s.pinyin]
+
+    def pinyin_of(self, char: str, occurrence: int = 0) -> str:
+        """The reading chosen for the ``occurrence``-th appearance of ``char``."""
+        hits = [s.pinyin for sent in self.sentences for r in sent.runs for s in r.syllables if s.char == char]
+        return hits[occurrence]
+
+
+def _display(text: str, notes: list[Annotation]) -> str:
+    def back(ch: str) -> str:
+        note = notes[ord(ch) - PLACEHOLDER_BASE]
+        return note.chars or note.syllables[0].upper()
+
+    return PLACEHOLDER_RE.sub(lambda m: back(m[0]), text)
+
+
+def analyze(text: str, max_sentence_chars: int = 220) -> Analysis:
+    """Run the whole front end on ``text``."""
+    marked, notes = extract_annotations(text)
+    normalized = normalize(marked)
+    sentences: list[Sentence] = []
+    for raw in split_sentences(normalized, max_sentence_chars):
+        runs = split_runs(raw)
+        for run in runs:
+            if run.lang == "zh":
+                run.syllables = resolve(run.text, notes)
+            run.text = _display(run.text, notes)
+        if runs:
+            sentences.append(Sentence(_display(raw, notes), runs))
+    if not sentences:
+        raise TextError("There is nothing to say in this text: write some words in English or Chinese.")
+    return Analysis(text, _display(normalized, notes), sentences)

@@ -1,0 +1,32 @@
+"""Engines by name, imported lazily so a missing optional backend costs nothing until asked for."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Optional
+
+from .engine import Engine
+from .errors import EngineUnavailableError
+
+#: name → "module:Class"
+BACKENDS: dict[str, str] = {
+    "default": "indextts_core.backends.default:DefaultEngine",
+}
+
+
+def available() -> list[str]:
+    return sorted(BACKENDS)
+
+
+def load_engine(name: str = "default", config: Optional[dict[str, Any]] = None) -> Engine:
+    """Instantiate the backend called ``name`` with its config table."""
+    try:
+        target = BACKENDS[name]
+    except KeyError:
+        raise EngineUnavailableError(f"Unknown engine {name!r}; available: {', '.join(available())}.") from None
+    module_name, _, cls_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise EngineUnavailableError(f"The {name} engine is not installed: {exc}.") from exc
+    return getattr(module, cls_name)(config or {})

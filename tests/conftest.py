@@ -1,0 +1,50 @@
+"""Shared fixtures: one real engine per session and reference clips made from real speech."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+
+@pytest.fixture(scope="session")
+def engine():
+    from indextts_core.backends.default import DefaultEngine
+
+    eng = DefaultEngine()
+    eng.warm_up()
+    yield eng
+    eng.close()
+
+
+def speech_clip(engine, text: str, *, pitch_hz: float = 0.0, formant: float = 1.0, rate: int = 22050) -> np.ndarray:
+    """Real speech from the default voice, optionally moved to another pitch and vocal tract."""
+    from indextts_core import prosody
+    from indextts_core.audio import resample
+
+    pcm = engine._speak_run("en", text)
+    pcm = prosody.change_voice(pcm, 22050, pitch_median_hz=pitch_hz, formant_ratio=formant)
+    pcm = 0.5 * pcm / max(1e-6, float(np.max(np.abs(pcm))))
+    pad = np.zeros(int(0.3 * 22050), np.float32)
+    pcm = np.concatenate([pad, pcm.astype(np.float32), pad])
+    return resample(pcm, 22050, rate) if rate != 22050 else pcm
+
+
+def wav_bytes(samples: np.ndarray, rate: int, fmt: str = "WAV", subtype: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, samples, rate, format=fmt, subtype=subtype)
+    return buf.getvalue()
+
+
+REFERENCE_TEXT = (
+    "I agree that my voice can be used by this bot to make a synthetic copy. "
+    "Today the weather is lovely and I would like to go for a walk in the park."
+)
+
+
+@pytest.fixture(scope="session")
+def reference_clip(engine) -> np.ndarray:
+    """About six seconds of a higher, smaller-tract voice at 22.05 kHz."""
+    return speech_clip(engine, REFERENCE_TEXT, pitch_hz=190.0, formant=1.15)
