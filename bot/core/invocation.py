@@ -1,0 +1,69 @@
+"""What adapters hand to the command layer, and what they must be able to render back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Optional, Protocol
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person who invoked a command, with the platform facts that decide their role."""
+
+    platform: str
+    user_id: str
+    name: str = ""
+    language: str = "en"
+    is_platform_admin: bool = False  # Telegram chat admin / Discord manage_guild
+    is_owner: bool = False  # group creator / guild owner / the console user
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where it happened: a server/group (``server_id``) or a private chat."""
+
+    platform: str
+    server_id: str
+    is_private: bool = False
+
+
+@dataclass
+class AudioIn:
+    """An audio attachment, described before it is downloaded."""
+
+    fetch: Callable[[], Awaitable[bytes]]
+    size: Optional[int] = None
+    duration: Optional[float] = None
+    is_voice_note: bool = True  # recorded with the app's voice button
+    forwarded: bool = False
+
+
+@dataclass
+class Invocation:
+    command: str  # "say", "clone", ... or "button" / "audio" for non-command events
+    args: str
+    actor: Actor
+    place: Place
+    audio: Optional[AudioIn] = None
+    reply_text: Optional[str] = None  # text of the message this one replies to
+    reply_audio: Optional[AudioIn] = None  # voice note this one replies to
+    mentions: dict[str, str] = field(default_factory=dict)  # "@name" as typed → platform user id
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str  # ≤ 64 bytes (Telegram callback_data limit)
+
+
+class Responder(Protocol):
+    """How the command layer talks back; each adapter implements it."""
+
+    async def text(self, message: str, buttons: Optional[list[Button]] = None) -> None: ...
+
+    async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption: Optional[str] = None,
+                    cache_key: Optional[str] = None) -> None: ...
+
+    async def recording(self) -> None:
+        """Show "recording voice…"; called every few seconds while a job waits."""
+        ...

@@ -1,0 +1,63 @@
+"""Ordered roles and the single place that decides who may do what."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from ..storage import Policy
+
+
+class Role(enum.IntEnum):
+    USER = 0
+    TRUSTED = 1
+    ADMIN = 2
+    OWNER = 3
+
+
+def resolve_role(is_owner: bool, is_platform_admin: bool, is_trusted: bool, is_private: bool) -> Role:
+    """Owner of the server (or of a private chat) > platform admin > trusted member > user."""
+    if is_owner or is_private:
+        return Role.OWNER
+    if is_platform_admin:
+        return Role.ADMIN
+    return Role.TRUSTED if is_trusted else Role.USER
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason_en: str = ""
+    reason_zh: str = ""
+
+
+ALLOW = Decision(True)
+
+#: Commands anyone may run anywhere, blocked or not: information and one's own data.
+OPEN_COMMANDS = frozenset({"start", "help", "emotions", "voice", "forget", "button", "audio", "cancel"})
+ADMIN_COMMANDS = frozenset({"policy", "block", "unblock", "trust", "untrust", "purge"})
+
+
+def decide(command: str, role: Role, policy: Policy, blocked: bool) -> Decision:
+    """May someone with ``role`` run ``command`` here under ``policy``?"""
+    if command in OPEN_COMMANDS:
+        return ALLOW
+    if command in ADMIN_COMMANDS:
+        if role >= Role.ADMIN:
+            return ALLOW
+        return Decision(False, "Only admins of this server can do that.", "只有本群/服务器的管理员可以这样做。")
+    if blocked and role < Role.ADMIN:
+        return Decision(False, "An admin has blocked you from using the voice bot here.", "管理员已禁止你在这里使用语音机器人。")
+    if command == "clone":
+        if policy.clone_allowed or role >= Role.ADMIN:
+            return ALLOW
+        return Decision(False, "Voice cloning is turned off in this server. Try in a private chat with me.",
+                        "本服务器已关闭声音克隆。请在与我的私聊中尝试。")
+    if command in ("say", "share"):
+        needed = {"everyone": Role.USER, "role": Role.TRUSTED, "admins": Role.ADMIN}[policy.say_mode]
+        if role >= needed:
+            return ALLOW
+        who = {"role": "members with the allowed role", "admins": "admins"}[policy.say_mode]
+        who_zh = {"role": "拥有指定角色的成员", "admins": "管理员"}[policy.say_mode]
+        return Decision(False, f"Here only {who} can make the bot speak.", f"这里只有{who_zh}可以让机器人说话。")
+    return Decision(False, "Unknown command.", "未知命令。")

@@ -1,0 +1,82 @@
+"""Numbered schema migrations.  Each runs in its own transaction; never edit a released one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: initial schema
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        platform_user_id TEXT NOT NULL,
+        language TEXT NOT NULL DEFAULT 'en',
+        created_at REAL NOT NULL,
+        UNIQUE (platform, platform_user_id)
+    );
+    CREATE TABLE voices (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        profile BLOB NOT NULL,
+        engine TEXT NOT NULL,
+        version TEXT NOT NULL,
+        meta TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE consents (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        method TEXT NOT NULL CHECK (method IN ('spoken', 'button')),
+        text_shown TEXT NOT NULL,
+        transcript TEXT,
+        score REAL,
+        audio_sha256 TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE server_policies (
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        clone_allowed INTEGER NOT NULL DEFAULT 1,
+        say_mode TEXT NOT NULL DEFAULT 'everyone' CHECK (say_mode IN ('everyone', 'role', 'admins')),
+        say_role TEXT,
+        cooldown_s INTEGER NOT NULL DEFAULT 0,
+        max_chars INTEGER NOT NULL DEFAULT 500,
+        shared_voices_allowed INTEGER NOT NULL DEFAULT 0,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (platform, server_id)
+    );
+    CREATE TABLE member_blocks (
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        blocked_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (platform, server_id, user_id)
+    );
+    CREATE TABLE member_roles (
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('trusted')),
+        PRIMARY KEY (platform, server_id, user_id)
+    );
+    CREATE TABLE voice_shares (
+        owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (owner_id, platform, server_id)
+    );
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        voice_owner_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        text_sha256 TEXT NOT NULL,
+        emotion TEXT NOT NULL,
+        duration_s REAL NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX audit_by_user ON audit_log (user_id, created_at);
+    CREATE INDEX audit_by_server ON audit_log (platform, server_id, user_id);
+    """,
+]
