@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Starts every adapter whose token is in the environment; with none, the local console chat.
 run: $(STAMP)
-	$(BIN)/python -m indextts_core say "Hello! This voice note was made on your own machine, with no internet." --emotion happy --intensity 0.6 --out out/demo.ogg
+	$(BIN)/python -m bot
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -99,6 +99,9 @@ class CommandLayer:
 
     async def role(self, inv: Invocation, user: User) -> Role:
         trusted = await self.store.is_trusted(inv.place.platform, inv.place.server_id, user.id)
+        if not trusted and inv.actor.roles:
+            policy = await self.store.policy(inv.place.platform, inv.place.server_id)
+            trusted = policy.say_role is not None and policy.say_role in inv.actor.roles
         return resolve_role(inv.actor.is_owner, inv.actor.is_platform_admin, trusted, inv.place.is_private)
 
     async def _run(self, user_key: str, out: Responder, fn: Callable[[], Any]) -> Any:

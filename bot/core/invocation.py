@@ -16,6 +16,7 @@ class Actor:
     language: str = "en"
     is_platform_admin: bool = False  # Telegram chat admin / Discord manage_guild
     is_owner: bool = False  # group creator / guild owner / the console user
+    roles: tuple[str, ...] = ()  # platform role names (Discord), for policies that name a role
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from indextts_core.errors import InputError
 from .errors import BadRequest
 
 _QUOTED = re.compile(r'^(["“”«「『])(.+?)(["“”»」』])\s*')
-_VECTOR = re.compile(r"^v=([0-9.,\s]+?)(?=\s|$)")
+_VECTOR = re.compile(r"^v=(\S+)")
 _RATIO = re.compile(r"^(?:x|×)(\d+(?:\.\d+)?)$|^(\d+(?:\.\d+)?)x$", re.I)
 _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)\s?(?:s|sec|秒)$", re.I)
 _NUMBER = re.compile(r"^(?:0(?:\.\d+)?|1(?:\.0+)?|\.\d+)$")
@@ -46,7 +46,7 @@ def parse_say(args: str) -> SayRequest:
                 continue
             m = _VECTOR.match(rest)
             if m and emotion is None:
-                values = [v for v in re.split(r"[,\s]+", m.group(1).strip()) if v]
+                values = [v for v in m.group(1).split(",") if v]
                 emotion = EmotionSpec(vector=tuple(float(v) for v in values))
                 rest = rest[m.end():].lstrip()
                 continue

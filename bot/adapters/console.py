@@ -1,0 +1,104 @@
+"""Console chat: the command layer in a terminal, or fed line by line from a pipe.
+
+You are the owner of a local server.  Buttons print as numbered choices; type the number.
+``/clone PATH`` hands a recording to the consent step; ``/say`` writes OGG files to a folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Optional, TextIO
+
+from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
+
+_MENTION = re.compile(r"@([A-Za-z0-9_]{1,32})")
+
+
+class ConsoleResponder:
+    def __init__(self, chat: "ConsoleChat") -> None:
+        self.chat = chat
+
+    async def text(self, message: str, buttons: Optional[list[Button]] = None) -> None:
+        self.chat.write(message)
+        self.chat.buttons = list(buttons or [])
+        for i, b in enumerate(self.chat.buttons, 1):
+            self.chat.write(f"  [{i}] {b.label}")
+
+    async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption: Optional[str] = None,
+                    cache_key: Optional[str] = None) -> None:
+        self.chat.out_dir.mkdir(parents=True, exist_ok=True)
+        self.chat.counter += 1
+        path = self.chat.out_dir / f"voice-{time.strftime('%Y%m%d-%H%M%S')}-{self.chat.counter:03d}.ogg"
+        path.write_bytes(ogg)
+        self.chat.write(f"voice note: {path} ({duration:.2f} s)" + (f" — {caption}" if caption else ""))
+
+    async def recording(self) -> None:
+        return None
+
+
+class ConsoleChat:
+    """Reads commands from ``stdin`` and prints replies to ``stdout``."""
+
+    def __init__(self, commands, out_dir: Path, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+                 user: str = "local", language: str = "en") -> None:
+        self.commands = commands
+        self.out_dir = Path(out_dir)
+        self.stdin = stdin
+        self.stdout = stdout
+        self.user = user
+        self.language = language
+        self.buttons: list[Button] = []
+        self.counter = 0
+        self.interactive = stdin.isatty()
+
+    def write(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def _invocation(self, line: str) -> Optional[Invocation]:
+        actor = Actor("console", self.user, self.user, self.language, is_platform_admin=True, is_owner=True)
+        place = Place("console", "local", is_private=False)
+        if line.isdigit() and self.buttons:
+            index = int(line) - 1
+            if not 0 <= index < len(self.buttons):
+                self.write(f"Choose 1–{len(self.buttons)}.")
+                return None
+            button, self.buttons = self.buttons[index], []
+            return Invocation("button", button.data, actor, place)
+        if not line.startswith("/"):
+            self.write("Commands start with / — try /help")
+            return None
+        command, _, args = line[1:].partition(" ")
+        command = command.split("@")[0].lower()
+        mentions = {f"@{m}": m for m in _MENTION.findall(args)}
+        audio = None
+        if command == "clone" and args.strip():
+            path = Path(args.strip()).expanduser()
+            if not path.is_file():
+                self.write(f"No such file: {path}")
+                return None
+            audio = AudioIn(fetch=lambda p=path: asyncio.to_thread(p.read_bytes), size=path.stat().st_size)
+        return Invocation(command, args.strip(), actor, place, audio=audio, mentions=mentions)
+
+    async def run(self) -> None:
+        responder = ConsoleResponder(self)
+        self.write("IndexTTS Voice Bot — local console. You own this local server. /help lists commands; Ctrl-D quits.")
+        while True:
+            if self.interactive:
+                self.stdout.write("> ")
+                self.stdout.flush()
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if line in ("/quit", "/exit"):
+                break
+            inv = self._invocation(line)
+            if inv is not None:
+                await self.commands.handle(inv, responder)

@@ -1,0 +1,15 @@
+from bot.core.consent import check_transcript, consent_sentence, new_code
+
+
+def test_sentence_spells_the_code():
+    assert consent_sentence("7429").endswith("Code seven four two nine.")
+    assert len(new_code()) == 4 and new_code().isdigit()
+
+
+def test_accepts_digits_or_words_and_rejects_wrong_code_or_other_speech():
+    s = "I agree that my voice can be used by this bot to make a synthetic copy."
+    assert check_transcript("7429", f"{s} Code 7429.").accepted
+    assert check_transcript("7429", f"{s} Code seven, four, two, nine.").accepted
+    assert check_transcript("0429", f"{s} Code oh four two nine.").accepted
+    assert not check_transcript("7429", f"{s} Code 7428.").accepted
+    assert not check_transcript("7429", "The weather is nice today. Code 7429").accepted

@@ -1,0 +1,95 @@
+import sqlite3
+
+import pytest
+
+from bot.storage import Consent, Database, Policy, SchemaTooNewError, Store
+from bot.storage.migrations import MIGRATIONS
+
+
+@pytest.fixture
+async def store(tmp_path):
+    db = Database(tmp_path / "b.sqlite3")
+    await db.open()
+    yield Store(db)
+    await db.close()
+
+
+async def test_migrations_wal_foreign_keys(store, tmp_path):
+    assert await store.db.schema_version() == len(MIGRATIONS)
+    async with store.db.conn.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone())[0] == "wal"
+    async with store.db.conn.execute("PRAGMA foreign_keys") as cur:
+        assert (await cur.fetchone())[0] == 1
+
+
+async def test_refuses_newer_schema(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    con.close()
+    db = Database(path)
+    with pytest.raises(SchemaTooNewError, match="newer"):
+        await db.open()
+    await db.close()
+
+
+async def test_reopen_does_not_reapply(tmp_path):
+    for _ in range(2):
+        db = Database(tmp_path / "x.sqlite3")
+        await db.open()
+        assert await db.schema_version() == len(MIGRATIONS)
+        await db.close()
+
+
+def _consent(user_id):
+    return Consent(user_id, "spoken", "I agree ...", "i agree", 0.97, "ab" * 32, 1.0)
+
+
+async def test_voice_and_consent_are_saved_together_or_not_at_all(store):
+    user = await store.user("tg", "1")
+    bad = Consent(user.id, "telepathy", "x", None, None, None, 1.0)  # violates the CHECK constraint
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.save_voice(user.id, b"profile", "default", "1.0", {}, bad)
+    assert await store.voice(user.id) is None and await store.consents(user.id) == []
+    await store.save_voice(user.id, b"profile", "default", "1.0", {"a": 1}, _consent(user.id))
+    stored = await store.voice(user.id)
+    assert stored.profile == b"profile" and stored.meta == {"a": 1}
+    assert len(await store.consents(user.id)) == 1
+
+
+async def test_forget_removes_every_row_of_the_user(store):
+    from bot.storage import AuditEntry
+
+    me, other = await store.user("tg", "1"), await store.user("tg", "2")
+    await store.save_voice(me.id, b"p", "default", "1.0", {}, _consent(me.id))
+    await store.set_shared(me.id, "tg", "g", True)
+    await store.set_blocked("tg", "g", me.id, True, "admin")
+    await store.set_trusted("tg", "g", me.id, True)
+    await store.audit(AuditEntry(me.id, "tg", "g", "h", "happy 1", 1.0))
+    await store.audit(AuditEntry(other.id, "tg", "g", "h", "neutral", 1.0, voice_owner_id=me.id))
+    assert await store.count_rows(me.id) > 5
+    await store.forget(me.id)
+    assert await store.count_rows(me.id) == 0
+    assert await store.find_user("tg", "2") is not None
+
+
+async def test_policy_defaults_and_update(store):
+    p = await store.policy("tg", "g")
+    assert p == Policy("tg", "g")
+    await store.set_policy(Policy("tg", "g", clone_allowed=False, say_mode="admins", cooldown_s=5, max_chars=100))
+    q = await store.policy("tg", "g")
+    assert (q.clone_allowed, q.say_mode, q.cooldown_s, q.max_chars) == (False, "admins", 5, 100)
+
+
+async def test_purge_member_only_touches_that_server(store):
+    from bot.storage import AuditEntry
+
+    me = await store.user("tg", "1")
+    await store.set_shared(me.id, "tg", "g", True)
+    await store.set_shared(me.id, "tg", "h", True)
+    await store.audit(AuditEntry(me.id, "tg", "g", "h", "neutral", 1.0))
+    await store.audit(AuditEntry(me.id, "tg", "h", "h", "neutral", 1.0))
+    await store.purge_member("tg", "g", me.id)
+    assert await store.shares(me.id) == [("tg", "h")]
+    assert await store.last_generation(me.id, "tg", "g") is None
+    assert await store.last_generation(me.id, "tg", "h") is not None
