@@ -1,0 +1,254 @@
+"""A fake Telegram Bot API server on 127.0.0.1, speaking real HTTP (JSON, form and multipart).
+
+Implements what the bot uses: getMe, getUpdates (long poll), sendMessage, sendVoice, getFile and
+file download, answerCallbackQuery, editMessageText, sendChatAction, setMyCommands,
+getChatMember, deleteWebhook.  Tests push updates and read the recorded calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from aiohttp import web
+
+TOKEN = "123456:TEST-TOKEN"
+BOT = {"id": 123456, "is_bot": True, "first_name": "VoiceBot", "username": "voice_test_bot",
+       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+class FakeTelegram:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []
+        self.files: dict[str, bytes] = {}  # file_id → bytes
+        self.member_status: dict[tuple[int, int], str] = {}  # (chat, user) → creator/administrator/member
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._file_ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self._new_call = asyncio.Event()
+        self.runner: Optional[web.AppRunner] = None
+        self.port = 0
+
+    # ------------------------------------------------------------------ server
+    async def start(self) -> "FakeTelegram":
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._file)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # ------------------------------------------------------------------ test helpers
+    def add_file(self, data: bytes) -> str:
+        file_id = f"file-{next(self._file_ids)}"
+        self.files[file_id] = data
+        return file_id
+
+    def push(self, update: dict[str, Any]) -> None:
+        update = {"update_id": next(self._update_ids), **update}
+        self.updates.append(update)
+        self._new_update.set()
+
+    def message(self, text: Optional[str] = None, *, user: int = 1, chat: Optional[int] = None, username: str = "",
+                chat_type: str = "private", voice: Optional[dict] = None, audio: Optional[dict] = None,
+                reply_to: Optional[dict] = None, forwarded: bool = False, language: str = "en") -> dict[str, Any]:
+        """Push a message update; returns the message dict."""
+        chat_id = user if chat is None else chat
+        msg: dict[str, Any] = {
+            "message_id": next(self._message_ids), "date": int(time.time()),
+            "chat": {"id": chat_id, "type": chat_type, **({"title": "Group"} if chat_type != "private" else {"first_name": "U"})},
+            "from": {"id": user, "is_bot": False, "first_name": f"User{user}", "language_code": language,
+                     **({"username": username} if username else {})},
+        }
+        if text is not None:
+            msg["text"] = text
+            if text.startswith("/"):
+                msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ")[0])}]
+        if voice:
+            msg["voice"] = voice
+        if audio:
+            msg["audio"] = audio
+        if reply_to:
+            msg["reply_to_message"] = reply_to
+        if forwarded:
+            msg["forward_origin"] = {"type": "user", "date": int(time.time()) - 60,
+                                     "sender_user": {"id": 999, "is_bot": False, "first_name": "Someone"}}
+        self.push({"message": msg})
+        return msg
+
+    def voice_note(self, data: bytes, duration: int, **kw) -> dict[str, Any]:
+        file_id = self.add_file(data)
+        return self.message(voice={"file_id": file_id, "file_unique_id": file_id + "u", "duration": duration,
+                                   "mime_type": "audio/ogg", "file_size": len(data)}, **kw)
+
+    def press(self, data: str, message: dict[str, Any], *, user: int = 1) -> None:
+        self.push({"callback_query": {"id": str(next(self._update_ids)), "chat_instance": "ci", "data": data,
+                                      "from": {"id": user, "is_bot": False, "first_name": f"User{user}"},
+                                      "message": message}})
+
+    def sent(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 120.0, since: int = 0) -> list[Call]:
+        """Wait until ``count`` calls of ``method`` arrived after index ``since``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [c for c in self.calls[since:] if c.method == method]
+            if len(found) >= count:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {method} after {timeout} s; calls: {[c.method for c in self.calls]}")
+            self._new_call.clear()
+            try:
+                await asyncio.wait_for(self._new_call.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    # ------------------------------------------------------------------ API
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        params: dict[str, Any] = dict(request.query)
+        files: dict[str, bytes] = {}
+        ctype = request.content_type
+        if ctype == "application/json":
+            params.update(await request.json())
+        elif ctype == "multipart/form-data":
+            reader = await request.multipart()
+            async for part in reader:
+                if part.filename:
+                    files[part.name] = bytes(await part.read())
+                else:
+                    params[part.name] = (await part.read()).decode()
+        elif ctype == "application/x-www-form-urlencoded":
+            params.update(dict(await request.post()))
+        for k, v in list(params.items()):
+            if isinstance(v, str) and v[:1] in "{[":
+                try:
+                    params[k] = json.loads(v)
+                except ValueError:
+                    pass
+        return params, files
+
+    def _ok(self, result: Any) -> web.Response:
+        return web.json_response({"ok": True, "result": result})
+
+    def _sent_message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}, "from": BOT, **extra}
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != TOKEN:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params, files = await self._params(request)
+        if method != "getUpdates":
+            self.calls.append(Call(method, params, files))
+            self._new_call.set()
+        handler = getattr(self, f"m_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": False, "error_code": 404, "description": f"Not Found: {method}"}, status=404)
+        return await handler(params, files)
+
+    async def m_getMe(self, p, f):
+        return self._ok(BOT)
+
+    async def m_deleteWebhook(self, p, f):
+        return self._ok(True)
+
+    async def m_setMyCommands(self, p, f):
+        return self._ok(True)
+
+    async def m_sendChatAction(self, p, f):
+        return self._ok(True)
+
+    async def m_answerCallbackQuery(self, p, f):
+        return self._ok(True)
+
+    async def m_getUpdates(self, p, f):
+        offset = int(p.get("offset", 0) or 0)
+        timeout = float(p.get("timeout", 0) or 0)
+        deadline = time.monotonic() + min(timeout, 2.0)
+        while True:
+            ready = [u for u in self.updates if u["update_id"] >= offset]
+            if ready or time.monotonic() >= deadline:
+                return self._ok(ready[:100])
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), max(0.01, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
+
+    async def m_sendMessage(self, p, f):
+        return self._ok(self._sent_message(p, text=p.get("text", "")))
+
+    async def m_editMessageText(self, p, f):
+        return self._ok(self._sent_message(p, text=p.get("text", "")) if "chat_id" in p else True)
+
+    async def m_sendVoice(self, p, f):
+        if "voice" in f:
+            data = f["voice"]
+            file_id = self.add_file(data)
+        else:
+            file_id = p["voice"]
+            data = self.files[file_id]
+        voice = {"file_id": file_id, "file_unique_id": file_id + "u", "duration": int(p.get("duration", 0) or 0),
+                 "mime_type": "audio/ogg", "file_size": len(data)}
+        return self._ok(self._sent_message(p, voice=voice, **({"caption": p["caption"]} if p.get("caption") else {})))
+
+    async def m_getFile(self, p, f):
+        file_id = p["file_id"]
+        if file_id not in self.files:
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}, status=400)
+        return self._ok({"file_id": file_id, "file_unique_id": file_id + "u", "file_size": len(self.files[file_id]),
+                         "file_path": f"voice/{file_id}.oga"})
+
+    async def m_getChatMember(self, p, f):
+        chat, user = int(p["chat_id"]), int(p["user_id"])
+        status = self.member_status.get((chat, user), "member")
+        member = {"status": status, "user": {"id": user, "is_bot": False, "first_name": f"User{user}"}}
+        if status == "administrator":
+            member.update({k: True for k in ("can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                                              "can_restrict_members", "can_promote_members", "can_change_info",
+                                              "can_invite_users", "can_post_stories", "can_edit_stories",
+                                              "can_delete_stories")})
+            member["is_anonymous"] = False
+        elif status == "creator":
+            member["is_anonymous"] = False
+        return self._ok(member)
+
+    async def _file(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        file_id = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        self.calls.append(Call("downloadFile", {"file_id": file_id}))
+        return web.Response(body=self.files[file_id])
