@@ -33,7 +33,8 @@ class BotApp:
         if self._engine is None:
             self._engine = await asyncio.to_thread(load_engine, self.config.engine.name, self.config.engine.options)
         if hasattr(self._engine, "warm_up"):
-            await asyncio.to_thread(self._engine.warm_up)
+            # Voices for /say now; the speaker encoder (torch) loads on the first /clone.
+            await asyncio.to_thread(self._engine.warm_up, speaker_encoder=False)
         self.jobs = JobQueue(self.config.bot.workers, self.config.bot.max_pending, self.config.bot.per_user)
         transcriber = None
         mode = self.config.bot.consent_mode

@@ -123,12 +123,17 @@ class DefaultEngine:
         assert self._neutral is not None
         return self._neutral
 
-    def warm_up(self) -> None:
-        """Load every model now instead of on the first request."""
+    def warm_up(self, speaker_encoder: bool = True) -> None:
+        """Load models now instead of on the first request.
+
+        The speaker encoder (Resemblyzer on torch, ~400 MB) is only needed by ``create_voice``;
+        a server that mostly speaks can leave it to load on the first clone.
+        """
         self.calibration_speech()
         self.chinese.synthesize("ni3 hao3")
         analyze("预热中文分词。")
-        self._encoder.embed(self._calibration[: SAMPLE_RATE], SAMPLE_RATE)  # type: ignore[index]
+        if speaker_encoder:
+            self._encoder.embed(self._calibration[: SAMPLE_RATE], SAMPLE_RATE)  # type: ignore[index]
 
     # ------------------------------------------------------------------ cloning
     def create_voice(self, reference: AudioSource) -> VoiceProfile:
