@@ -1,4 +1,8 @@
-"""Parsing ``/say [as @user] [emotion [intensity]] [v=...] ["description"] [x1.1 | 3.2s] text``."""
+"""Parsing ``/say [as @user] [emotion [intensity]] [v=...] ["description"] [x1.1 | 3.2s] [--] text``.
+
+``--`` ends the options: adapters with structured options (Discord) put the text after it so
+words like "calm down" are never read as an emotion.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +43,9 @@ def parse_say(args: str) -> SayRequest:
         if m:
             as_mention, rest = m.group(1), rest[m.end():]
         while rest:
+            if rest == "--" or rest.startswith("-- "):
+                rest = rest[2:]
+                break
             m = _QUOTED.match(rest)
             if m and emotion is None:
                 emotion = EmotionSpec(description=m.group(2))

@@ -35,3 +35,9 @@ def test_plain_text_and_a_lone_emotion_word_is_text():
 def test_bad_options_say_what_to_do(args, match):
     with pytest.raises(BadRequest, match=match):
         parse_say(args)
+
+
+def test_double_dash_ends_options():
+    r = parse_say("sad 0.4 -- calm down please")
+    assert r.emotion.preset == "sad" and r.text == "calm down please"
+    assert parse_say("-- happy birthday").emotion is None

@@ -1,0 +1,341 @@
+"""Discord adapter (discord.py 2): slash commands in, native voice messages out.
+
+Only translation lives here.  Every interaction is deferred at once (Discord's 3 s deadline),
+then followed up.  Replies are sent as real voice messages (flag IS_VOICE_MESSAGE, one OGG/Opus
+attachment with ``duration_secs`` and a base64 ``waveform``) through the documented request
+shape, which discord.py does not offer; when Discord refuses one we fall back to a plain file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from typing import Any, Optional
+
+import discord
+from discord import app_commands
+from discord.http import Route
+
+from indextts_core.emotion import ALIASES, CHINESE_NAMES
+from indextts_core.engine import EMOTIONS
+
+from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+IS_VOICE_MESSAGE = 1 << 13
+EPHEMERAL = 1 << 6
+#: Discord's "cannot send a voice message here" family, plus a few peers.
+VOICE_REFUSED_CODES = frozenset({50159, 50160, 50161, 50162, 50173})
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+BUTTON_PREFIX = "vb:"
+
+
+async def send_voice_message(http: discord.http.HTTPClient, route: Route, ogg: bytes, duration: float,
+                             waveform: bytes, flags: int = 0) -> Any:
+    """POST a native voice message to ``route`` (a channel or an interaction webhook)."""
+    payload = {
+        "flags": IS_VOICE_MESSAGE | flags,
+        "attachments": [{
+            "id": "0", "filename": "voice-message.ogg", "duration_secs": round(duration, 3),
+            "waveform": base64.b64encode(waveform[:256]).decode(),
+        }],
+    }
+    form = [
+        {"name": "payload_json", "value": json.dumps(payload)},
+        {"name": "files[0]", "value": ogg, "filename": "voice-message.ogg", "content_type": "audio/ogg"},
+    ]
+    return await http.request(route, form=form)
+
+
+def _refused(exc: discord.HTTPException) -> bool:
+    return exc.code in VOICE_REFUSED_CODES or exc.status == 403
+
+
+class DiscordResponder:
+    """Follow-ups for one deferred interaction.
+
+    ``public`` commands (/say) defer visibly; a text reply there is an error or a hint, so the
+    public "thinking" message is removed and the text sent ephemerally.
+    """
+
+    def __init__(self, client: "VoiceBotClient", interaction: discord.Interaction, public: bool) -> None:
+        self.client = client
+        self.interaction = interaction
+        self.public = public
+        self.spoke = False
+
+    async def text(self, message: str, buttons: Optional[list[Button]] = None) -> None:
+        view = _view(buttons) if buttons else discord.utils.MISSING
+        if self.public and not self.spoke:
+            try:
+                await self.interaction.delete_original_response()
+            except discord.HTTPException:
+                pass
+        await self.interaction.followup.send(message[:2000], ephemeral=True, view=view,
+                                             allowed_mentions=discord.AllowedMentions.none())
+
+    async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption: Optional[str] = None,
+                    cache_key: Optional[str] = None) -> None:
+        limit = self.interaction.guild.filesize_limit if self.interaction.guild else DEFAULT_UPLOAD_LIMIT
+        if len(ogg) > limit:
+            await self.text(f"The voice note is {len(ogg) / 1e6:.1f} MB, over this server's upload limit. Try shorter text.")
+            return
+        route = Route("POST", "/webhooks/{webhook_id}/{webhook_token}",
+                      webhook_id=self.interaction.application_id, webhook_token=self.interaction.token)
+        flags = 0 if self.public else EPHEMERAL
+        try:
+            await send_voice_message(self.client.http, route, ogg, duration, waveform, flags)
+        except discord.HTTPException as exc:
+            if not _refused(exc):
+                raise
+            log.warning("voice message refused (status %s, code %s): sending a plain OGG attachment", exc.status, exc.code)
+            await self.interaction.followup.send(file=discord.File(_bytes_io(ogg), "voice.ogg"), ephemeral=not self.public)
+        self.spoke = True
+        if caption:
+            await self.interaction.followup.send(caption, ephemeral=True)
+
+    async def recording(self) -> None:
+        return None  # the deferred "thinking…" state is Discord's indicator
+
+
+def _bytes_io(data: bytes):
+    import io
+
+    return io.BytesIO(data)
+
+
+def _view(buttons: list[Button]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for b in buttons:
+        style = discord.ButtonStyle.danger if b.data.endswith(":yes") else discord.ButtonStyle.secondary
+        view.add_item(discord.ui.Button(label=b.label, custom_id=BUTTON_PREFIX + b.data, style=style))
+    return view
+
+
+def _language(interaction: discord.Interaction) -> str:
+    return "zh" if str(interaction.locale).startswith("zh") else "en"
+
+
+class VoiceBotClient(discord.Client):
+    """A client with only the intents it needs: guilds and direct messages (no message content)."""
+
+    def __init__(self, commands, *, application_id: Optional[int] = None, test_guild_id: Optional[int] = None) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.dm_messages = True
+        super().__init__(intents=intents, application_id=application_id,
+                         allowed_mentions=discord.AllowedMentions.none())
+        self.commands = commands
+        self.test_guild_id = test_guild_id
+        self.tree = app_commands.CommandTree(self)
+        register_commands(self.tree, self)
+
+    async def setup_hook(self) -> None:
+        guild = discord.Object(self.test_guild_id) if self.test_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        await self.tree.sync(guild=guild)
+
+    # ------------------------------------------------------------------ translation
+    def invocation(self, interaction: discord.Interaction, command: str, args: str = "",
+                   audio: Optional[AudioIn] = None, mentions: Optional[dict[str, str]] = None) -> Invocation:
+        user = interaction.user
+        private = interaction.guild_id is None
+        perms = interaction.permissions
+        guild = interaction.guild
+        owner = guild is not None and getattr(guild, "owner_id", None) == user.id
+        roles = tuple(str(r) for r in getattr(user, "_roles", ()))
+        return Invocation(
+            command, args,
+            Actor(PLATFORM, str(user.id), user.display_name, _language(interaction),
+                  is_platform_admin=bool(perms.manage_guild or perms.administrator) and not private,
+                  is_owner=owner, roles=roles),
+            Place(PLATFORM, f"dm:{user.id}" if private else str(interaction.guild_id), private),
+            audio=audio, mentions=mentions or {})
+
+    async def run_command(self, interaction: discord.Interaction, command: str, args: str = "", *,
+                          public: bool = False, audio: Optional[AudioIn] = None,
+                          mentions: Optional[dict[str, str]] = None) -> None:
+        """Acknowledge first (3 s deadline), then hand over to the command layer."""
+        await interaction.response.defer(thinking=True, ephemeral=not public)
+        await self.commands.handle(self.invocation(interaction, command, args, audio, mentions),
+                                   DiscordResponder(self, interaction, public))
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = (interaction.data or {}).get("custom_id", "")
+        if not custom_id.startswith(BUTTON_PREFIX):
+            return
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        await self.commands.handle(self.invocation(interaction, "button", custom_id[len(BUTTON_PREFIX):]),
+                                   DiscordResponder(self, interaction, public=False))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A voice message sent to the bot in DM continues a /clone in progress."""
+        if message.guild is not None or message.author.bot or not message.attachments:
+            return
+        attachment = message.attachments[0]
+        inv = Invocation("audio", "", Actor(PLATFORM, str(message.author.id), message.author.display_name),
+                         Place(PLATFORM, f"dm:{message.author.id}", True), audio=_attachment_audio(attachment, message.flags.voice))
+
+        class ChannelResponder:
+            async def text(_, text: str, buttons=None) -> None:
+                await message.channel.send(text[:2000], view=_view(buttons) if buttons else discord.utils.MISSING)
+
+            async def voice(_, ogg: bytes, duration: float, waveform: bytes, caption=None, cache_key=None) -> None:
+                route = Route("POST", "/channels/{channel_id}/messages", channel_id=message.channel.id)
+                try:
+                    await send_voice_message(self.http, route, ogg, duration, waveform)
+                except discord.HTTPException as exc:
+                    if not _refused(exc):
+                        raise
+                    log.warning("voice message refused (code %s): plain attachment", exc.code)
+                    await message.channel.send(file=discord.File(_bytes_io(ogg), "voice.ogg"))
+
+            async def recording(_) -> None:
+                await message.channel.typing()
+
+        await self.commands.handle(inv, ChannelResponder())
+
+
+def _attachment_audio(attachment: discord.Attachment, flagged_voice: bool = False) -> AudioIn:
+    async def fetch() -> bytes:
+        return await attachment.read()
+
+    return AudioIn(fetch, size=attachment.size, duration=attachment.duration,
+                   is_voice_note=flagged_voice or attachment.is_voice_message(), forwarded=False)
+
+
+def _emotion_choices(current: str) -> list[app_commands.Choice[str]]:
+    current = current.strip().lower()
+    out = []
+    for e in EMOTIONS:
+        names = [e, CHINESE_NAMES[e]] + [a for a, c in ALIASES.items() if c == e and a not in (e, CHINESE_NAMES[e])]
+        if not current or any(n.startswith(current) or current in n for n in names):
+            label = f"{e} / {CHINESE_NAMES[e]}"
+            out.append(app_commands.Choice(name=label, value=e))
+    return out[:25]
+
+
+def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) -> None:
+    """Declare the slash commands; each one only converts options to the command layer's text."""
+
+    @tree.command(name="say", description="Speak text as a voice message in your voice")
+    @app_commands.describe(text="What to say", emotion="One of 8 emotions (English or Chinese name)",
+                           intensity="Emotion intensity 0–1", speed="Duration ratio 0.75–1.25 of natural",
+                           seconds="Exact duration in seconds", emotion_text="Describe the emotion, e.g. trembling with fear",
+                           as_member="Use a voice this member shared here")
+    async def say(interaction: discord.Interaction, text: str, emotion: Optional[str] = None,
+                  intensity: Optional[app_commands.Range[float, 0.0, 1.0]] = None,
+                  speed: Optional[app_commands.Range[float, 0.75, 1.25]] = None,
+                  seconds: Optional[app_commands.Range[float, 0.5, 120.0]] = None,
+                  emotion_text: Optional[str] = None, as_member: Optional[discord.Member] = None) -> None:
+        parts: list[str] = []
+        mentions: dict[str, str] = {}
+        if as_member is not None:
+            parts.append(f"as @{as_member.id}")
+            mentions[f"@{as_member.id}"] = str(as_member.id)
+        if emotion:
+            parts.append(emotion.replace(" ", ""))
+            if intensity is not None:
+                parts.append(f"{intensity:g}")
+        if emotion_text:
+            parts.append('"' + emotion_text.replace('"', "'") + '"')
+        if speed is not None:
+            parts.append(f"x{speed:g}")
+        if seconds is not None:
+            parts.append(f"{seconds:g}s")
+        await client.run_command(interaction, "say", " ".join(parts + ["--", text]), public=True, mentions=mentions)
+
+    @say.autocomplete("emotion")
+    async def emotion_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _emotion_choices(current)
+
+    @tree.command(name="clone", description="Make your own voice (consent first; then send a voice message)")
+    @app_commands.describe(recording="A voice message of you reading the consent sentence")
+    async def clone(interaction: discord.Interaction, recording: Optional[discord.Attachment] = None) -> None:
+        audio = _attachment_audio(recording) if recording is not None else None
+        await client.run_command(interaction, "clone", "recording" if audio else "", audio=audio)
+
+    for name, description in (("voice", "About your voice"), ("forget", "Delete everything the bot keeps about you"),
+                              ("emotions", "The 8 emotions"), ("help", "How to use the voice bot")):
+        async def simple(interaction: discord.Interaction, _name: str = name) -> None:
+            await client.run_command(interaction, _name)
+        tree.command(name=name, description=description)(_drop_default(simple))
+
+    @tree.command(name="share", description="Let this server use your voice (/say as_member)")
+    @app_commands.guild_only()
+    @app_commands.describe(off="Stop sharing")
+    async def share(interaction: discord.Interaction, off: bool = False) -> None:
+        await client.run_command(interaction, "share", "off" if off else "")
+
+    admin = app_commands.Group(name="voiceadmin", description="Voice bot settings for this server", guild_only=True,
+                               default_permissions=discord.Permissions(manage_guild=True))
+
+    @admin.command(name="policy", description="Show this server's voice policy")
+    async def policy(interaction: discord.Interaction) -> None:
+        await client.run_command(interaction, "policy")
+
+    @admin.command(name="set", description="Change a policy setting")
+    @app_commands.choices(setting=[app_commands.Choice(name=n, value=n) for n in ("clone", "say", "role", "cooldown", "max_chars", "shared")])
+    @app_commands.describe(value="on/off, everyone/role/admins, a number, or a role for 'role'")
+    async def set_policy(interaction: discord.Interaction, setting: app_commands.Choice[str], value: str,
+                         role: Optional[discord.Role] = None) -> None:
+        if setting.value == "role" and role is not None:
+            value = str(role.id)
+        await client.run_command(interaction, "policy", f"set {setting.value} {value}")
+
+    for verb, description in (("block", "Block a member from the voice bot here"), ("unblock", "Unblock a member"),
+                              ("trust", "Trust a member"), ("untrust", "Remove trust"),
+                              ("purge", "Delete a member's shares and history in this server")):
+        async def member_cmd(interaction: discord.Interaction, member: discord.Member, _verb: str = verb) -> None:
+            await client.run_command(interaction, _verb, f"@{member.id}", mentions={f"@{member.id}": str(member.id)})
+        admin.command(name=verb, description=description)(
+            app_commands.describe(member="The member")(_drop_default(member_cmd, "_verb")))
+
+    tree.add_command(admin)
+
+    @tree.error
+    async def on_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        log.error("slash command failed", exc_info=error)
+        message = "Sorry, something went wrong on my side. Please try again."
+        if isinstance(error, app_commands.CheckFailure):
+            message = "You can't use this command here."
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+
+
+def _drop_default(fn, name: str = "_name"):
+    """Hide the loop-binding default argument from discord.py's signature inspection."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn)
+    bound = sig.parameters[name].default
+
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        return await fn(*args, **{name: bound, **kwargs})
+
+    wrapper.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != name])  # type: ignore[attr-defined]
+    return wrapper
+
+
+async def run_discord(app, token: str, stop: Optional[asyncio.Event] = None) -> None:
+    """Connect to the gateway until ``stop`` is set (or forever)."""
+    client = VoiceBotClient(app.commands, test_guild_id=app.config.discord.test_guild_id)
+    async with client:
+        task = asyncio.create_task(client.start(token))
+        if stop is None:
+            await task
+        else:
+            await stop.wait()
+            await client.close()
+            await asyncio.gather(task, return_exceptions=True)

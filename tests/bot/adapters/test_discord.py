@@ -1,0 +1,192 @@
+"""The Discord adapter driven with raw interaction payloads against a fake Discord HTTP API."""
+
+import asyncio
+import base64
+import itertools
+
+import pytest
+from discord.http import Route
+
+from bot.adapters.discord import VoiceBotClient, send_voice_message
+from indextts_core.audio import ogg_opus_info
+from tests.bot.conftest import spoken
+from tests.fakes.discord_api import APP_ID, IS_VOICE_MESSAGE, FakeDiscord
+
+GUILD = "7000"
+CHANNEL = "7001"
+ADMIN_PERMS = str(1 << 5)  # MANAGE_GUILD, as a string the way Discord sends it
+_ids = itertools.count(900_000)
+
+
+@pytest.fixture
+async def dc(app, monkeypatch):
+    fake = await FakeDiscord().start()
+    monkeypatch.setattr(Route, "BASE", fake.base)
+    client = VoiceBotClient(app.commands, application_id=APP_ID)
+    await client.login("fake-token")  # static login + setup_hook (command sync)
+    fake.client = client
+    yield fake
+    await client.close()
+    await fake.stop()
+
+
+def _user(uid):
+    return {"id": str(uid), "username": f"user{uid}", "discriminator": "0", "global_name": f"User {uid}", "avatar": None}
+
+
+def interaction(name, options=(), *, user=1, guild=True, perms="0", resolved=None, itype=2, data_extra=None, locale="en-US"):
+    payload = {
+        "id": str(next(_ids)), "application_id": str(APP_ID), "type": itype, "token": f"tok{next(_ids)}", "version": 1,
+        "locale": locale, "app_permissions": str((1 << 11) | (1 << 15) | (1 << 46)), "entitlements": [],
+        "authorizing_integration_owners": {}, "context": 0 if guild else 1, "attachment_size_limit": 10 * 1024 * 1024,
+        "channel_id": CHANNEL, "channel": ({"id": CHANNEL, "type": 0, "guild_id": GUILD, "name": "general", "position": 0, "flags": 0,
+                     "permission_overwrites": [], "nsfw": False, "parent_id": None, "rate_limit_per_user": 0}
+                    if guild else {"id": CHANNEL, "type": 1, "flags": 0, "recipients": [_user(user)]}),
+        "data": {"id": str(next(_ids)), "name": name, "type": 1, "options": list(options), **(data_extra or {})},
+    }
+    if resolved:
+        payload["data"]["resolved"] = resolved
+    if guild:
+        payload["guild_id"] = GUILD
+        payload["guild_locale"] = "en-US"
+        payload["member"] = {"user": _user(user), "roles": [], "permissions": perms, "joined_at": "2026-01-01T00:00:00+00:00",
+                             "deaf": False, "mute": False, "flags": 0}
+    else:
+        payload["user"] = _user(user)
+    return payload
+
+
+def opt(name, value, otype=3):
+    return {"name": name, "type": otype, "value": value}
+
+
+def dispatch(dc, payload):
+    dc.client._connection.parse_interaction_create(payload)
+    return payload
+
+
+def _voice_followups(dc, since=0):
+    return [r for r in dc.find("POST", f"/webhooks/{APP_ID}/", since) if r.json and r.json.get("flags", 0) & IS_VOICE_MESSAGE]
+
+
+async def test_commands_are_synced_with_admin_group_guild_only(dc):
+    (sync,) = dc.find("PUT", f"/applications/{APP_ID}/commands")
+    names = {c["name"]: c for c in sync.json}
+    assert {"say", "clone", "voice", "forget", "share", "emotions", "help", "voiceadmin"} <= set(names)
+    admin = names["voiceadmin"]
+    assert str(admin["default_member_permissions"]) == ADMIN_PERMS and admin["dm_permission"] is False
+
+
+async def test_say_defers_in_time_and_follows_up_with_a_native_voice_message(dc):
+    p = dispatch(dc, interaction("say", [opt("text", "Hello everyone, welcome to the server!"), opt("emotion", "happy"),
+                                         opt("intensity", 0.6, 10), opt("speed", 1.1, 10)]))
+    t0 = asyncio.get_running_loop().time()
+    (cb,) = await dc.wait_for("POST", f"/interactions/{p['id']}/{p['token']}/callback")
+    assert cb.json["type"] == 5 and cb.at - t0 < 3.0  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE within the deadline
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    (msg,) = _voice_followups(dc)
+    att = msg.json["attachments"][0]
+    ogg = msg.files["files[0]"][1]
+    info = ogg_opus_info(ogg)
+    assert msg.json["flags"] == IS_VOICE_MESSAGE and info.channels == 1 and info.input_rate == 48000
+    assert abs(att["duration_secs"] - info.duration) < 0.001
+    assert 0 < len(base64.b64decode(att["waveform"])) <= 256
+    assert "content" not in msg.json
+
+
+async def test_refused_voice_message_falls_back_to_a_plain_ogg_attachment(dc, caplog):
+    dc.refuse_voice = True
+    p = dispatch(dc, interaction("say", [opt("text", "This channel refuses voice messages.")]))
+    reqs = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", count=2)
+    plain = [r for r in reqs if not (r.json or {}).get("flags", 0) & IS_VOICE_MESSAGE]
+    assert plain and any(fn == "voice.ogg" for fn, _ in plain[0].files.values())
+    ogg = next(data for fn, data in plain[0].files.values() if fn == "voice.ogg")
+    assert ogg_opus_info(ogg).duration > 0.5
+    assert "50173" in caplog.text
+
+
+async def test_errors_are_ephemeral_never_silent(dc):
+    p = dispatch(dc, interaction("say", [opt("text", "😀😀😀")]))
+    await dc.wait_for("DELETE", f"/webhooks/{APP_ID}/{p['token']}/messages/@original")
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "nothing left to say" in follow.json["content"] and follow.json["flags"] & (1 << 6)
+
+
+async def test_emotion_autocomplete_accepts_chinese_names(dc):
+    p = interaction("say", [opt("text", "hi"), {"name": "emotion", "type": 3, "value": "愤", "focused": True}], itype=4)
+    dispatch(dc, p)
+    (cb,) = await dc.wait_for("POST", f"/interactions/{p['id']}/{p['token']}/callback")
+    assert cb.json["type"] == 8
+    assert [c["value"] for c in cb.json["data"]["choices"]] == ["angry"]
+
+
+async def test_admin_policy_enforced_the_same_way_as_on_telegram(dc):
+    p = dispatch(dc, interaction("voiceadmin", [{"name": "set", "type": 1, "options": [opt("setting", "say"), opt("value", "admins")]}], user=5))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "Only admins" in follow.json["content"]
+    p = dispatch(dc, interaction("voiceadmin", [{"name": "set", "type": 1, "options": [opt("setting", "say"), opt("value", "admins")]}],
+                                 user=6, perms=ADMIN_PERMS))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "say: admins" in follow.json["content"]
+    p = dispatch(dc, interaction("say", [opt("text", "Can I still talk?")], user=5))
+    await dc.wait_for("DELETE", f"/webhooks/{APP_ID}/{p['token']}/messages/@original")
+    assert "only admins" in (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0].json["content"]
+
+
+async def test_block_member_by_option(dc):
+    member = {"users": {"8": _user(8)}, "members": {"8": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
+                                                         "deaf": False, "mute": False, "flags": 0, "permissions": "0"}}}
+    p = dispatch(dc, interaction("voiceadmin", [{"name": "block", "type": 1, "options": [opt("member", "8", 6)]}],
+                                 user=6, perms=ADMIN_PERMS, resolved=member))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "blocked" in follow.json["content"]
+    p = dispatch(dc, interaction("say", [opt("text", "let me speak")], user=8))
+    assert "blocked you" in (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0].json["content"]
+
+
+async def test_clone_with_consent_buttons_and_a_voice_message_attachment(dc, app, engine):
+    p = dispatch(dc, interaction("clone", guild=False, user=11))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    button = follow.json["components"][0]["components"][0]
+    assert button["custom_id"] == "vb:consent:yes" and follow.json["flags"] & (1 << 6)
+    press = interaction("", guild=False, user=11, itype=3)
+    press["data"] = {"custom_id": "vb:consent:yes", "component_type": 2}
+    press["message"] = {**dc._message(CHANNEL, "consent"), "flags": 64}
+    dispatch(dc, press)
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{press['token']}")
+    sentence = follow.json["content"].split("\n\n", 1)[1]
+
+    plain = dc.add_attachment("plain.ogg", b"OggS" + b"\0" * 500)
+    resolved = {"attachments": {"55": {"id": "55", "filename": "plain.ogg", "size": 504, "url": plain, "proxy_url": plain,
+                                       "content_type": "audio/ogg"}}}
+    p = dispatch(dc, interaction("clone", [opt("recording", "55", 11)], guild=False, user=11, resolved=resolved))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "microphone button" in follow.json["content"]
+
+    for attempt in range(3):  # Whisper tiny mishears a digit now and then: record again
+        data = spoken(engine, sentence)
+        url = dc.add_attachment(f"voice{attempt}.ogg", data)
+        resolved = {"attachments": {"56": {"id": "56", "filename": "voice-message.ogg", "size": len(data), "url": url,
+                                           "proxy_url": url, "content_type": "audio/ogg",
+                                           "duration_secs": ogg_opus_info(data).duration, "waveform": "AAAA", "flags": 0}}}
+        n = len(dc.requests)
+        p = dispatch(dc, interaction("clone", [opt("recording", "56", 11)], guild=False, user=11, resolved=resolved))
+        first = (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", since=n))[0]
+        if "ready" in first.json["content"]:
+            break
+    assert "ready" in first.json["content"]
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", count=2, since=n)
+    assert _voice_followups(dc, n)  # the preview, as an (ephemeral) voice message
+    user = await app.store.find_user("discord", "11")
+    assert await app.store.voice(user.id) is not None
+
+
+async def test_channel_voice_message_route(dc):
+    from indextts_core.audio import encode_ogg_opus
+    import numpy as np
+
+    ogg = encode_ogg_opus(np.zeros(22050, np.float32), 22050)
+    route = Route("POST", "/channels/{channel_id}/messages", channel_id=CHANNEL)
+    await send_voice_message(dc.client.http, route, ogg, 1.0, bytes(300))
+    (req,) = dc.find("POST", f"/channels/{CHANNEL}/messages")
+    assert req.json["flags"] == IS_VOICE_MESSAGE and len(base64.b64decode(req.json["attachments"][0]["waveform"])) == 256
