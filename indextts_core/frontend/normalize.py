@@ -91,17 +91,9 @@ def _number(text: str, zh: bool) -> str:
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str], bool], str]]
 
 
-def _iso_date(m: re.Match[str], zh: bool) -> str:
+def _date(m: re.Match[str], zh: bool) -> str:
+    """Named groups y, mo, d, whatever order the pattern found them in."""
     y, mo, d = int(m["y"]), int(m["mo"]), int(m["d"])
-    if not (1 <= mo <= 12 and 1 <= d <= 31):
-        return m[0]
-    if zh:
-        return f"{zh_digits(m['y'])}年{zh_cardinal(mo)}月{zh_cardinal(d)}日"
-    return f"{_MONTHS[mo - 1]} {en_ordinal(d)}, {en_year(y)}"
-
-
-def _us_date(m: re.Match[str], zh: bool) -> str:
-    mo, d, y = int(m["mo"]), int(m["d"]), int(m["y"])
     if not (1 <= mo <= 12 and 1 <= d <= 31):
         return m[0]
     if zh:
@@ -178,8 +170,8 @@ _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 
 _RULES: list[Rule] = [
     (re.compile(r"(?<![A-Za-z0-9.])-(?=\d)"), _minus),
-    (re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})(?!\d)"), _iso_date),
-    (re.compile(r"(?<!\d)(?P<mo>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})(?!\d)"), _us_date),
+    (re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})(?!\d)"), _date),
+    (re.compile(r"(?<!\d)(?P<mo>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})(?!\d)"), _date),
     (re.compile(r"(?<![\d:])(?P<h>\d{1,2}):(?P<mi>\d{2})(?![\d:])(?:\s*(?P<ampm>[ap]m\b|[ap]\.m\.))?", re.I), _time),
     (re.compile(r"(?P<cur>[$€£¥￥])\s?(?P<amt>" + _NUM + r")(?:\s?(?P<scale>bn|[kKmMbB])\b)?"), _currency),
     (re.compile(r"(?P<n>" + _NUM + r")\s?%"), _percent),

@@ -16,6 +16,8 @@ from typing import Any, Optional
 
 from aiohttp import web
 
+from . import LoopbackServer
+
 APP_ID = 4242
 BOT_USER = {"id": str(APP_ID), "username": "voicebot", "discriminator": "0", "global_name": "VoiceBot",
             "avatar": None, "bot": True, "flags": 0}
@@ -37,30 +39,17 @@ class Request:
     at: float = field(default_factory=time.monotonic)
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.refuse_voice = False
         self.attachments: dict[str, bytes] = {}
         self._ids = itertools.count(10_000)
         self._event = asyncio.Event()
-        self.runner: Optional[web.AppRunner] = None
-        self.port = 0
 
-    async def start(self) -> "FakeDiscord":
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/attachments/{name}", self._attachment)
         app.router.add_route("*", "/api/v10/{path:.*}", self._api)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
-        if self.runner:
-            await self.runner.cleanup()
 
     @property
     def base(self) -> str:

@@ -16,6 +16,8 @@ from typing import Any, Optional
 
 from aiohttp import web
 
+from . import LoopbackServer
+
 TOKEN = "123456:TEST-TOKEN"
 BOT = {"id": 123456, "is_bot": True, "first_name": "VoiceBot", "username": "voice_test_bot",
        "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -28,7 +30,7 @@ class Call:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
@@ -39,24 +41,11 @@ class FakeTelegram:
         self._file_ids = itertools.count(1)
         self._new_update = asyncio.Event()
         self._new_call = asyncio.Event()
-        self.runner: Optional[web.AppRunner] = None
-        self.port = 0
 
     # ------------------------------------------------------------------ server
-    async def start(self) -> "FakeTelegram":
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
-        if self.runner:
-            await self.runner.cleanup()
 
     @property
     def base_url(self) -> str:

@@ -3,7 +3,10 @@ from bot.core.consent import check_transcript, consent_sentence, new_code
 
 def test_sentence_spells_the_code():
     assert consent_sentence("7429").endswith("Code seven four two nine.")
-    assert len(new_code()) == 4 and new_code().isdigit()
+    codes = [new_code() for _ in range(500)]
+    assert all(len(c) == 4 and c.isdigit() for c in codes)
+    assert all(a != b for c in codes for a, b in zip(c, c[1:]))  # no "six six": ASR miscounts repeats
+    assert len(set(codes)) > 400
 
 
 def test_accepts_digits_or_words_and_rejects_wrong_code_or_other_speech():
