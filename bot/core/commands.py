@@ -82,7 +82,7 @@ class CommandLayer:
             role = await self.role(inv, user)
             policy = await self.store.policy(inv.place.platform, inv.place.server_id)
             blocked = not inv.place.is_private and await self.store.is_blocked(inv.place.platform, inv.place.server_id, user.id)
-            verdict = decide(self._permission_name(inv), role, policy, blocked)
+            verdict = decide(inv.command, role, policy, blocked)
             if not verdict.allowed:
                 raise PermissionDenied(verdict.reason_en, verdict.reason_zh)
             await handler(inv, out, user)
@@ -93,9 +93,6 @@ class CommandLayer:
         except Exception:
             log.exception("command %s failed", inv.command)
             await out.text(_t(lang, "Sorry, something went wrong on my side. Please try again.", "抱歉，我这边出了点问题，请再试一次。"))
-
-    def _permission_name(self, inv: Invocation) -> str:
-        return inv.command
 
     async def role(self, inv: Invocation, user: User) -> Role:
         trusted = await self.store.is_trusted(inv.place.platform, inv.place.server_id, user.id)
@@ -337,16 +334,23 @@ class CommandLayer:
         owner, profile, note = await self._voice_for(inv, user, req.as_mention, policy)
         emotion = req.emotion
         if emotion is None and inv.reply_audio is not None:
-            data = await inv.reply_audio.fetch()
-            emotion = EmotionSpec(reference=data)
+            emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio))
         rendered = await self._run(self._job_key(inv), out, lambda: self._render(text, profile, emotion, req.duration))
-        key = hashlib.sha256(b"|".join([
-            profile.to_bytes() if profile else b"default", text.encode(), repr(emotion).encode()[:2000] if emotion and emotion.reference is None else b"-",
-            repr(req.duration).encode()])).hexdigest() if not (emotion and emotion.reference is not None) else None
+        key = None  # same voice, text, emotion and duration → the platform may resend its stored file
+        if emotion is None or emotion.reference is None:
+            voice_id = profile.to_bytes() if profile else f"{self.engine.name} {self.engine.version}".encode()
+            key = hashlib.sha256(b"\0".join([voice_id, text.encode(), repr(emotion).encode(), repr(req.duration).encode()])).hexdigest()
         await out.voice(rendered["ogg"], rendered["duration"], rendered["waveform"], caption=note, cache_key=key)
         await self.store.audit(AuditEntry(
             user.id, inv.place.platform, inv.place.server_id, hashlib.sha256(text.encode()).hexdigest(),
             emotion.describe() if emotion else "neutral", rendered["duration"], voice_owner_id=owner))
+
+    async def _emotion_clip(self, audio: AudioIn) -> bytes:
+        """The voice note a /say replies to, as an emotion reference (checked before download)."""
+        if (audio.size or 0) > MAX_UPLOAD_BYTES or (audio.duration or 0) > self.settings.max_reference_seconds:
+            raise BadRequest("That voice note is too long to copy its emotion from; reply to one under 30 seconds.",
+                             "这条语音太长，无法模仿其情绪；请回复一条 30 秒以内的语音。")
+        return await audio.fetch()
 
     async def _voice_for(self, inv: Invocation, user: User, as_mention: Optional[str], policy: Policy):
         """(owner id, profile or None, note for the caption)."""

@@ -167,3 +167,18 @@ async def test_unknown_command(app):
     out = RecordingResponder()
     await app.commands.handle(invocation("frobnicate"), out)
     assert "Unknown command" in out.last.text
+
+
+async def test_say_replying_to_a_voice_note_copies_its_emotion(app, engine):
+    from indextts_core.engine import EmotionSpec
+
+    sad = engine.synthesize("I really miss the old days, you know.", emotion=EmotionSpec(preset="melancholic"))
+    from indextts_core.audio import encode_ogg_opus
+
+    clip = encode_ogg_opus(sad.samples, sad.sample_rate)
+    out = await _say(app, "We are going to the beach tomorrow.", reply_audio=audio_in(clip, duration=3.0))
+    assert out.last.kind == "voice" and out.last.cache_key is None  # emotion from a clip: never resent from cache
+    plain = await _say(app, "We are going to the beach tomorrow.")
+    assert out.last.duration > plain.last.duration  # melancholic prosody is slower
+    too_long = await _say(app, "hello", reply_audio=audio_in(clip, duration=600.0))
+    assert "too long to copy its emotion" in too_long.last.text
