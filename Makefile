@@ -13,7 +13,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	# torch first, pinned: the CPU wheel is on this machine; any other spec pulls CUDA.
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,asr,telegram,discord]'
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,asr,kokoro,telegram,discord]'
 	touch $(STAMP)
 
 install: $(STAMP)

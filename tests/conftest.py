@@ -24,7 +24,7 @@ def speech_clip(engine, text: str, *, pitch_hz: float = 0.0, formant: float = 1.
     from indextts_core import prosody
     from indextts_core.audio import resample
 
-    pcm = engine._speak_run("en", text)
+    pcm = engine.speak_english(text)
     pcm = prosody.change_voice(pcm, 22050, pitch_median_hz=pitch_hz, formant_ratio=formant)
     pcm = 0.5 * pcm / max(1e-6, float(np.max(np.abs(pcm))))
     pad = np.zeros(int(0.3 * 22050), np.float32)

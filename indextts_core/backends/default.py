@@ -1,4 +1,4 @@
-"""The offline default engine: Piper (English) + eSpeak NG (Mandarin), shaped by Praat.
+"""The offline default engine: Piper (English) + eSpeak NG or Kokoro (Mandarin), shaped by Praat.
 
 Cloning is approximate and honest: the reference's pitch level and range are copied, and a
 formant scale and spectral tilt are fitted so that Resemblyzer hears the default voice as close
@@ -23,7 +23,7 @@ from ..engine import (
     SynthesisResult, VoiceProfile,
 )
 from ..errors import ProfileError, TextError
-from ..frontend import Analysis, analyze
+from ..frontend import Analysis, Run, analyze
 from ..speaker import SpeakerEncoder, similarity
 
 SAMPLE_RATE = 22050
@@ -75,6 +75,9 @@ class DefaultEngine:
         cfg = dict(config or {})
         self.max_chars = int(cfg.pop("max_chars", MAX_TEXT_CHARS))
         self.chinese_rate_wpm = int(cfg.pop("chinese_rate_wpm", 150))
+        self.chinese_voice = str(cfg.pop("chinese_voice", "espeak"))
+        if self.chinese_voice not in ("espeak", "kokoro"):
+            raise ValueError("chinese_voice must be 'espeak' or 'kokoro'")
         if cfg:
             raise ValueError(f"Unknown option(s) for the default engine: {', '.join(sorted(cfg))}")
         self._lock = threading.Lock()
@@ -98,22 +101,37 @@ class DefaultEngine:
     def chinese(self):
         with self._lock:
             if self._chinese is None:
-                from .espeak import EspeakVoice
+                if self.chinese_voice == "kokoro":
+                    from .kokoro_voice import KokoroMandarin
 
-                self._chinese = EspeakVoice("cmn", rate_wpm=self.chinese_rate_wpm)
+                    self._chinese = KokoroMandarin()
+                else:
+                    from .espeak import EspeakVoice
+
+                    self._chinese = EspeakVoice("cmn", rate_wpm=self.chinese_rate_wpm)
         return self._chinese
 
-    def _speak_run(self, lang: str, text: str) -> np.ndarray:
-        voice = self.english if lang == "en" else self.chinese
-        pcm = voice.synthesize(text)
-        if voice.sample_rate != SAMPLE_RATE:
-            pcm = resample(pcm, voice.sample_rate, SAMPLE_RATE)
+    def _speak(self, run: Run) -> np.ndarray:
+        """One language run through its voice, at the engine rate, edges trimmed."""
+        if run.lang == "en":
+            return self.speak_english(run.text)
+        voice = self.chinese
+        pcm = voice.synthesize_run(run) if hasattr(voice, "synthesize_run") else voice.synthesize(run.speakable())
+        return self._finish_voice(pcm, voice.sample_rate)
+
+    def speak_english(self, text: str) -> np.ndarray:
+        """Plain default-voice English (no front end, no shaping): calibration and test material."""
+        return self._finish_voice(self.english.synthesize(text), self.english.sample_rate)
+
+    def _finish_voice(self, pcm: np.ndarray, rate: int) -> np.ndarray:
+        if rate != SAMPLE_RATE:
+            pcm = resample(pcm, rate, SAMPLE_RATE)
         return _trim(pcm, SAMPLE_RATE)
 
     def calibration_speech(self) -> np.ndarray:
         """Neutral default-voice speech used to fit timbre and as the neutral prosody baseline."""
         if self._calibration is None:
-            self._calibration = self._speak_run("en", CALIBRATION_TEXT)
+            self._calibration = self.speak_english(CALIBRATION_TEXT)
             self._neutral = prosody.measure(self._calibration, SAMPLE_RATE)
         return self._calibration
 
@@ -130,8 +148,8 @@ class DefaultEngine:
         a server that mostly speaks can leave it to load on the first clone.
         """
         self.calibration_speech()
-        self.chinese.synthesize("ni3 hao3")
-        analyze("预热中文分词。")
+        warm = analyze("预热中文。")
+        self._speak(warm.sentences[0].runs[0])
         if speaker_encoder:
             self._encoder.embed(self._calibration[: SAMPLE_RATE], SAMPLE_RATE)  # type: ignore[index]
 
@@ -208,8 +226,6 @@ class DefaultEngine:
             raise TextError(f"This text has {len(text)} characters; the limit is {self.max_chars}. Please shorten it.")
         return analyze(text)
 
-    def phonemes(self, lang: str, text: str) -> str:
-        return self.english.phonemes(text) if lang == "en" else self.chinese.phonemes(text)
 
     def _emotion_target(self, emotion: Optional[EmotionSpec], timbre: Timbre) -> ProsodyTarget:
         if emotion is not None and emotion.reference is not None:
@@ -239,7 +255,7 @@ class DefaultEngine:
         sentences: list[list[np.ndarray]] = []
         total = len(analysis.sentences)
         for i, sentence in enumerate(analysis.sentences):
-            runs = [self._speak_run(run.lang, run.speakable()) for run in sentence.runs]
+            runs = [self._speak(run) for run in sentence.runs]
             runs = [r for r in runs if len(r)]
             if runs:
                 sentences.append(runs)

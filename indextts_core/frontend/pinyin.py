@@ -55,6 +55,7 @@ class Syllable:
     char: str
     pinyin: str
     source: str  # "user" (annotated), "context" (resolved), "literal" (not a character)
+    word_start: bool = True  # first syllable of a word (jieba), for voices that group by word
 
 
 @dataclass(frozen=True)
@@ -170,16 +171,24 @@ def _jieba():
 
 def resolve_chars(hanzi: str) -> list[str]:
     """Numbered pinyin for every character of a pure-hanzi string, from context."""
+    return _resolve_words(hanzi)[0]
+
+
+def _resolve_words(hanzi: str) -> tuple[list[str], list[bool]]:
+    """Readings of every character, and whether each one starts a word."""
     from pypinyin import Style, pinyin
 
     words = _jieba().lcut(hanzi, HMM=False)
+    starts = [i == 0 for w in words for i in range(len(w))]
     result = [p[0] for p in pinyin(words, style=Style.TONE3, neutral_tone_with_five=True, errors="default")]
     if len(result) != len(hanzi):  # defensive: fall back to per-character reading
         result = [pinyin(c, style=Style.TONE3, neutral_tone_with_five=True)[0][0] for c in hanzi]
     for phrase, readings in _PHRASE_FIXES.items():
         for m in re.finditer(re.escape(phrase), hanzi):
             result[m.start(): m.end()] = readings
-    return [to_numbered(r) or r for r in result]
+    if len(starts) != len(hanzi):
+        starts = [True] * len(hanzi)
+    return [to_numbered(r) or r for r in result], starts
 
 
 def resolve(text: str, notes: list[Annotation]) -> list[Syllable]:
@@ -198,22 +207,25 @@ def resolve(text: str, notes: list[Annotation]) -> list[Syllable]:
         else:
             expanded.append("\n")
     readings: list[str] = []
+    starts: list[bool] = []
     for chunk in "".join(expanded).split("\n"):
         if chunk:
-            readings.extend(resolve_chars(chunk))
+            r, w = _resolve_words(chunk)
+            readings.extend(r)
+            starts.extend(w)
     out: list[Syllable] = []
     pos = 0
     for ch in text:
         if PLACEHOLDER_RE.match(ch):
             note = notes[ord(ch) - PLACEHOLDER_BASE]
             if note.chars:
-                for c, syl in zip(note.chars, note.syllables):
-                    out.append(Syllable(c, syl, "user"))
+                for k, (c, syl) in enumerate(zip(note.chars, note.syllables)):
+                    out.append(Syllable(c, syl, "user", word_start=starts[pos + k]))
                 pos += len(note.chars)
             else:
                 out.append(Syllable("", note.syllables[0], "user"))
         elif _HANZI_RE.match(ch):
-            out.append(Syllable(ch, readings[pos], "context"))
+            out.append(Syllable(ch, readings[pos], "context", word_start=starts[pos]))
             pos += 1
         else:
             out.append(Syllable(ch, "", "literal"))

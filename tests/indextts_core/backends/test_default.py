@@ -149,3 +149,29 @@ def test_text_limit_and_empty_text(engine):
         engine.synthesize("a" * 10_000)
     with pytest.raises(TextError):
         engine.synthesize("!!!")
+
+
+@pytest.fixture(scope="module")
+def kokoro_engine():
+    from indextts_core.backends.default import DefaultEngine
+
+    return DefaultEngine({"chinese_voice": "kokoro"})
+
+
+def test_kokoro_mandarin_reads_our_resolved_pinyin(kokoro_engine):
+    from indextts_core.frontend import analyze
+
+    voice = kokoro_engine.chinese
+    as_bank = voice.phonemes(analyze("银行").sentences[0].runs[0])
+    as_walk = voice.phonemes(analyze("银行[yín xíng]").sentences[0].runs[0])
+    assert as_bank != as_walk and "xa" in as_bank and "ɕ" in as_walk
+    r = kokoro_engine.synthesize("我们明天去银行，然后回家。", emotion=EmotionSpec(preset="sad"))
+    s = prosody.measure(r.samples, r.sample_rate)
+    assert s.speech_seconds > 1.0 and s.f0_median_hz > 0
+
+
+def test_unknown_chinese_voice_is_a_config_error():
+    from indextts_core.backends.default import DefaultEngine
+
+    with pytest.raises(ValueError, match="chinese_voice"):
+        DefaultEngine({"chinese_voice": "robot"})
