@@ -191,9 +191,7 @@ class CommandLayer:
             await self._clone_from(inv, out, user, pending, inv.audio)
             return
         code = new_code()
-        self._pending[key] = PendingConsent(code, consent_sentence(code), time.time(),
-                                            method=self.settings.consent_mode,
-                                            server_key=(inv.place.platform, inv.place.server_id))
+        self._pending[key] = PendingConsent(code, consent_sentence(code), time.time(), method=self.settings.consent_mode)
         await out.text(
             _t(user.language,
                "Voice cloning makes a synthetic copy of your voice. I keep a voice profile (numbers that "

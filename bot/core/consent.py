@@ -11,7 +11,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import Optional, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -109,4 +109,3 @@ class PendingConsent:
     created_at: float
     agreed: bool = False
     method: str = "spoken"
-    server_key: Optional[tuple[str, str]] = None
