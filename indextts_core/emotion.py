@@ -87,7 +87,7 @@ ALIASES: dict[str, str] = {
     "disgust": "disgusted", "disgusting": "disgusted",
     "melancholy": "melancholic", "gloomy": "melancholic", "low": "melancholic",
     "surprise": "surprised", "amazed": "surprised", "shocked": "surprised",
-    "neutral_calm": "calm", "relaxed": "calm", "peaceful": "calm",
+    "relaxed": "calm", "peaceful": "calm",
     "高兴": "happy", "开心": "happy", "快乐": "happy", "喜": "happy", "喜悦": "happy",
     "愤怒": "angry", "生气": "angry", "怒": "angry",
     "悲伤": "sad", "伤心": "sad", "难过": "sad", "哀": "sad",

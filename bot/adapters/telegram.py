@@ -109,6 +109,8 @@ class TelegramAdapter:
             return hit[1], hit[2]
         member = await self.application.bot.get_chat_member(chat_id, user_id)
         owner, admin = member.status == "creator", member.status in ("creator", "administrator")
+        if len(self._admins) > 10_000:  # a brief cache, not a registry
+            self._admins.clear()
         self._admins[key] = (time.monotonic(), owner, admin)
         return owner, admin
 
@@ -132,6 +134,8 @@ class TelegramAdapter:
         chat = update.effective_chat
         private = chat.type == ChatType.PRIVATE
         if user.username:
+            if len(self._usernames) > 100_000:
+                self._usernames.clear()
             self._usernames[f"@{user.username.lower()}"] = user.id
         owner, admin = await self._roles(chat.id, user.id, private)
         language = "zh" if (user.language_code or "").lower().startswith("zh") else "en"

@@ -190,3 +190,36 @@ async def test_channel_voice_message_route(dc):
     await send_voice_message(dc.client.http, route, ogg, 1.0, bytes(300))
     (req,) = dc.find("POST", f"/channels/{CHANNEL}/messages")
     assert req.json["flags"] == IS_VOICE_MESSAGE and len(base64.b64decode(req.json["attachments"][0]["waveform"])) == 256
+
+
+# The permission matrix, through this adapter: each case's reply must carry the denial reason
+# exactly when the written table says "deny".
+from bot.core.permissions import Role, decide  # noqa: E402
+from bot.storage import Policy  # noqa: E402
+from tests.bot.core.test_permissions import POLICIES, expected  # noqa: E402
+
+_MEMBER_9 = {"users": {"9": _user(9)}, "members": {"9": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
+                                                       "deaf": False, "mute": False, "flags": 0, "permissions": "0"}}}
+_CASES = {
+    "say": lambda: ("say", [opt("text", "Permission check.")], None),
+    "share": lambda: ("share", [], None),
+    "clone": lambda: ("clone", [], None),
+    "policy": lambda: ("voiceadmin", [{"name": "policy", "type": 1, "options": []}], None),
+    "block": lambda: ("voiceadmin", [{"name": "block", "type": 1, "options": [opt("member", "9", 6)]}], _MEMBER_9),
+}
+
+
+@pytest.mark.parametrize("command", list(_CASES))
+@pytest.mark.parametrize("role", [Role.USER, Role.ADMIN])
+@pytest.mark.parametrize("policy", ["default", "no-clone", "say-admins"])
+async def test_permission_matrix_through_discord(dc, app, command, role, policy):
+    await app.store.set_policy(Policy("discord", GUILD, **{k: getattr(POLICIES[policy], k) for k in
+                                                          ("clone_allowed", "say_mode", "shared_voices_allowed")}))
+    name, options, resolved = _CASES[command]()
+    p = dispatch(dc, interaction(name, options, user=20 + role, perms=ADMIN_PERMS if role == Role.ADMIN else "0",
+                                 resolved=resolved))
+    first = (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0]
+    content = (first.json or {}).get("content") or ""
+    reason = decide(command, Role.USER, POLICIES[policy], False).reason_en or "\0never"
+    allowed = expected(command, role, policy, False)
+    assert (reason not in content) == allowed, (command, role, policy, content)
