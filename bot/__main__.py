@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from indextts_core.errors import IndexTTSError
+
 from .app import BotApp
 from .config import ConfigError, load_config
 
@@ -17,8 +19,8 @@ log = logging.getLogger("bot")
 async def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     app = BotApp(config)
-    await app.start()
     try:
+        await app.start()  # inside try: a failed start still closes what it opened
         runners = []
         if config.telegram_token:
             from .adapters.telegram import run_telegram
@@ -47,9 +49,12 @@ def main() -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(_run(args))
-    except ConfigError as exc:
+    except (ConfigError, ValueError, IndexTTSError) as exc:  # bad settings: one line, no traceback
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # e.g. a database from a newer version, ASR missing for spoken consent
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

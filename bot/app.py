@@ -53,6 +53,7 @@ class BotApp:
         return self._engine
 
     async def stop(self) -> None:
+        """Finish queued jobs, then close the database and the engine; safe after a failed start."""
         if self.jobs is not None:
             await self.jobs.close(drain=True)
         await self.db.close()
