@@ -264,7 +264,7 @@ class CommandLayer:
         finally:
             upload.unlink(missing_ok=True)  # raw audio is never kept
         if check is not None and not check.accepted:
-            if check.code_heard != pending.code:
+            if pending.code not in check.code_heard:
                 raise BadRequest("I could not hear the code correctly. Please record the sentence again, reading the code "
                                  "words slowly (the same sentence as above).",
                                  "我没有听清验证码。请再录一次，慢慢读出验证码（同上面的句子）。")

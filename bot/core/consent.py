@@ -16,7 +16,9 @@ from typing import Protocol
 import numpy as np
 
 DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
-_WORD_TO_DIGIT = {w: str(i) for i, w in enumerate(DIGIT_WORDS)} | {"oh": "0", "to": "2", "too": "2", "for": "4", "ate": "8"}
+# After "code", ASR homophones count as digits (Whisper tiny writes "eight three" as "A3").
+_WORD_TO_DIGIT = {w: str(i) for i, w in enumerate(DIGIT_WORDS)} | {
+    "oh": "0", "o": "0", "to": "2", "too": "2", "for": "4", "ate": "8", "a": "8"}
 CONSENT_TEMPLATE = "I agree that my voice can be used by this bot to make a synthetic copy. Code {code}."
 MIN_SENTENCE_MATCH = 0.75
 
@@ -57,12 +59,13 @@ def check_transcript(code: str, transcript: str) -> ConsentCheck:
     words = _words(transcript)
     expected = _words(consent_sentence(code))
     body_expected = expected[:-4]
-    # The code is the last four digits said; after "code", homophones (to, for, oh) count too.
+    # The digits said after "code" must contain the code in order (ASR sometimes adds a digit:
+    # "six nine six zero" → "69600"); without the word "code", look at the last few words.
     tail = words[words.index("code") + 1:] if "code" in words else words[-6:]
-    heard = "".join(_WORD_TO_DIGIT.get(w, "") for w in tail)[-4:]
+    heard = "".join(_WORD_TO_DIGIT.get(w, "") for w in tail)
     body = [w for w in words if w not in DIGIT_WORDS and w != "code"]
     score = difflib.SequenceMatcher(None, [w for w in body_expected if w != "code"], body).ratio()
-    return ConsentCheck(heard == code and score >= MIN_SENTENCE_MATCH, round(score, 3), heard, transcript)
+    return ConsentCheck(code in heard and score >= MIN_SENTENCE_MATCH, round(score, 3), heard, transcript)
 
 
 class Transcriber(Protocol):

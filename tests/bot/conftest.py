@@ -90,8 +90,9 @@ async def clone(app: BotApp, engine, user: str = "u1", **kw) -> RecordingRespond
     await app.commands.handle(invocation("button", "consent:yes", user=user, private=True, **kw), out)
     sentence = out.last.text.split("\n\n", 1)[1]
     # Whisper tiny mishears a digit now and then; like a user, record again (the code stays).
-    for _ in range(3):
-        await app.commands.handle(invocation("audio", user=user, private=True, audio=audio_in(spoken(engine, sentence)), **kw), out)
+    for attempt in range(3):  # each attempt in a slightly different voice, as a real retake differs
+        clip = spoken(engine, sentence, pitch_hz=170.0 + 25 * attempt)
+        await app.commands.handle(invocation("audio", user=user, private=True, audio=audio_in(clip), **kw), out)
         if out.last.kind == "voice":
             break
         assert "code" in out.last.text, out.last.text

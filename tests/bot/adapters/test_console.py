@@ -64,7 +64,7 @@ def test_interactive_clone_then_forget(tmp_path, engine):
         sentence = read_until(lambda s: s.startswith("I agree that my voice"))[-1]
         for attempt in range(3):
             clip = tmp_path / f"consent{attempt}.ogg"
-            clip.write_bytes(spoken(engine, sentence))
+            clip.write_bytes(spoken(engine, sentence, pitch_hz=170.0 + 25 * attempt))
             send(f"/clone {clip}")
             last = read_until(lambda s: s.startswith("voice note: ") or "code" in s or "match" in s)[-1]
             if last.startswith("voice note: "):

@@ -164,7 +164,7 @@ async def test_clone_with_consent_buttons_and_a_voice_message_attachment(dc, app
     assert "microphone button" in follow.json["content"]
 
     for attempt in range(3):  # Whisper tiny mishears a digit now and then: record again
-        data = spoken(engine, sentence)
+        data = spoken(engine, sentence, pitch_hz=170.0 + 25 * attempt)
         url = dc.add_attachment(f"voice{attempt}.ogg", data)
         resolved = {"attachments": {"56": {"id": "56", "filename": "voice-message.ogg", "size": len(data), "url": url,
                                            "proxy_url": url, "content_type": "audio/ogg",

