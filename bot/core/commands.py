@@ -231,7 +231,7 @@ class CommandLayer:
             return
         await self._clone_from(inv, out, user, pending, inv.audio)
 
-    def _precheck_audio(self, audio: AudioIn, lang: str) -> None:
+    def _precheck_audio(self, audio: AudioIn) -> None:
         if audio.forwarded:
             raise BadRequest("Please record your own voice message: forwarded messages can't be used, because the voice "
                              "must belong to the person who agreed.",
@@ -251,7 +251,7 @@ class CommandLayer:
 
     async def _clone_from(self, inv: Invocation, out: Responder, user: User, pending: PendingConsent, audio: AudioIn) -> None:
         lang = user.language
-        self._precheck_audio(audio, lang)
+        self._precheck_audio(audio)
         data = await audio.fetch()
         if len(data) > MAX_UPLOAD_BYTES:
             raise BadRequest("That recording is too large (over 20 MB). Please send 5–30 seconds.", "录音太大（超过 20 MB）。请发送 5–30 秒。")
@@ -305,7 +305,6 @@ class CommandLayer:
         return {"ogg": ogg, "duration": ogg_opus_info(ogg).duration, "waveform": waveform(result.samples)}
 
     async def cmd_say(self, inv: Invocation, out: Responder, user: User) -> None:
-        lang = user.language
         req = parse_say(inv.args)
         policy = await self.store.policy(inv.place.platform, inv.place.server_id)
         raw = req.text or (inv.reply_text or "")

@@ -116,8 +116,7 @@ class DefaultEngine:
         if run.lang == "en":
             return self.speak_english(run.text)
         voice = self.chinese
-        pcm = voice.synthesize_run(run) if hasattr(voice, "synthesize_run") else voice.synthesize(run.speakable())
-        return self._finish_voice(pcm, voice.sample_rate)
+        return self._finish_voice(voice.synthesize_run(run), voice.sample_rate)
 
     def speak_english(self, text: str) -> np.ndarray:
         """Plain default-voice English (no front end, no shaping): calibration and test material."""

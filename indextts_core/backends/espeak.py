@@ -97,6 +97,10 @@ class EspeakVoice:
             chunks, self._chunks = self._chunks, []
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
+    def synthesize_run(self, run) -> np.ndarray:
+        """A Chinese :class:`~indextts_core.frontend.Run`, read as its numbered pinyin."""
+        return self.synthesize(run.speakable())
+
     def phonemes(self, text: str) -> str:
         """IPA phonemes eSpeak would speak for ``text``."""
         with self._lock:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 import pytest
@@ -75,7 +73,6 @@ def audio_in(data: bytes, *, voice_note: bool = True, forwarded: bool = False, d
 def spoken(engine, text: str, pitch_hz: float = 170.0, formant: float = 1.1) -> bytes:
     """A voice-note-like OGG/Opus recording of ``text`` in a voice other than the default."""
     from indextts_core import prosody
-    from tests.conftest import speech_clip  # noqa: F401  (same recipe)
 
     r = engine.synthesize(text)
     pcm = prosody.change_voice(r.samples, r.sample_rate, pitch_median_hz=pitch_hz, formant_ratio=formant)

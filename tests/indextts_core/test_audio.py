@@ -11,7 +11,6 @@ from indextts_core import errors
 from indextts_core.audio import (
     check_reference, encode_ogg_opus, ogg_opus_info, read_audio, waveform,
 )
-from indextts_core.engine import Audio
 from tests.conftest import speech_clip, wav_bytes
 
 RATE = 22050
