@@ -142,7 +142,8 @@ class VoiceBotClient(discord.Client):
 
     # ------------------------------------------------------------------ translation
     def invocation(self, interaction: discord.Interaction, command: str, args: str = "",
-                   audio: Optional[AudioIn] = None, mentions: Optional[dict[str, str]] = None) -> Invocation:
+                   audio: Optional[AudioIn] = None, mentions: Optional[dict[str, str]] = None,
+                   admin_mentions: frozenset[str] = frozenset()) -> Invocation:
         user = interaction.user
         private = interaction.guild_id is None
         perms = interaction.permissions
@@ -155,14 +156,14 @@ class VoiceBotClient(discord.Client):
                   is_platform_admin=bool(perms.manage_guild or perms.administrator) and not private,
                   is_owner=owner, roles=roles),
             Place(PLATFORM, f"dm:{user.id}" if private else str(interaction.guild_id), private),
-            audio=audio, mentions=mentions or {})
+            audio=audio, mentions=mentions or {}, admin_mentions=admin_mentions)
 
     async def run_command(self, interaction: discord.Interaction, command: str, args: str = "", *,
                           public: bool = False, audio: Optional[AudioIn] = None,
-                          mentions: Optional[dict[str, str]] = None) -> None:
+                          mentions: Optional[dict[str, str]] = None, admin_mentions: frozenset[str] = frozenset()) -> None:
         """Acknowledge first (3 s deadline), then hand over to the command layer."""
         await interaction.response.defer(thinking=True, ephemeral=not public)
-        await self.commands.handle(self.invocation(interaction, command, args, audio, mentions),
+        await self.commands.handle(self.invocation(interaction, command, args, audio, mentions, admin_mentions),
                                    DiscordResponder(self, interaction, public))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
@@ -294,7 +295,11 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
                               ("trust", "Trust a member"), ("untrust", "Remove trust"),
                               ("purge", "Delete a member's shares and history in this server")):
         async def member_cmd(interaction: discord.Interaction, member: discord.Member, _verb: str = verb) -> None:
-            await client.run_command(interaction, _verb, f"@{member.id}", mentions={f"@{member.id}": str(member.id)})
+            perms = getattr(member, "resolved_permissions", None)
+            is_admin = perms is not None and (perms.manage_guild or perms.administrator)
+            handle = f"@{member.id}"
+            await client.run_command(interaction, _verb, handle, mentions={handle: str(member.id)},
+                                     admin_mentions=frozenset({handle}) if is_admin else frozenset())
         admin.command(name=verb, description=description)(
             app_commands.describe(member="The member")(_drop_default(member_cmd, "_verb")))
 

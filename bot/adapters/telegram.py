@@ -146,18 +146,23 @@ class TelegramAdapter:
             elif text.lower() in self._usernames:
                 mentions[text] = str(self._usernames[text.lower()])
         reply = message.reply_to_message
+        admin_mentions: set[str] = set()
         if reply is not None and reply.from_user is not None and command in ("block", "unblock", "trust", "untrust", "purge"):
             handle = f"@{reply.from_user.username}" if reply.from_user.username else f"@{reply.from_user.id}"
             mentions[handle] = str(reply.from_user.id)
             if not args.strip():
                 args = handle
+        if command == "block" and not private:
+            for handle, uid in mentions.items():
+                if (await self._roles(chat.id, int(uid), False))[1]:
+                    admin_mentions.add(handle)
         return Invocation(
             command, args, Actor(PLATFORM, str(user.id), user.full_name, language, admin, owner),
             Place(PLATFORM, f"dm:{user.id}" if private else str(chat.id), private),
             audio=self._audio_in(message) if command == "audio" else None,
             reply_text=(reply.text or reply.caption) if reply is not None and command == "say" else None,
             reply_audio=self._audio_in(reply) if reply is not None and command == "say" and reply.voice else None,
-            mentions=mentions,
+            mentions=mentions, admin_mentions=frozenset(admin_mentions),
         )
 
     # ------------------------------------------------------------------ handlers

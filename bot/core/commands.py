@@ -416,6 +416,8 @@ class CommandLayer:
         mention, target = await self._target(inv)
         if target.id == user.id:
             raise BadRequest("You can't block yourself.", "不能封禁自己。")
+        if inv.command == "block" and mention in inv.admin_mentions:
+            raise BadRequest(f"{mention} is an admin here and can't be blocked.", f"{mention} 是这里的管理员，不能被封禁。")
         block = inv.command == "block"
         await self.store.set_blocked(inv.place.platform, inv.place.server_id, target.id, block, inv.actor.user_id)
         await out.text(f"{mention} " + ("is blocked from the voice bot here." if block else "may use the voice bot here again."))

@@ -49,6 +49,7 @@ class Invocation:
     reply_text: Optional[str] = None  # text of the message this one replies to
     reply_audio: Optional[AudioIn] = None  # voice note this one replies to
     mentions: dict[str, str] = field(default_factory=dict)  # "@name" as typed → platform user id
+    admin_mentions: frozenset[str] = frozenset()  # mentioned members who are platform admins/owners
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,15 @@ async def test_block_member_by_option(dc):
     assert "blocked you" in (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0].json["content"]
 
 
+async def test_a_member_with_manage_server_cannot_be_blocked(dc):
+    admin = {"users": {"12": _user(12)}, "members": {"12": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
+                                                           "deaf": False, "mute": False, "flags": 0, "permissions": ADMIN_PERMS}}}
+    p = dispatch(dc, interaction("voiceadmin", [{"name": "block", "type": 1, "options": [opt("member", "12", 6)]}],
+                                 user=6, perms=ADMIN_PERMS, resolved=admin))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "can't be blocked" in follow.json["content"]
+
+
 async def test_clone_with_consent_buttons_and_a_voice_message_attachment(dc, app, engine):
     p = dispatch(dc, interaction("clone", guild=False, user=11))
     (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")

@@ -144,3 +144,11 @@ async def test_admin_blocks_a_member_by_replying_to_them(tg):
     n = len(tg.calls)
     tg.message("/say let me talk", user=4, chat=GROUP, chat_type="supergroup", username="dave")
     assert "blocked you" in (await tg.wait_for("sendMessage", since=n))[0].params["text"]
+
+
+async def test_a_group_admin_cannot_be_blocked(tg):
+    tg.member_status[(GROUP, 2)] = "creator"
+    tg.member_status[(GROUP, 5)] = "administrator"
+    target = tg.message("I moderate here", user=5, chat=GROUP, chat_type="supergroup", username="erin")
+    tg.message("/block", user=2, chat=GROUP, chat_type="supergroup", reply_to=target)
+    assert "can't be blocked" in (await tg.wait_for("sendMessage"))[0].params["text"]

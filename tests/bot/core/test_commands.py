@@ -182,3 +182,16 @@ async def test_say_replying_to_a_voice_note_copies_its_emotion(app, engine):
     assert out.last.duration > plain.last.duration  # melancholic prosody is slower
     too_long = await _say(app, "hello", reply_audio=audio_in(clip, duration=600.0))
     assert "too long to copy its emotion" in too_long.last.text
+
+
+async def test_admins_cannot_be_blocked(app):
+    out = RecordingResponder()
+    await app.commands.handle(invocation("block", "@mod", user="boss", admin=True, mentions={"@mod": "mod"},
+                                         ), out)
+    assert "blocked from" in out.last.text
+    inv = invocation("block", "@mod2", user="boss", admin=True, mentions={"@mod2": "mod2"})
+    inv.admin_mentions = frozenset({"@mod2"})
+    await app.commands.handle(inv, out)
+    assert "can't be blocked" in out.last.text
+    mod2 = await app.store.find_user("test", "mod2")
+    assert not await app.store.is_blocked("test", "g1", mod2.id)
