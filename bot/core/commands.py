@@ -258,7 +258,7 @@ class CommandLayer:
         digest = hashlib.sha256(data).hexdigest()
         self.settings.upload_dir.mkdir(parents=True, exist_ok=True)
         upload = self.settings.upload_dir / f"{inv.actor.platform}-{inv.actor.user_id}-{digest[:16]}.bin"
-        upload.write_bytes(data)
+        await asyncio.to_thread(upload.write_bytes, data)  # up to 20 MB: not on the event loop
         try:
             profile, check = await self._run(self._job_key(inv), out, lambda: self._build_voice(upload, pending))
         finally:
