@@ -20,7 +20,7 @@ from indextts_core.audio import encode_ogg_opus, ogg_opus_info  # noqa: E402
 from indextts_core.backends.default import DefaultEngine  # noqa: E402
 from indextts_core.backends.espeak import EspeakVoice  # noqa: E402
 from indextts_core.emotion import PRESETS  # noqa: E402
-from indextts_core.engine import DurationSpec, EmotionSpec  # noqa: E402
+from indextts_core.engine import Audio, DurationSpec, EmotionSpec  # noqa: E402
 from indextts_core.speaker import similarity  # noqa: E402
 
 SR = 22050
@@ -111,7 +111,7 @@ def cloning(engine: DefaultEngine) -> None:
         fit = clip_of(text=FIT, engine=engine, **kw)
         held = clip_of(text=HELD, engine=engine, **kw)
         t = time.perf_counter()
-        profile = engine.create_voice(__import__("indextts_core.engine", fromlist=["Audio"]).Audio(fit.astype(np.float32), SR))
+        profile = engine.create_voice(Audio(fit.astype(np.float32), SR))
         build.append(time.perf_counter() - t)
         held_emb = engine.speaker_embedding(held, SR)
         cloned = engine.synthesize(SAY, voice=profile)
@@ -126,7 +126,6 @@ def cloning(engine: DefaultEngine) -> None:
 def create_voice_5s(engine: DefaultEngine) -> None:
     clip = clip_of("piper:180", "Hello, this is my voice. I am reading a short sentence for the bot.", formant=1.1, engine=engine)
     clip = clip[: 5 * SR]
-    from indextts_core.engine import Audio
     t = best_of(lambda: engine.create_voice(Audio(clip.astype(np.float32), SR)), 3)
     print(f"\n## create_voice on a 5 s clip: {t:.3f} s (goal ≤ 1 s)")
 

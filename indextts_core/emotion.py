@@ -239,12 +239,6 @@ def vector_from_text(description: str) -> tuple[float, ...]:
     return tuple(round(scores[e], 3) for e in EMOTIONS)
 
 
-def dominant(vector: Sequence[float]) -> tuple[str, float]:
-    """The strongest emotion in a vector and its weight."""
-    i = int(np.argmax(vector))
-    return EMOTIONS[i], float(vector[i])
-
-
 def target_for(spec: Optional[EmotionSpec], reference_target: Optional[ProsodyTarget] = None) -> ProsodyTarget:
     """Resolve any emotion spec to a prosody target.
 

@@ -120,10 +120,6 @@ class EmotionSpec:
             if any(not math.isfinite(v) or v < 0 or v > 1 for v in self.vector):
                 raise EmotionError("Every number in an emotion vector must be between 0 and 1.")
 
-    @classmethod
-    def neutral(cls) -> "EmotionSpec":
-        return cls()
-
     @property
     def is_neutral(self) -> bool:
         if self.preset is not None:

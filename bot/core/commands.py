@@ -16,7 +16,7 @@ from indextts_core.engine import EMOTIONS, EmotionSpec, VoiceProfile
 from indextts_core.errors import IndexTTSError
 
 from ..storage import AuditEntry, Consent, Policy, Store, User
-from .consent import PendingConsent, Transcriber, check_transcript, consent_sentence, new_code
+from .consent import PendingConsent, Transcriber, check_transcript, code_matches, consent_sentence, new_code
 from .errors import BadRequest, BotError, PermissionDenied
 from .invocation import AudioIn, Button, Invocation, Responder
 from .jobs import JobQueue
@@ -264,7 +264,7 @@ class CommandLayer:
         finally:
             upload.unlink(missing_ok=True)  # raw audio is never kept
         if check is not None and not check.accepted:
-            if pending.code not in check.code_heard:
+            if not code_matches(pending.code, check.code_heard):
                 raise BadRequest("I could not hear the code correctly. Please record the sentence again, reading the code "
                                  "words slowly (the same sentence as above).",
                                  "我没有听清验证码。请再录一次，慢慢读出验证码（同上面的句子）。")
@@ -280,18 +280,17 @@ class CommandLayer:
         await out.voice(preview["ogg"], preview["duration"], preview["waveform"])
 
     def _build_voice(self, path: Path, pending: PendingConsent):
-        """Blocking: consent transcript (spoken mode) and then the voice profile from the same clip."""
-        from indextts_core.audio import check_reference, read_audio
+        """Blocking: the voice profile (the engine checks the clip once) and, in spoken mode, the
+        consent transcript of the same clip; the profile is dropped if consent fails."""
+        from indextts_core.audio import read_audio
 
         audio = read_audio(path)
-        check_reference(audio, min_speech=self.settings.min_reference_seconds, max_duration=self.settings.max_reference_seconds)
+        profile = self.engine.create_voice(audio)
         check = None
         if pending.method == "spoken":
             assert self.transcriber is not None
             check = check_transcript(pending.code, self.transcriber.transcribe(audio.samples, audio.sample_rate))
-            if not check.accepted:
-                return None, check
-        return self.engine.create_voice(audio), check
+        return profile, check
 
     # ------------------------------------------------------------------ say
     def _job_key(self, inv: Invocation) -> str:

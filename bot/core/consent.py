@@ -59,13 +59,25 @@ def check_transcript(code: str, transcript: str) -> ConsentCheck:
     words = _words(transcript)
     expected = _words(consent_sentence(code))
     body_expected = expected[:-4]
-    # The digits said after "code" must contain the code in order (ASR sometimes adds a digit:
-    # "six nine six zero" → "69600"); without the word "code", look at the last few words.
+    # Digits said after "code" (without that word, the last few words) are compared with the code.
     tail = words[words.index("code") + 1:] if "code" in words else words[-6:]
     heard = "".join(_WORD_TO_DIGIT.get(w, "") for w in tail)
     body = [w for w in words if w not in DIGIT_WORDS and w != "code"]
     score = difflib.SequenceMatcher(None, [w for w in body_expected if w != "code"], body).ratio()
-    return ConsentCheck(code in heard and score >= MIN_SENTENCE_MATCH, round(score, 3), heard, transcript)
+    return ConsentCheck(code_matches(code, heard) and score >= MIN_SENTENCE_MATCH, round(score, 3), heard, transcript)
+
+
+def code_matches(code: str, heard: str) -> bool:
+    """The code's digits in order, allowing what ASR does to digit runs: extra digits inserted
+    ("one zero six two" → "10062") or one digit swallowed ("three one four eight" → "348").
+    A different digit is never accepted."""
+    def subsequence(short: str, long: str) -> bool:
+        it = iter(long)
+        return all(ch in it for ch in short)
+
+    if subsequence(code, heard):
+        return True
+    return len(heard) == len(code) - 1 and subsequence(heard, code)
 
 
 class Transcriber(Protocol):

@@ -49,10 +49,6 @@ class JobQueue:
         if not self._tasks:
             self._tasks = [asyncio.create_task(self._worker(i), name=f"synth-worker-{i}") for i in range(self.workers)]
 
-    @property
-    def pending(self) -> int:
-        return self._pending
-
     def estimate_wait(self) -> float:
         """Seconds until a job submitted now would start, roughly."""
         return (self._pending + sum(self._inflight.values())) * self._avg_seconds / max(1, self.workers)

@@ -19,7 +19,7 @@ from .. import prosody
 from ..audio import check_reference, read_audio, resample
 from ..emotion import ProsodyTarget, target_for
 from ..engine import (
-    MAX_RATIO, MIN_RATIO, AudioSource, DurationSpec, EmotionSpec, ProgressCallback,
+    AudioSource, DurationSpec, EmotionSpec, ProgressCallback,
     SynthesisResult, VoiceProfile,
 )
 from ..errors import ProfileError, TextError
@@ -191,13 +191,14 @@ class DefaultEngine:
         }
         return VoiceProfile(self.name, self.version, payload, meta)
 
-    def _timbre(self, voice: Optional[VoiceProfile]) -> tuple[Timbre, Optional[np.ndarray]]:
+    def _timbre(self, voice: Optional[VoiceProfile]) -> Timbre:
+        """The timbre a profile asks for (the stored embedding is for scoring, not speaking)."""
         if voice is None:
-            return Timbre(), None
+            return Timbre()
         voice.require(self.name, self.version)
         try:
             data = json.loads(voice.payload.decode())
-            return Timbre(**data["timbre"]), np.asarray(data["embedding"], dtype=np.float32)
+            return Timbre(**data["timbre"])
         except (ValueError, KeyError, TypeError) as exc:
             raise ProfileError("This voice profile is damaged. Please record your voice again.") from exc
 
@@ -245,7 +246,7 @@ class DefaultEngine:
     ) -> SynthesisResult:
         """Speak ``text``; blocking.  Exact ``duration`` within one sample."""
         t0 = time.perf_counter()
-        timbre, _ = self._timbre(voice)
+        timbre = self._timbre(voice)
         analysis = self.analyze(text)
         target = self._emotion_target(emotion, timbre)
         t_front = time.perf_counter()
@@ -296,9 +297,6 @@ class DefaultEngine:
             engine=self.name,
             version=self.version,
         )
-
-    def duration_range(self, natural_seconds: float) -> tuple[float, float]:
-        return natural_seconds * MIN_RATIO, natural_seconds * MAX_RATIO
 
     def close(self) -> None:
         self._english = None

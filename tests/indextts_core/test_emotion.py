@@ -35,8 +35,9 @@ def test_intensity_scales_deviation_linearly():
 
 
 def test_vector_mixes_presets_and_caps_total_weight():
-    one_hot = mix([0, 1, 0, 0, 0, 0, 0, 0])
-    assert one_hot == pytest.approx(PRESETS["angry"]) or one_hot.f0_shift_st == pytest.approx(2.0)
+    one_hot, angry = mix([0, 1, 0, 0, 0, 0, 0, 0]), PRESETS["angry"]
+    for name in ("f0_shift_st", "f0_range", "rate", "energy_db", "pause", "tilt_db"):
+        assert getattr(one_hot, name) == pytest.approx(getattr(angry, name))
     both = mix([1, 0, 1, 0, 0, 0, 0, 0])  # total 2 → scaled to 1: half happy, half sad
     assert both.f0_shift_st == pytest.approx((3.0 - 2.5) / 2)
     assert vector_for(EmotionSpec(preset="sad", intensity=0.4)) == (0, 0, 0.4, 0, 0, 0, 0, 0)

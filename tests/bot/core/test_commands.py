@@ -100,8 +100,14 @@ async def test_bad_say_input_gets_a_clear_reply_and_no_audit(app, args, message)
 
 
 async def test_control_characters_are_removed_not_spoken(app):
+    import hashlib
+
     out = await _say(app, "hello\x00\x07 there\x1b")
     assert out.last.kind == "voice"
+    user = await app.store.find_user("test", "u1")
+    async with app.db.conn.execute("SELECT text_sha256 FROM audit_log WHERE user_id=?", (user.id,)) as cur:
+        (spoken_hash,) = await cur.fetchone()
+    assert spoken_hash == hashlib.sha256(b"hello there").hexdigest()  # what was spoken: cleaned text
 
 
 async def test_forget_leaves_no_rows(app, engine):

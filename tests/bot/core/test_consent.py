@@ -16,6 +16,9 @@ def test_accepts_digits_or_words_and_rejects_wrong_code_or_other_speech():
     assert check_transcript("0429", f"{s} Code oh four two nine.").accepted
     assert check_transcript("8302", f"{s} Code A302.").accepted  # Whisper tiny's spelling of "eight"
     assert check_transcript("6960", f"{s} Code 69600.").accepted  # an extra digit heard
-    assert not check_transcript("7429", f"{s} Code 7428.").accepted
-    assert not check_transcript("7429", f"{s} Code 742.").accepted
+    assert check_transcript("1062", f"{s} Code 10062.").accepted  # a digit inserted
+    assert check_transcript("3148", f"{s} Code 348.").accepted  # one digit swallowed
+    assert not check_transcript("7429", f"{s} Code 7428.").accepted  # a different digit: never
+    assert not check_transcript("7429", f"{s} Code 74.").accepted  # two digits missing
+    assert not check_transcript("7429", f"{s} Code 9247.").accepted  # wrong order
     assert not check_transcript("7429", "The weather is nice today. Code 7429").accepted
