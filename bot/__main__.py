@@ -1,61 +1,97 @@
-"""``python -m bot``: start every adapter whose token is set; none set → the console chat."""
+"""``python -m bot``: start every adapter whose token is set; none set → the console chat.
+
+SIGTERM (systemd, Docker) and SIGINT (Ctrl-C) both stop taking new requests, finish the ones in
+progress, and exit 0.  Bad settings, an unusable data folder or database: one line, exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import sys
+import tempfile
 from pathlib import Path
+from typing import Optional, Sequence
 
+from indextts_core import load_engine
 from indextts_core.errors import IndexTTSError
 
+from . import logsafe
 from .app import BotApp
-from .config import ConfigError, load_config
+from .config import Config, ConfigError, load_config
+from .storage import StorageError
 
 log = logging.getLogger("bot")
+DEFAULT_CONFIG = Path("config.toml")
 
 
-async def _run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    app = BotApp(config)
+def check_writable(folder: Path, what: str) -> None:
+    """Create ``folder`` and prove a write works there (permissions, full disk), or one clear error."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-") as probe:
+            probe.write(b"\0" * 65536)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        raise ConfigError(f"{what} {folder} is not usable: {exc.strerror or exc}") from exc
+
+
+async def _run(config: Config) -> int:
+    engine = load_engine(config.engine.name, config.engine.options)  # checks its options; models load in start()
+    check_writable(config.bot.data_dir, "bot.data_dir")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    app = BotApp(config, engine=engine)
     try:
         await app.start()  # inside try: a failed start still closes what it opened
         runners = []
         if config.telegram_token:
             from .adapters.telegram import run_telegram
 
-            runners.append(run_telegram(app, config.telegram_token))
+            runners.append(run_telegram(app, config.telegram_token, config.telegram.base_url,
+                                        config.telegram.base_file_url, stop=stop))
         if config.discord_token:
             from .adapters.discord import run_discord
 
-            runners.append(run_discord(app, config.discord_token))
+            runners.append(run_discord(app, config.discord_token, stop=stop))
         if not runners:
             from .adapters.console import ConsoleChat
 
-            runners.append(ConsoleChat(app.commands, config.bot.console_output_dir).run())
+            check_writable(config.bot.console_output_dir, "bot.console_output_dir")
+            runners.append(ConsoleChat(app.commands, config.bot.console_output_dir).run(stop))
         await asyncio.gather(*runners)
     finally:
+        log.info("stopping: finishing requests in progress")
         await app.stop()
     return 0
 
 
-def main() -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="IndexTTS Voice Bot")
-    parser.add_argument("--config", type=Path, default=Path("config.toml"), help="TOML settings (default: %(default)s)")
+    parser.add_argument("--config", type=Path, default=None, help=f"TOML settings (default: {DEFAULT_CONFIG} if present)")
     parser.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser.parse_args(argv)
+    logsafe.install(args.verbose)
     try:
-        return asyncio.run(_run(args))
-    except (ConfigError, ValueError, IndexTTSError) as exc:  # bad settings: one line, no traceback
+        config = load_config(args.config or DEFAULT_CONFIG, required=args.config is not None)
+        logsafe.install(args.verbose, config.secrets)
+        return asyncio.run(_run(config))
+    except (ConfigError, IndexTTSError, ValueError) as exc:  # bad settings
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:  # e.g. a database from a newer version, ASR missing for spoken consent
+    except StorageError as exc:  # unusable database (read-only, full disk, damaged, newer schema)
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 130
 
 

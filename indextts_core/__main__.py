@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
 
     say = sub.add_parser("say", help="speak text into an OGG/Opus voice note")
     say.add_argument("text")
+    say.add_argument("--raw", action="store_true", help="read the text as given (no removal of links, emoji, markdown)")
     say.add_argument("--out", required=True, type=Path)
     say.add_argument("--voice", help="voice profile (from clone) or a reference audio clip")
     say.add_argument("--emotion", help="preset name, English or Chinese (happy, 愤怒, ...)")
@@ -93,6 +94,7 @@ def _voice(engine, spec: Optional[str]):
 def cmd_say(args: argparse.Namespace) -> int:
     from .audio import encode_ogg_opus, ogg_opus_info
     from .engine import DurationSpec
+    from .frontend.clean import clean_text, has_words
     from .registry import load_engine
 
     duration = None
@@ -103,7 +105,13 @@ def cmd_say(args: argparse.Namespace) -> int:
         raise InputError("--out must end in .ogg (the output is an OGG/Opus voice note).")
     engine = load_engine(args.engine)
     voice = _voice(engine, args.voice)
-    result = engine.synthesize(args.text, voice=voice, emotion=emotion, duration=duration)
+    text = args.text
+    if not args.raw:  # the same cleaning as the bot's: links, emoji, mentions, markdown, code are not read
+        text = clean_text(text)
+        if not has_words(text):
+            raise InputError("After removing links, emoji, mentions and code there is nothing left to say "
+                             "(use --raw to read the text exactly as given).")
+    result = engine.synthesize(text, voice=voice, emotion=emotion, duration=duration)
     data = encode_ogg_opus(result.samples, result.sample_rate, tags={
         "comment": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}",
         "title": (emotion.describe() if emotion else "neutral"),

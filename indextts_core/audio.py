@@ -48,14 +48,23 @@ def _decode_with_ffmpeg(data: bytes) -> Audio:
             "M4A/AAC files need ffmpeg, which is not installed here. "
             "Please send a voice message, or a WAV, FLAC, OGG or MP3 file."
         )
-    # MP4 keeps its index at the end, so ffmpeg needs a seekable file, not a pipe.
-    with tempfile.NamedTemporaryFile(suffix=".m4a") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        proc = subprocess.run(
-            [ffmpeg, "-v", "error", "-i", tmp.name, "-ac", "1", "-f", "f32le", "-acodec", "pcm_f32le", "-ar", "48000", "pipe:1"],
-            capture_output=True, timeout=60,
-        )
+    # MP4 keeps its index at the end, so ffmpeg needs a seekable file, not a pipe.  The file lives
+    # in memory (memfd) where Linux offers it: a recording never touches the disk.
+    command = [ffmpeg, "-v", "error", "-i", "{path}", "-ac", "1", "-f", "f32le", "-acodec", "pcm_f32le", "-ar", "48000", "pipe:1"]
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("reference-clip")
+        try:
+            with open(fd, "wb", closefd=False) as clip:
+                clip.write(data)
+            proc = subprocess.run([a.replace("{path}", f"/proc/self/fd/{fd}") for a in command],
+                                  capture_output=True, timeout=60, pass_fds=(fd,))
+        finally:
+            os.close(fd)
+    else:
+        with tempfile.NamedTemporaryFile(suffix=".m4a") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            proc = subprocess.run([a.replace("{path}", tmp.name) for a in command], capture_output=True, timeout=60)
     if proc.returncode != 0 or not proc.stdout:
         raise UnreadableAudioError("This audio file could not be read. Please record it again.")
     return Audio(np.frombuffer(proc.stdout, dtype="<f4").copy(), 48000)
@@ -95,6 +104,17 @@ def read_audio(source: AudioSource, max_bytes: int = MAX_UPLOAD_BYTES) -> Audio:
     if not np.all(np.isfinite(mono)):
         raise UnreadableAudioError("This audio file is damaged. Please record it again.")
     return Audio(mono, int(rate))
+
+
+def remove_dc(samples: np.ndarray, rate: int, cutoff_hz: float = 40.0) -> np.ndarray:
+    """High-pass below the voice range: a DC offset or rumble would otherwise read as a loud noise
+    floor (and a refused clip) in every check that follows."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if len(samples) < 64:
+        return samples
+    sos = butter(2, cutoff_hz, btype="highpass", fs=rate, output="sos")
+    return sosfiltfilt(sos, samples - float(np.mean(samples))).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -142,25 +162,35 @@ def check_reference(
         raise TooLongError(
             f"This clip is {audio.duration:.0f} s long; please send {min_speech:.0f}–{max_duration:.0f} seconds of speech."
         )
-    x = audio.samples
+    raw = audio.samples
+    x = remove_dc(raw, audio.sample_rate)
     peak = float(np.max(np.abs(x))) if len(x) else 0.0
     peak_db = 20 * np.log10(max(peak, 1e-6))
     db = _frame_db(x, audio.sample_rate)
-    if peak_db < -45 or _voiced_seconds(x, audio.sample_rate) < 0.4:
+    if peak_db < -45:
         raise NoSpeechError("I could not hear any speech in this clip. Please record yourself speaking clearly.")
-    clipped = float(np.mean(np.abs(x) >= 0.99 * max(peak, 1e-6))) if peak >= 0.98 else 0.0
-    if clipped > MAX_CLIPPED_FRACTION:
-        raise ClippingError(
-            "This recording is distorted (too loud, the peaks are cut off). "
-            "Please hold the microphone a little further away and record again."
-        )
     floor = float(np.percentile(db, 10))
     loud = float(np.percentile(db, 95))
     snr = loud - max(floor, -90.0)
+    voiced = _voiced_seconds(x, audio.sample_rate)
+    if snr < 2.0 and voiced < 0.4:  # nothing rises above a steady noise
+        raise NoSpeechError("I could not hear any speech in this clip, only a steady noise. "
+                            "Please record yourself speaking, somewhere quieter.")
+    # Noise before "no speech": in heavy noise the pitch tracker finds little voice, and "speak
+    # clearly" would send the user to record again in the same noisy place.
     if snr < MIN_SNR_DB:
         raise TooNoisyError(
             f"There is too much background noise (about {max(snr, 0):.0f} dB below your voice; "
             f"{MIN_SNR_DB:.0f} dB needed). Please record somewhere quieter."
+        )
+    if voiced < 0.4:
+        raise NoSpeechError("I could not hear any speech in this clip. Please record yourself speaking clearly.")
+    raw_peak = float(np.max(np.abs(raw)))  # clipping is a property of the recording as it was made
+    clipped = float(np.mean(np.abs(raw) >= 0.99 * raw_peak)) if raw_peak >= 0.98 else 0.0
+    if clipped > MAX_CLIPPED_FRACTION:
+        raise ClippingError(
+            "This recording is distorted (too loud, the peaks are cut off). "
+            "Please hold the microphone a little further away and record again."
         )
     threshold = max(floor + 0.35 * snr, loud - 35.0)
     speech = float(np.count_nonzero(db > threshold) * 0.02)

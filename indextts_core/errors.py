@@ -8,10 +8,21 @@ from __future__ import annotations
 
 
 class IndexTTSError(Exception):
-    """Base class for every error the core raises on purpose."""
+    """Base class for every error the core raises on purpose.
+
+    ``str(error)`` is the English message; :meth:`message` gives it in another language when a
+    translation was written (Chinese so far), falling back to English.
+    """
 
     #: Short stable identifier, useful for logs, metrics and translations.
     code = "error"
+
+    def __init__(self, message: str = "", zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+    def message(self, language: str) -> str:
+        return self.zh if language == "zh" and self.zh else str(self)
 
 
 class InputError(IndexTTSError):
@@ -86,6 +97,12 @@ class ProfileVersionError(ProfileError):
     """The profile was made by another engine or engine version; the user must re-record."""
 
     code = "profile_version"
+
+
+class EngineConfigError(IndexTTSError):
+    """An engine option has the wrong type or value (named in the message)."""
+
+    code = "engine_config"
 
 
 class EngineUnavailableError(IndexTTSError):

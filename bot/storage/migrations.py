@@ -79,4 +79,40 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_by_user ON audit_log (user_id, created_at);
     CREATE INDEX audit_by_server ON audit_log (platform, server_id, user_id);
     """,
+    # 2: moderation survives /forget; pending confirmations survive restarts; atomic cooldowns
+    """
+    CREATE TABLE member_blocks_v2 (
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        blocked_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (platform, server_id, subject)
+    );
+    INSERT INTO member_blocks_v2 (platform, server_id, subject, blocked_by, created_at)
+        SELECT b.platform, b.server_id, u.platform_user_id, b.blocked_by, b.created_at
+        FROM member_blocks b JOIN users u ON u.id = b.user_id;
+    DROP TABLE member_blocks;
+    ALTER TABLE member_blocks_v2 RENAME TO member_blocks;
+    CREATE TABLE pending_actions (
+        token TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('consent', 'forget')),
+        status TEXT NOT NULL CHECK (status IN ('open', 'agreed', 'cancelled', 'done')),
+        method TEXT NOT NULL DEFAULT '',
+        code TEXT NOT NULL DEFAULT '',
+        sentence TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL DEFAULT 'en',
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX pending_by_user ON pending_actions (user_id, kind, created_at);
+    CREATE TABLE cooldowns (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        reserved_at REAL NOT NULL,
+        PRIMARY KEY (user_id, platform, server_id)
+    );
+    """,
 ]

@@ -53,6 +53,27 @@ class Policy:
     shared_voices_allowed: bool = False
 
 
+@dataclass(frozen=True)
+class PendingAction:
+    """A confirmation step bound to one user and one request (its random ``token``)."""
+
+    token: str
+    user_id: int
+    kind: str  # consent | forget
+    status: str  # open | agreed | cancelled | done
+    created_at: float
+    expires_at: float
+    method: str = ""  # consent: spoken | button
+    code: str = ""
+    sentence: str = ""
+    language: str = "en"
+
+
+def _pending_row(row: Any) -> PendingAction:
+    return PendingAction(row["token"], row["user_id"], row["kind"], row["status"], row["created_at"], row["expires_at"],
+                         row["method"], row["code"], row["sentence"], row["language"])
+
+
 POLICY_FIELDS = ("clone_allowed", "say_mode", "say_role", "cooldown_s", "max_chars", "shared_voices_allowed")
 
 
@@ -103,9 +124,11 @@ class Store:
         return None if row is None else User(row["id"], row["platform"], row["platform_user_id"], row["language"])
 
     async def forget(self, user_id: int) -> None:
-        """Delete the user and, through ON DELETE CASCADE, every row that refers to them."""
+        """Delete the user and, through ON DELETE CASCADE, every row that refers to them; then
+        scrub the write-ahead log so the deleted bytes are gone from disk too."""
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM users WHERE id=?", (user_id,))
+        await self.db.scrub()
 
     # ---------------------------------------------------------------- voices + consent
     async def save_voice(self, user_id: int, profile: bytes, engine: str, version: str, meta: dict[str, Any], consent: Consent) -> None:
@@ -135,6 +158,53 @@ class Store:
             rows = await cur.fetchall()
         return [Consent(r["user_id"], r["method"], r["text_shown"], r["transcript"], r["score"], r["audio_sha256"], r["created_at"]) for r in rows]
 
+    # ---------------------------------------------------------------- pending confirmations
+    async def add_pending(self, action: "PendingAction") -> None:
+        """Store a confirmation step; an older open one of the same kind for this user is replaced."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM pending_actions WHERE user_id=? AND kind=? AND status IN ('open', 'agreed')",
+                               (action.user_id, action.kind))
+            await conn.execute(
+                "INSERT INTO pending_actions (token, user_id, kind, status, method, code, sentence, language, created_at, expires_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (action.token, action.user_id, action.kind, action.status, action.method, action.code, action.sentence,
+                 action.language, action.created_at, action.expires_at),
+            )
+
+    async def pending(self, token: str) -> Optional["PendingAction"]:
+        async with self.db.conn.execute("SELECT * FROM pending_actions WHERE token=?", (token,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _pending_row(row)
+
+    async def latest_pending(self, user_id: int, kind: str) -> Optional["PendingAction"]:
+        """The user's most recent step of ``kind`` (any status), for "where am I?" questions."""
+        async with self.db.conn.execute(
+            "SELECT * FROM pending_actions WHERE user_id=? AND kind=? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (user_id, kind),
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _pending_row(row)
+
+    async def set_pending_status(self, token: str, status: str, expected: tuple[str, ...]) -> bool:
+        """Move a step to ``status`` only from one of ``expected``: False when someone got there first."""
+        marks = ",".join("?" * len(expected))
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(f"UPDATE pending_actions SET status=? WHERE token=? AND status IN ({marks})",
+                                     (status, token, *expected))
+            return cur.rowcount == 1
+
+    async def cancel_pending(self, user_id: int) -> int:
+        """Cancel every open step of the user; returns how many."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute("UPDATE pending_actions SET status='cancelled' WHERE user_id=? AND status IN ('open', 'agreed')",
+                                     (user_id,))
+            return cur.rowcount
+
+    async def drop_stale_pending(self, older_than: float) -> None:
+        """Housekeeping at start-up: steps that ended or expired long ago (they hold consent codes)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM pending_actions WHERE expires_at < ?", (older_than,))
+
     # ---------------------------------------------------------------- policies
     async def policy(self, platform: str, server_id: str) -> Policy:
         async with self.db.conn.execute(
@@ -159,21 +229,31 @@ class Store:
             )
 
     # ---------------------------------------------------------------- members
-    async def is_blocked(self, platform: str, server_id: str, user_id: int) -> bool:
+    # Blocks are the server's moderation records: keyed by the platform's id (or an @handle when
+    # the admin named someone the bot has never seen), not by our user row, so a member's
+    # /forget does not lift them, and blocking a stranger stores nothing about the stranger.
+    async def is_blocked(self, platform: str, server_id: str, subjects: tuple[str, ...]) -> bool:
+        """Is any of ``subjects`` (platform user id, lower-case @handle) blocked in this server?"""
+        subjects = tuple(s for s in subjects if s)
+        if not subjects:
+            return False
+        marks = ",".join("?" * len(subjects))
         async with self.db.conn.execute(
-            "SELECT 1 FROM member_blocks WHERE platform=? AND server_id=? AND user_id=?", (platform, server_id, user_id)
+            f"SELECT 1 FROM member_blocks WHERE platform=? AND server_id=? AND subject IN ({marks})",
+            (platform, server_id, *subjects),
         ) as cur:
             return await cur.fetchone() is not None
 
-    async def set_blocked(self, platform: str, server_id: str, user_id: int, blocked: bool, by: str) -> None:
+    async def set_blocked(self, platform: str, server_id: str, subject: str, blocked: bool, by: str) -> None:
         async with self.db.transaction() as conn:
             if blocked:
                 await conn.execute(
-                    "INSERT OR IGNORE INTO member_blocks (platform, server_id, user_id, blocked_by, created_at) VALUES (?,?,?,?,?)",
-                    (platform, server_id, user_id, by, time.time()),
+                    "INSERT OR IGNORE INTO member_blocks (platform, server_id, subject, blocked_by, created_at) VALUES (?,?,?,?,?)",
+                    (platform, server_id, subject, by, time.time()),
                 )
             else:
-                await conn.execute("DELETE FROM member_blocks WHERE platform=? AND server_id=? AND user_id=?", (platform, server_id, user_id))
+                await conn.execute("DELETE FROM member_blocks WHERE platform=? AND server_id=? AND subject=?",
+                                   (platform, server_id, subject))
 
     async def is_trusted(self, platform: str, server_id: str, user_id: int) -> bool:
         async with self.db.conn.execute(
@@ -222,6 +302,32 @@ class Store:
                  entry.duration_s, entry.created_at),
             )
 
+    async def reserve_cooldown(self, user_id: int, platform: str, server_id: str, seconds: int) -> float:
+        """Take this member's speaking slot atomically: 0 when taken, else seconds left to wait.
+
+        One conditional upsert, so two simultaneous requests cannot both pass.
+        """
+        now = time.time()
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO cooldowns (user_id, platform, server_id, reserved_at) VALUES (?,?,?,?) "
+                "ON CONFLICT(user_id, platform, server_id) DO UPDATE SET reserved_at=excluded.reserved_at "
+                "WHERE cooldowns.reserved_at <= ?",
+                (user_id, platform, server_id, now, now - seconds),
+            )
+            if cur.rowcount == 1:
+                return 0.0
+            async with conn.execute("SELECT reserved_at FROM cooldowns WHERE user_id=? AND platform=? AND server_id=?",
+                                    (user_id, platform, server_id)) as cur2:
+                row = await cur2.fetchone()
+        return max(0.001, float(row[0]) + seconds - now)
+
+    async def release_cooldown(self, user_id: int, platform: str, server_id: str) -> None:
+        """Give the slot back (the request failed, so it should not count)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM cooldowns WHERE user_id=? AND platform=? AND server_id=?",
+                               (user_id, platform, server_id))
+
     async def last_generation(self, user_id: int, platform: str, server_id: str) -> Optional[float]:
         async with self.db.conn.execute(
             "SELECT MAX(created_at) FROM audit_log WHERE user_id=? AND platform=? AND server_id=?", (user_id, platform, server_id)
@@ -232,8 +338,8 @@ class Store:
     async def count_rows(self, user_id: int) -> int:
         """Rows anywhere that refer to this user (for /forget checks and tests)."""
         total = 0
-        for table, col in (("users", "id"), ("voices", "user_id"), ("consents", "user_id"), ("member_blocks", "user_id"),
-                           ("member_roles", "user_id"), ("voice_shares", "owner_id"), ("audit_log", "user_id"),
+        for table, col in (("users", "id"), ("voices", "user_id"), ("consents", "user_id"), ("pending_actions", "user_id"),
+                           ("cooldowns", "user_id"), ("member_roles", "user_id"), ("voice_shares", "owner_id"), ("audit_log", "user_id"),
                            ("audit_log", "voice_owner_id")):
             async with self.db.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {col}=?", (user_id,)) as cur:
                 total += (await cur.fetchone())[0]

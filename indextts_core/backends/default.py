@@ -16,14 +16,15 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import prosody
-from ..audio import check_reference, read_audio, resample
+from ..audio import check_reference, read_audio, remove_dc, resample
 from ..emotion import ProsodyTarget, target_for
 from ..engine import (
     AudioSource, DurationSpec, EmotionSpec, ProgressCallback,
     SynthesisResult, VoiceProfile,
 )
-from ..errors import ProfileError, TextError
+from ..errors import EngineConfigError, ProfileError, TextError
 from ..frontend import Analysis, Run, analyze
+from ..options import option_choice, option_int
 from ..speaker import SpeakerEncoder, similarity
 
 SAMPLE_RATE = 22050
@@ -73,13 +74,11 @@ class DefaultEngine:
 
     def __init__(self, config: Optional[dict[str, Any]] = None) -> None:
         cfg = dict(config or {})
-        self.max_chars = int(cfg.pop("max_chars", MAX_TEXT_CHARS))
-        self.chinese_rate_wpm = int(cfg.pop("chinese_rate_wpm", 150))
-        self.chinese_voice = str(cfg.pop("chinese_voice", "espeak"))
-        if self.chinese_voice not in ("espeak", "kokoro"):
-            raise ValueError("chinese_voice must be 'espeak' or 'kokoro'")
+        self.max_chars = option_int(cfg, "max_chars", MAX_TEXT_CHARS, 10, 100_000)
+        self.chinese_rate_wpm = option_int(cfg, "chinese_rate_wpm", 150, 60, 450)
+        self.chinese_voice = option_choice(cfg, "chinese_voice", "espeak", ("espeak", "kokoro"))
         if cfg:
-            raise ValueError(f"Unknown option(s) for the default engine: {', '.join(sorted(cfg))}")
+            raise EngineConfigError(f"Unknown option(s) for the default engine: {', '.join(sorted(cfg))}")
         self._lock = threading.Lock()
         self._english = None
         self._chinese = None
@@ -158,7 +157,7 @@ class DefaultEngine:
         started = time.perf_counter()
         audio = read_audio(reference)
         report = check_reference(audio)
-        samples = audio.samples
+        samples = remove_dc(audio.samples, audio.sample_rate)
         if audio.sample_rate != SAMPLE_RATE:
             samples = resample(samples, audio.sample_rate, SAMPLE_RATE)
         target_emb = self._encoder.embed(samples, SAMPLE_RATE)
@@ -231,7 +230,7 @@ class DefaultEngine:
         if emotion is not None and emotion.reference is not None:
             clip = read_audio(emotion.reference)
             check_reference(clip, min_speech=1.0)
-            pcm = resample(clip.samples, clip.sample_rate, SAMPLE_RATE)
+            pcm = resample(remove_dc(clip.samples, clip.sample_rate), clip.sample_rate, SAMPLE_RATE)
             ref = prosody.measure(pcm, SAMPLE_RATE)
             return target_for(emotion, prosody.target_from_reference(ref, self.neutral_stats, timbre.f0_median_hz or None))
         return target_for(emotion)
@@ -262,7 +261,8 @@ class DefaultEngine:
             if progress is not None:
                 progress(i + 1, total)
         if not sentences:
-            raise TextError("There is nothing to say in this text: write some words in English or Chinese.")
+            raise TextError("There is nothing to say in this text: write some words in English or Chinese.",
+                            "这段文字里没有可以朗读的内容：请用英文或中文写几个字。")
         t_voice = time.perf_counter()
 
         # 2. lengths: speech is stretched by 1/rate (and the duration request); pauses by pause × request

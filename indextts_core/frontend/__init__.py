@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import TextError
+from .clean import check_script, strip_controls
 from .normalize import normalize
 from .pinyin import PLACEHOLDER_BASE, PLACEHOLDER_RE, Annotation, Syllable, extract_annotations, resolve
 from .segment import Run, split_runs, split_sentences
@@ -46,8 +47,9 @@ def _display(text: str, notes: list[Annotation]) -> str:
 
 
 def analyze(text: str, max_sentence_chars: int = 220) -> Analysis:
-    """Run the whole front end on ``text``."""
-    marked, notes = extract_annotations(text)
+    """Run the whole front end on ``text``; :class:`TextError` for text no voice can speak."""
+    check_script(text)
+    marked, notes = extract_annotations(strip_controls(text))
     normalized = normalize(marked)
     sentences: list[Sentence] = []
     for raw in split_sentences(normalized, max_sentence_chars):
@@ -59,5 +61,6 @@ def analyze(text: str, max_sentence_chars: int = 220) -> Analysis:
         if runs:
             sentences.append(Sentence(_display(raw, notes), runs))
     if not sentences:
-        raise TextError("There is nothing to say in this text: write some words in English or Chinese.")
+        raise TextError("There is nothing to say in this text: write some words in English or Chinese.",
+                        "这段文字里没有可以朗读的内容：请用英文或中文写几个字。")
     return Analysis(text, _display(normalized, notes), sentences)

@@ -47,7 +47,7 @@ class RecordingResponder:
 
 @pytest.fixture
 async def app(tmp_path, engine):
-    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken"))
+    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", preload_clone_models=False))
     app = BotApp(config, engine=engine)
     await app.start()
     yield app
@@ -56,11 +56,13 @@ async def app(tmp_path, engine):
 
 def invocation(command: str, args: str = "", *, user: str = "u1", server: str = "g1", private: bool = False,
                admin: bool = False, owner: bool = False, platform: str = "test", audio: Optional[AudioIn] = None,
-               mentions: Optional[dict[str, str]] = None, reply_text: Optional[str] = None, language: str = "en",
-               reply_audio: Optional[AudioIn] = None) -> Invocation:
-    return Invocation(command, args, Actor(platform, user, user, language, admin, owner),
+               mentions: Optional[dict[str, str]] = None, reply_text: Optional[str] = None, language: Optional[str] = "en",
+               reply_audio: Optional[AudioIn] = None, handle: str = "", role_names: Optional[dict[str, str]] = None,
+               roles: tuple[str, ...] = ()) -> Invocation:
+    return Invocation(command, args, Actor(platform, user, user, language, admin, owner, roles=roles, handle=handle),
                       Place(platform, f"dm:{user}" if private else server, private), audio=audio,
-                      reply_text=reply_text, reply_audio=reply_audio, mentions=mentions or {})
+                      reply_text=reply_text, reply_audio=reply_audio, mentions=mentions or {},
+                      role_names=role_names or {})
 
 
 def audio_in(data: bytes, *, voice_note: bool = True, forwarded: bool = False, duration: Optional[float] = None) -> AudioIn:
@@ -83,8 +85,8 @@ async def clone(app: BotApp, engine, user: str = "u1", **kw) -> RecordingRespond
     """Run the whole spoken-consent /clone flow for ``user``; return the responder."""
     out = RecordingResponder()
     await app.commands.handle(invocation("clone", user=user, private=True, **kw), out)
-    assert out.last.buttons[0].data == "consent:yes"
-    await app.commands.handle(invocation("button", "consent:yes", user=user, private=True, **kw), out)
+    assert out.last.buttons[0].data.startswith("consent:yes:")
+    await app.commands.handle(invocation("button", out.last.buttons[0].data, user=user, private=True, **kw), out)
     sentence = out.last.text.split("\n\n", 1)[1]
     # Whisper tiny mishears a digit now and then; like a user, record again (the code stays).
     for attempt in range(3):  # each attempt in a slightly different voice, as a real retake differs

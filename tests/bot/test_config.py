@@ -40,4 +40,70 @@ def test_python_m_bot_with_a_bad_engine_option_exits_2_with_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "bot", "--config", str(cfg)], input="", capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "config error: chinese_voice must be 'espeak' or 'kokoro'"
+    assert proc.stderr.strip() == "config error: engine.chinese_voice must be one of 'espeak', 'kokoro' (got 'robot')"
+
+
+@pytest.mark.parametrize("text,match", [
+    ('[bot]\nworkers = "two"\n', 'bot.workers must be a whole number \\(got \'two\'\\)'),
+    ('[bot]\ndata_dir = 5\n', "bot.data_dir must be a path"),
+    ('[bot]\nper_user = 0\n', "bot.per_user must be between 1 and 1000"),
+    ('[bot]\nmax_pending = true\n', "bot.max_pending must be a whole number"),
+    ('[bot]\npreload_clone_models = "yes"\n', "bot.preload_clone_models must be true or false"),
+    ('[discord]\ntest_guild_id = "abc"\n', "discord.test_guild_id must be a whole number"),
+    ('[telegram]\nbase_url = 8081\n', "telegram.base_url must be text"),
+    ('bot = 3\n', "\\[bot\\] must be a table"),
+])
+def test_wrong_types_and_ranges_name_the_key(tmp_path, text, match):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_config(path, env={})
+
+
+def test_telegram_server_settings(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[telegram]\nbase_url = "http://127.0.0.1:8081/bot"\nbase_file_url = "http://127.0.0.1:8081/file/bot"\n')
+    cfg = load_config(path, env={})
+    assert cfg.telegram.base_url == "http://127.0.0.1:8081/bot" and cfg.telegram.base_file_url.endswith("/file/bot")
+
+
+def test_an_explicit_config_path_must_exist(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "typo.toml", env={}, required=True)
+
+
+def _main(tmp_path, monkeypatch, capsys, text):
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_TOKEN", raising=False)
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    cfg = tmp_path / "c.toml"
+    if text is not None:
+        cfg.write_text(text)
+    code = main(["--config", str(cfg)])
+    err = capsys.readouterr().err
+    return code, err
+
+
+@pytest.mark.parametrize("text,match", [
+    (None, "config file .*c.toml not found"),
+    ('[bot]\nworkers = "two"\n', "bot.workers must be a whole number"),
+    ('[engine]\nmax_chars = "lots"\n', "engine.max_chars must be a whole number"),
+    ('[bot]\ndata_dir = "blocker/data"\n', "bot.data_dir .*blocker/data is not usable"),
+])
+def test_bad_start_is_one_line_and_exit_2_and_creates_nothing(tmp_path, monkeypatch, capsys, text, match):
+    import re
+
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    code, err = _main(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and re.search(match, err), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "data").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_damaged_database_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "bot.sqlite3").write_bytes(b"not a database" * 100)
+    code, err = _main(tmp_path, monkeypatch, capsys, f'[bot]\ndata_dir = "{tmp_path / "d"}"\nconsent_mode = "button"\n')
+    assert code == 2 and err.startswith("cannot start: cannot use the database") and len(err.strip().splitlines()) == 1

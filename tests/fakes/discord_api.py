@@ -44,6 +44,7 @@ class FakeDiscord(LoopbackServer):
         self.requests: list[Request] = []
         self.refuse_voice = False
         self.attachments: dict[str, bytes] = {}
+        self.roles: list[dict[str, Any]] = []  # GET /guilds/{id}/roles
         self._ids = itertools.count(10_000)
         self._event = asyncio.Event()
 
@@ -109,6 +110,8 @@ class FakeDiscord(LoopbackServer):
             return _json({"id": str(APP_ID), "name": "VoiceBot", "icon": None, "description": "", "bot_public": True,
                           "bot_require_code_grant": False, "verify_key": "0" * 64, "flags": 0, "owner": BOT_USER,
                           "team": None, "rpc_origins": [], "summary": ""})
+        if request.method == "GET" and path.startswith("/guilds/") and path.endswith("/roles"):
+            return _json(self.roles)
         if request.method == "PUT" and path.endswith("/commands"):
             return _json([{**c, "id": str(next(self._ids)), "application_id": str(APP_ID), "version": "1"}
                                       for c in body])

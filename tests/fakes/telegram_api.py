@@ -2,7 +2,8 @@
 
 Implements what the bot uses: getMe, getUpdates (long poll), sendMessage, sendVoice, getFile and
 file download, answerCallbackQuery, editMessageText, sendChatAction, setMyCommands,
-getChatMember, deleteWebhook.  Tests push updates and read the recorded calls.
+getChatMember, getChatAdministrators, deleteWebhook (and, when a test sets
+``group_limit``, Telegram's per-group flood control).  Tests push updates and read the recorded calls.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    at: float = field(default_factory=time.perf_counter)  # when it arrived
 
 
 class FakeTelegram(LoopbackServer):
@@ -41,6 +43,9 @@ class FakeTelegram(LoopbackServer):
         self._file_ids = itertools.count(1)
         self._new_update = asyncio.Event()
         self._new_call = asyncio.Event()
+        #: Telegram's flood control for groups (messages per minute), off unless a test sets it.
+        self.group_limit: Optional[int] = None
+        self._group_sends: dict[int, list[float]] = {}
 
     # ------------------------------------------------------------------ server
     def routes(self, app: web.Application) -> None:
@@ -162,6 +167,14 @@ class FakeTelegram(LoopbackServer):
         if method != "getUpdates":
             self.calls.append(Call(method, params, files))
             self._new_call.set()
+        if method in ("sendMessage", "sendVoice") and self.group_limit and int(params.get("chat_id", 0)) < 0:
+            now = time.monotonic()
+            recent = [t for t in self._group_sends.get(int(params["chat_id"]), []) if now - t < 60]
+            if len(recent) >= self.group_limit:
+                wait = int(60 - (now - recent[0])) + 1
+                return web.json_response({"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {wait}",
+                                          "parameters": {"retry_after": wait}}, status=429)
+            self._group_sends[int(params["chat_id"])] = recent + [now]
         handler = getattr(self, f"m_{method}", None)
         if handler is None:
             return web.json_response({"ok": False, "error_code": 404, "description": f"Not Found: {method}"}, status=404)
@@ -222,8 +235,15 @@ class FakeTelegram(LoopbackServer):
 
     async def m_getChatMember(self, p, f):
         chat, user = int(p["chat_id"]), int(p["user_id"])
-        status = self.member_status.get((chat, user), "member")
-        member = {"status": status, "user": {"id": user, "is_bot": False, "first_name": f"User{user}"}}
+        return self._ok(self._member(user, self.member_status.get((chat, user), "member")))
+
+    async def m_getChatAdministrators(self, p, f):
+        chat = int(p["chat_id"])
+        return self._ok([self._member(u, st) for (c, u), st in self.member_status.items()
+                         if c == chat and st in ("creator", "administrator")])
+
+    def _member(self, user: int, status: str) -> dict[str, Any]:
+        member: dict[str, Any] = {"status": status, "user": {"id": user, "is_bot": False, "first_name": f"User{user}"}}
         if status == "administrator":
             member.update({k: True for k in ("can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
                                               "can_restrict_members", "can_promote_members", "can_change_info",
@@ -232,7 +252,7 @@ class FakeTelegram(LoopbackServer):
             member["is_anonymous"] = False
         elif status == "creator":
             member["is_anonymous"] = False
-        return self._ok(member)
+        return member
 
     async def _file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]

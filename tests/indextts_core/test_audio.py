@@ -132,3 +132,15 @@ def test_waveform_is_at_most_256_bytes_and_follows_loudness():
     assert len(wf) == 256
     assert wf[0] == 0 and wf[-1] == 255
     assert len(waveform(x, points=1000)) == 256
+
+
+def test_a_dc_offset_is_removed_before_the_checks(reference_clip):
+    report = _check(reference_clip + 0.2)
+    assert report.snr_db > 30 and report.speech_seconds > 4.0
+
+
+def test_speech_in_heavy_noise_is_called_too_noisy_not_silent(reference_clip):
+    rng = np.random.default_rng(3)
+    noisy = reference_clip + rng.normal(0, 0.12, len(reference_clip)).astype(np.float32)
+    with pytest.raises(errors.TooNoisyError, match="background noise"):
+        _check(noisy)

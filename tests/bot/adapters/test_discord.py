@@ -127,7 +127,7 @@ async def test_admin_policy_enforced_the_same_way_as_on_telegram(dc):
     p = dispatch(dc, interaction("voiceadmin", [{"name": "set", "type": 1, "options": [opt("setting", "say"), opt("value", "admins")]}],
                                  user=6, perms=ADMIN_PERMS))
     (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
-    assert "say: admins" in follow.json["content"]
+    assert "say (who may speak): admins" in follow.json["content"]
     p = dispatch(dc, interaction("say", [opt("text", "Can I still talk?")], user=5))
     await dc.wait_for("DELETE", f"/webhooks/{APP_ID}/{p['token']}/messages/@original")
     assert "only admins" in (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0].json["content"]
@@ -157,9 +157,9 @@ async def test_clone_with_consent_buttons_and_a_voice_message_attachment(dc, app
     p = dispatch(dc, interaction("clone", guild=False, user=11))
     (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
     button = follow.json["components"][0]["components"][0]
-    assert button["custom_id"] == "vb:consent:yes" and follow.json["flags"] & (1 << 6)
+    assert button["custom_id"].startswith("vb:consent:yes:") and follow.json["flags"] & (1 << 6)
     press = interaction("", guild=False, user=11, itype=3)
-    press["data"] = {"custom_id": "vb:consent:yes", "component_type": 2}
+    press["data"] = {"custom_id": button["custom_id"], "component_type": 2}
     press["message"] = {**dc._message(CHANNEL, "consent"), "flags": 64}
     dispatch(dc, press)
     (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{press['token']}")
@@ -180,14 +180,98 @@ async def test_clone_with_consent_buttons_and_a_voice_message_attachment(dc, app
                                            "duration_secs": ogg_opus_info(data).duration, "waveform": "AAAA", "flags": 0}}}
         n = len(dc.requests)
         p = dispatch(dc, interaction("clone", [opt("recording", "56", 11)], guild=False, user=11, resolved=resolved))
-        first = (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", since=n))[0]
-        if "ready" in first.json["content"]:
+        working, verdict = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", count=2, since=n)
+        assert working.json["content"].startswith("Got it")  # said at once, before the slow part
+        if "ready" in verdict.json["content"]:
             break
-    assert "ready" in first.json["content"]
-    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", count=2, since=n)
+    assert "ready" in verdict.json["content"]
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", count=3, since=n)
     assert _voice_followups(dc, n)  # the preview, as an (ephemeral) voice message
     user = await app.store.find_user("discord", "11")
     assert await app.store.voice(user.id) is not None
+
+
+async def test_an_unknown_emotion_option_is_refused_not_spoken(dc):
+    p = dispatch(dc, interaction("say", [opt("text", "hello there"), opt("emotion", "bogus")]))
+    await dc.wait_for("DELETE", f"/webhooks/{APP_ID}/{p['token']}/messages/@original")
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "Unknown emotion 'bogus'" in follow.json["content"]
+    assert not _voice_followups(dc)
+
+
+async def test_an_emotion_option_without_intensity_is_still_an_emotion(dc, app):
+    p = dispatch(dc, interaction("say", [opt("text", "calm down please"), opt("emotion", "calm")]))
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert _voice_followups(dc)
+    user = await app.store.find_user("discord", "1")
+    for _ in range(50):  # the audit row is written just after the voice message is sent
+        async with app.db.conn.execute("SELECT emotion FROM audit_log WHERE user_id=?", (user.id,)) as cur:
+            row = await cur.fetchone()
+        if row:
+            break
+        await asyncio.sleep(0.1)
+    assert row[0].startswith("calm")
+
+
+async def test_help_shows_discord_syntax(dc):
+    p = dispatch(dc, interaction("help"))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "/say text:" in follow.json["content"] and "mobile app" in follow.json["content"]
+
+
+async def test_a_typed_role_name_is_resolved_and_replies_show_names(dc):
+    dc.roles = [{"id": "555", "name": "Speakers", "permissions": "0", "position": 1, "color": 0, "hoist": False,
+                 "managed": False, "mentionable": False, "flags": 0}]
+    p = dispatch(dc, interaction("voiceadmin", [{"name": "set", "type": 1, "options": [opt("setting", "role"), opt("value", "speakers")]}],
+                                 user=6, perms=ADMIN_PERMS))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "(Speakers)" in follow.json["content"] and "555" not in follow.json["content"]
+    member = {"users": {"8": _user(8)}, "members": {"8": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
+                                                         "deaf": False, "mute": False, "flags": 0, "permissions": "0"}}}
+    p = dispatch(dc, interaction("voiceadmin", [{"name": "block", "type": 1, "options": [opt("member", "8", 6)]}],
+                                 user=6, perms=ADMIN_PERMS, resolved=member))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert follow.json["content"] == "User 8 is blocked from the voice bot here."
+
+
+def _dm_message(user, *, content="", attachments=(), flags=0, guild=False):
+    data = {"id": str(next(_ids)), "channel_id": "8800" if not guild else CHANNEL, "author": _user(user), "content": content,
+            "type": 0, "attachments": list(attachments), "embeds": [], "mentions": [], "mention_roles": [], "pinned": False,
+            "mention_everyone": False, "tts": False, "timestamp": "2026-11-21T00:00:00+00:00", "edited_timestamp": None,
+            "flags": flags, "components": []}
+    if guild:
+        data["guild_id"] = GUILD
+        data["member"] = {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0}
+    return data
+
+
+async def test_dm_messages_keep_the_users_language(dc, app):
+    p = dispatch(dc, interaction("help", user=31, locale="zh-CN"))
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    n = len(dc.requests)
+    dc.client._connection.parse_message_create(_dm_message(31, content="你好"))
+    (reply,) = await dc.wait_for("POST", "/channels/8800/messages", since=n)
+    assert "发送 /say" in reply.json["content"]
+    assert (await app.store.find_user("discord", "31")).language == "zh"
+
+
+async def test_a_voice_message_in_a_server_during_clone_is_pointed_to_dms(dc):
+    p = dispatch(dc, interaction("clone", guild=False, user=32))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    press = interaction("", guild=False, user=32, itype=3)
+    press["data"] = {"custom_id": follow.json["components"][0]["components"][0]["custom_id"], "component_type": 2}
+    press["message"] = {**dc._message(CHANNEL, "consent"), "flags": 64}
+    dispatch(dc, press)
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{press['token']}")
+    n = len(dc.requests)
+    # The gateway's GUILD_CREATE would have cached the server; do it by hand.
+    dc.client._connection._add_guild_from_data({
+        "id": GUILD, "name": "Guild", "owner_id": "1", "roles": [], "members": [], "emojis": [], "stickers": [],
+        "features": [], "channels": [{"id": CHANNEL, "type": 0, "name": "general", "position": 0,
+                                      "permission_overwrites": [], "guild_id": GUILD}]})
+    dc.client._connection.parse_message_create(_dm_message(32, flags=IS_VOICE_MESSAGE, guild=True))
+    (reply,) = await dc.wait_for("POST", f"/channels/{CHANNEL}/messages", since=n)
+    assert "private chat" in reply.json["content"]
 
 
 async def test_channel_voice_message_route(dc):

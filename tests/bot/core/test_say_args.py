@@ -1,7 +1,7 @@
 import pytest
 
 from bot.core.errors import BadRequest
-from bot.core.say_args import parse_say
+from bot.core.say_args import describe_speed, parse_say
 
 
 def test_preset_with_intensity():
@@ -10,28 +10,65 @@ def test_preset_with_intensity():
 
 
 def test_chinese_name_and_seconds():
-    r = parse_say("愤怒 3.2s 我不相信")
+    r = parse_say("愤怒：3.2s 我不相信")
     assert r.emotion.preset == "angry" and r.duration.seconds == 3.2 and r.text == "我不相信"
 
 
-def test_vector_description_ratio():
+@pytest.mark.parametrize("args", ["calm down please", "happy birthday to you", "sad but true", "Angry birds is a game",
+                                  "愤怒的小鸟", "calm down: now"])
+def test_an_unmarked_emotion_word_is_spoken(args):
+    r = parse_say(args)
+    assert r.emotion is None and r.text == args
+
+
+@pytest.mark.parametrize("args,preset,intensity,text", [
+    ("angry: I can't believe it", "angry", 1.0, "I can't believe it"),
+    ("(calm) down please", "calm", 1.0, "down please"),
+    ("#happy birthday to you", "happy", 1.0, "birthday to you"),
+    ("#sad 0.4 it rained", "sad", 0.4, "it rained"),
+    ("（悲伤）我想你了", "sad", 1.0, "我想你了"),
+    ("悲伤：0.6 我想你了", "sad", 0.6, "我想你了"),
+    ("emotion=angry 0.5 hi", "angry", 0.5, "hi"),
+    ("e=calm -- calm down", "calm", 1.0, "calm down"),
+])
+def test_marked_emotions(args, preset, intensity, text):
+    r = parse_say(args)
+    assert (r.emotion.preset, r.emotion.intensity, r.text) == (preset, intensity, text)
+
+
+def test_a_marked_word_that_is_no_emotion_stays_text_but_an_explicit_one_is_refused():
+    assert parse_say("#blessed day").text == "#blessed day"
+    assert parse_say("note: buy milk").text == "note: buy milk"
+    with pytest.raises(BadRequest, match="Unknown emotion 'bogus'"):
+        parse_say("emotion=bogus -- hello")
+
+
+def test_vector_description_speed():
     assert parse_say("v=0,1,0,0,0,0,0,0 hi").emotion.vector == (0, 1, 0, 0, 0, 0, 0, 0)
-    r = parse_say('"trembling with fear" x1.1 run')
-    assert r.emotion.description == "trembling with fear" and r.duration.ratio == 1.1 and r.text == "run"
+    r = parse_say('"trembling with fear" x1.25 run')
+    assert r.emotion.description == "trembling with fear" and r.text == "run"
+    assert r.speed == 1.25 and r.duration.ratio == pytest.approx(0.8)  # faster = shorter
+    assert parse_say("x0.8 slow").duration.ratio == pytest.approx(1.25)
     assert parse_say("“冷笑着说” 好吧").emotion.description == "冷笑着说"
 
 
+def test_speed_is_described_plainly():
+    assert describe_speed(1.2, "en") == "speed x1.2 (20 % faster)"
+    assert describe_speed(0.8, "zh") == "语速 x0.8（慢 20%）"
+
+
 def test_as_member():
-    r = parse_say("as @bob sad hello")
+    r = parse_say("as @bob sad 0.5 hello")
     assert r.as_mention == "@bob" and r.emotion.preset == "sad" and r.text == "hello"
 
 
 def test_plain_text_and_a_lone_emotion_word_is_text():
     assert parse_say("hello world").emotion is None
     assert parse_say("happy").text == "happy"
+    assert parse_say("happy 0.5").text == "happy 0.5"  # nothing would be left to say
 
 
-@pytest.mark.parametrize("args,match", [("x2 hi", "between 0.75 and 1.25"), ("v=1,2 hi", "8 numbers"), ("v=1,,x hi", "v=0,1")])
+@pytest.mark.parametrize("args,match", [("x2 hi", "x0.8 \\(slower\\) to x1.33"), ("v=1,2 hi", "8 numbers"), ("v=1,,x hi", "v=0,1")])
 def test_bad_options_say_what_to_do(args, match):
     with pytest.raises(BadRequest, match=match):
         parse_say(args)

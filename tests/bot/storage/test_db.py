@@ -63,14 +63,16 @@ async def test_forget_removes_every_row_of_the_user(store):
     me, other = await store.user("tg", "1"), await store.user("tg", "2")
     await store.save_voice(me.id, b"p", "default", "1.0", {}, _consent(me.id))
     await store.set_shared(me.id, "tg", "g", True)
-    await store.set_blocked("tg", "g", me.id, True, "admin")
+    await store.set_blocked("tg", "g", "1", True, "admin")
     await store.set_trusted("tg", "g", me.id, True)
+    assert await store.reserve_cooldown(me.id, "tg", "g", 60) == 0
     await store.audit(AuditEntry(me.id, "tg", "g", "h", "happy 1", 1.0))
     await store.audit(AuditEntry(other.id, "tg", "g", "h", "neutral", 1.0, voice_owner_id=me.id))
     assert await store.count_rows(me.id) > 5
     await store.forget(me.id)
     assert await store.count_rows(me.id) == 0
     assert await store.find_user("tg", "2") is not None
+    assert await store.is_blocked("tg", "g", ("1",))  # the server's moderation record stays
 
 
 async def test_policy_defaults_and_update(store):
@@ -93,3 +95,47 @@ async def test_purge_member_only_touches_that_server(store):
     assert await store.shares(me.id) == [("tg", "h")]
     assert await store.last_generation(me.id, "tg", "g") is None
     assert await store.last_generation(me.id, "tg", "h") is not None
+
+
+async def test_version_1_blocks_are_kept_by_platform_id(tmp_path):
+    """A database written by the first release keeps its blocks through migration 2."""
+    path = tmp_path / "v1.sqlite3"
+    con = sqlite3.connect(path)
+    con.executescript(MIGRATIONS[0] + ";PRAGMA user_version=1;")
+    con.execute("INSERT INTO users (id, platform, platform_user_id, language, created_at) VALUES (5, 'tg', '777', 'en', 0)")
+    con.execute("INSERT INTO member_blocks VALUES ('tg', 'g', 5, 'admin', 0)")
+    con.commit()
+    con.close()
+    db = Database(path)
+    await db.open()
+    store = Store(db)
+    assert await db.schema_version() == len(MIGRATIONS)
+    assert await store.is_blocked("tg", "g", ("777",)) and not await store.is_blocked("tg", "g", ("5",))
+    await db.close()
+
+
+async def test_cooldown_reservation_is_atomic(store):
+    import asyncio
+
+    me = await store.user("tg", "1")
+    waits = await asyncio.gather(*[store.reserve_cooldown(me.id, "tg", "g", 60) for _ in range(5)])
+    assert sorted(w == 0 for w in waits) == [False] * 4 + [True]
+    assert all(55 < w <= 60 for w in waits if w)
+    await store.release_cooldown(me.id, "tg", "g")
+    assert await store.reserve_cooldown(me.id, "tg", "g", 60) == 0
+    assert await store.reserve_cooldown(me.id, "tg", "other", 60) == 0  # per server
+
+
+@pytest.mark.parametrize("make", ["directory", "garbage"])
+async def test_an_unusable_database_file_is_one_clear_error(tmp_path, make):
+    from bot.storage import StorageError
+
+    path = tmp_path / "bad.sqlite3"
+    if make == "directory":
+        path.mkdir()
+    else:
+        path.write_bytes(b"this is not a database" * 100)
+    db = Database(path)
+    with pytest.raises(StorageError, match="bad.sqlite3"):
+        await db.open()
+    assert db._conn is None  # nothing left open

@@ -171,8 +171,15 @@ def test_kokoro_mandarin_reads_our_resolved_pinyin(kokoro_engine):
     assert s.speech_seconds > 1.0 and s.f0_median_hz > 0
 
 
-def test_unknown_chinese_voice_is_a_config_error():
+@pytest.mark.parametrize("options,match", [
+    ({"chinese_voice": "robot"}, "engine.chinese_voice must be one of"),
+    ({"max_chars": "lots"}, "engine.max_chars must be a whole number"),
+    ({"chinese_rate_wpm": 5}, "engine.chinese_rate_wpm must be between"),
+    ({"speed": 2}, "Unknown option"),
+])
+def test_bad_engine_options_are_config_errors_naming_the_key(options, match):
     from indextts_core.backends.default import DefaultEngine
+    from indextts_core.errors import EngineConfigError
 
-    with pytest.raises(ValueError, match="chinese_voice"):
-        DefaultEngine({"chinese_voice": "robot"})
+    with pytest.raises(EngineConfigError, match=match):
+        DefaultEngine(options)

@@ -1,0 +1,101 @@
+"""The command layer: every command written once, for every adapter.
+
+One module per command family — ``info`` (/start /help /emotions), ``clone`` (consent and
+recording), ``say``, ``account`` (/voice /share /forget /cancel), ``admin`` — over the shared
+``base``.  This module only routes: it resolves the caller, checks permissions in one place
+(:mod:`bot.core.permissions`), and turns every failure into a message in the user's language.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Optional
+
+from indextts_core.errors import IndexTTSError
+
+from ...storage import Store, User
+from ..consent import Transcriber
+from ..errors import BadRequest, BotError, PermissionDenied
+from ..invocation import Invocation, Responder
+from ..jobs import JobQueue
+from ..permissions import Role, decide, resolve_role
+from .account import AccountCommands
+from .admin import AdminCommands
+from .base import Services, Settings, tr
+from .clone import CloneCommands
+from .confirm import Confirmations
+from .info import InfoCommands
+from .say import SayCommands
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Invocation, Responder, User], Awaitable[None]]
+#: Invocations that are events, not commands a user types.
+EVENTS = frozenset({"button", "audio", "text"})
+
+
+class CommandLayer:
+    """Turns invocations into replies.  Adapters only translate platform objects."""
+
+    def __init__(self, store: Store, engine: Any, jobs: JobQueue, transcriber: Optional[Transcriber] = None,
+                 settings: Settings = Settings()) -> None:
+        if settings.consent_mode == "spoken" and transcriber is None:
+            raise ValueError("spoken consent needs a transcriber (install faster-whisper) or consent_mode = 'button'")
+        self.store = store
+        self.services = Services(store, engine, jobs, transcriber, settings)
+        self.confirmations = Confirmations(self.services)
+        self.account = AccountCommands(self.services, self.confirmations)
+        self.clone = CloneCommands(self.services, self.confirmations)
+        self._handlers: dict[str, Handler] = {"button": self.on_button}
+        for family in (InfoCommands(self.services), self.clone, SayCommands(self.services, self.role),
+                       self.account, AdminCommands(self.services)):
+            self._handlers.update(family.handlers())
+
+    @property
+    def commands(self) -> list[str]:
+        """Command names users can type (for menus and platform registration)."""
+        return [c for c in self._handlers if c not in EVENTS]
+
+    async def handle(self, inv: Invocation, out: Responder) -> None:
+        """Run one invocation; every failure becomes a short message, never a traceback."""
+        lang = inv.actor.language or "en"
+        try:
+            user = await self.store.user(inv.actor.platform, inv.actor.user_id, inv.actor.language)
+            lang = user.language
+            handler = self._handlers.get(inv.command)
+            if handler is None:
+                raise BadRequest(f"Unknown command /{inv.command}. Send /help for the list.",
+                                 f"未知命令 /{inv.command}。发送 /help 查看命令列表。")
+            role = await self.role(inv, user)
+            policy = await self.store.policy(inv.place.platform, inv.place.server_id)
+            blocked = not inv.place.is_private and await self.store.is_blocked(
+                inv.place.platform, inv.place.server_id, (inv.actor.user_id, inv.actor.handle.lower()))
+            verdict = decide(inv.command, role, policy, blocked)
+            if not verdict.allowed:
+                raise PermissionDenied(verdict.reason_en, verdict.reason_zh)
+            await handler(inv, out, user)
+        except BotError as exc:
+            await out.text(exc.message(lang))
+        except IndexTTSError as exc:
+            await out.text(exc.message(lang))
+        except Exception:
+            log.exception("command %s failed", inv.command)
+            await out.text(tr(lang, "Sorry, something went wrong on my side. Please try again.", "抱歉，我这边出了点问题，请再试一次。"))
+
+    async def role(self, inv: Invocation, user: User) -> Role:
+        trusted = await self.store.is_trusted(inv.place.platform, inv.place.server_id, user.id)
+        if not trusted and inv.actor.roles:
+            policy = await self.store.policy(inv.place.platform, inv.place.server_id)
+            trusted = policy.say_role is not None and policy.say_role in inv.actor.roles
+        return resolve_role(inv.actor.is_owner, inv.actor.is_platform_admin, trusted, inv.place.is_private)
+
+    async def on_button(self, inv: Invocation, out: Responder, user: User) -> None:
+        """A confirmation button: only its own requester may answer it (see :mod:`.confirm`)."""
+        action, yes = await self.confirmations.resolve(inv.args, user)
+        if action.kind == "consent":
+            await self.clone.on_consent_button(inv, out, user, action, yes)
+        else:
+            await self.account.on_forget_button(inv, out, user, action, yes)
+
+
+__all__ = ["CommandLayer", "Settings"]

@@ -1,0 +1,149 @@
+"""Admin commands: the server's policy, blocks, trust and purges."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional
+
+from ...storage import Policy, User
+from ..errors import BadRequest
+from ..invocation import Invocation, Responder
+from .base import Services, tr
+
+POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | role NAME | cooldown N | max_chars N | shared on|off",
+                "用法：/policy set clone on|off | say everyone|role|admins | role 角色名 | cooldown N | max_chars N | shared on|off")
+
+
+class AdminCommands:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    def handlers(self):
+        return {"policy": self.policy, "block": self.block, "unblock": self.block, "trust": self.trust,
+                "untrust": self.trust, "purge": self.purge}
+
+    async def policy(self, inv: Invocation, out: Responder, user: User) -> None:
+        lang = user.language
+        policy = await self.s.store.policy(inv.place.platform, inv.place.server_id)
+        parts = inv.args.split()
+        if parts and parts[0] == "set":
+            if len(parts) < 3:
+                raise BadRequest(*POLICY_USAGE)
+            policy = _apply(policy, parts[1].lower(), " ".join(parts[2:]), inv)
+            await self.s.store.set_policy(policy)
+        on, off = tr(lang, "on", "开"), tr(lang, "off", "关")
+        role = inv.role_names.get(policy.say_role or "", policy.say_role)
+        await out.text(
+            tr(lang, "clone (cloned voices here)", "clone（这里可用克隆声音）") + f": {on if policy.clone_allowed else off}\n"
+            + tr(lang, "say (who may speak)", "say（谁可以让机器人说话）") + f": {policy.say_mode}" + (f" ({role})" if role else "")
+            + "\n" + tr(lang, "cooldown", "冷却") + f": {policy.cooldown_s} s\nmax_chars: {policy.max_chars}\n"
+            + tr(lang, "shared voices", "共享声音") + f": {on if policy.shared_voices_allowed else off}")
+
+    @staticmethod
+    def _target(inv: Invocation) -> tuple[str, str, Optional[str]]:
+        """(handle as typed, display name, platform user id or None when the bot has never seen them)."""
+        args = inv.args.strip()
+        known = [h for h in inv.mentions if args.startswith(h)]
+        if known:
+            handle = max(known, key=len)
+            return handle, inv.names.get(handle, handle), inv.mentions[handle]
+        first = args.split(" ")[0] if args else ""
+        if first.startswith("@") and len(first) > 1:
+            return first, first, None
+        raise BadRequest(f"Name a member: /{inv.command} @user (or reply to one of their messages with /{inv.command}).",
+                         f"请指定成员：/{inv.command} @用户（或用 /{inv.command} 回复其消息）。")
+
+    async def block(self, inv: Invocation, out: Responder, user: User) -> None:
+        lang = user.language
+        handle, name, target_id = self._target(inv)
+        block = inv.command == "block"
+        if target_id == inv.actor.user_id:
+            raise BadRequest("You can't block yourself.", "不能封禁自己。")
+        if block and handle in inv.admin_mentions:
+            raise BadRequest(f"{name} is an admin here and can't be blocked.", f"{name} 是这里的管理员，不能被封禁。")
+        # The block names the account (or, for someone never seen, the @handle): no user row is made.
+        subject = target_id if target_id is not None else handle.lower()
+        await self.s.store.set_blocked(inv.place.platform, inv.place.server_id, subject, block, inv.actor.user_id)
+        if block:
+            await out.text(tr(lang, f"{name} is blocked from the voice bot here.", f"{name} 已被禁止在这里使用语音机器人。"))
+        else:
+            await out.text(tr(lang, f"{name} may use the voice bot here again.", f"{name} 可以再次在这里使用语音机器人。"))
+
+    @classmethod
+    def _known_member(cls, inv: Invocation) -> tuple[str, str]:
+        """(display name, platform user id) of a member the platform identified."""
+        handle, name, target_id = cls._target(inv)
+        if target_id is None:
+            raise BadRequest(f"I don't know {handle} yet: reply to one of their messages with /{inv.command}.",
+                             f"我还不认识 {handle}：请用 /{inv.command} 回复其一条消息。")
+        return name, target_id
+
+    async def trust(self, inv: Invocation, out: Responder, user: User) -> None:
+        lang = user.language
+        name, target_id = self._known_member(inv)
+        trust = inv.command == "trust"
+        target = await self.s.store.find_user(inv.place.platform, target_id)
+        if target is None:
+            if not trust:
+                await out.text(tr(lang, f"{name} is not trusted here.", f"{name} 在这里不是受信任成员。"))
+                return
+            target = await self.s.store.user(inv.place.platform, target_id)  # trust is a privilege: it needs a row
+        await self.s.store.set_trusted(inv.place.platform, inv.place.server_id, target.id, trust)
+        await out.text(tr(lang, f"{name} is now trusted here." if trust else f"{name} is no longer trusted here.",
+                          f"{name} 现在是这里的受信任成员。" if trust else f"{name} 不再是这里的受信任成员。"))
+
+    async def purge(self, inv: Invocation, out: Responder, user: User) -> None:
+        lang = user.language
+        name, target_id = self._known_member(inv)
+        target = await self.s.store.find_user(inv.place.platform, target_id)
+        if target is not None:
+            await self.s.store.purge_member(inv.place.platform, inv.place.server_id, target.id)
+        await out.text(tr(lang, f"{name}: shares and history in this server deleted.", f"{name}：在本服务器的共享和历史已删除。"))
+
+
+def _on(value: str) -> bool:
+    v = value.strip().lower()
+    if v in ("on", "yes", "true", "1", "开"):
+        return True
+    if v in ("off", "no", "false", "0", "关"):
+        return False
+    raise BadRequest(f"Use on or off (got {value!r}).", f"请使用 on 或 off（收到 {value!r}）。")
+
+
+def _role_id(value: str, inv: Invocation) -> str:
+    """A role given by id or by name (case-insensitive, an optional leading @) → its id."""
+    if not inv.role_names:
+        raise BadRequest("This platform has no roles: use /trust @member instead, and '/policy set say role' lets trusted "
+                         "members speak.", "这个平台没有角色：请改用 /trust @成员，'/policy set say role' 会让受信任成员可以说话。")
+    value = value.strip()
+    if value in inv.role_names:
+        return value
+    wanted = value.lstrip("@").casefold()
+    for role_id, name in inv.role_names.items():
+        if name.casefold() == wanted:
+            return role_id
+    raise BadRequest(f"There is no role named {value!r} here.", f"这里没有名为 {value!r} 的角色。")
+
+
+def _apply(policy: Policy, key: str, value: str, inv: Invocation) -> Policy:
+    if key == "clone":
+        return replace(policy, clone_allowed=_on(value))
+    if key == "shared":
+        return replace(policy, shared_voices_allowed=_on(value))
+    if key == "say":
+        if value not in ("everyone", "role", "admins"):
+            raise BadRequest("say must be everyone, role or admins.", "say 必须是 everyone、role 或 admins。")
+        return replace(policy, say_mode=value)
+    if key == "role":
+        return replace(policy, say_role=_role_id(value, inv))
+    if key in ("cooldown", "max_chars"):
+        try:
+            n = int(value)
+        except ValueError:
+            raise BadRequest(f"{key} needs a whole number.", f"{key} 需要一个整数。") from None
+        lo, hi = (0, 3600) if key == "cooldown" else (10, 2000)
+        if not lo <= n <= hi:
+            raise BadRequest(f"{key} must be between {lo} and {hi}.", f"{key} 必须在 {lo} 到 {hi} 之间。")
+        return replace(policy, cooldown_s=n) if key == "cooldown" else replace(policy, max_chars=n)
+    raise BadRequest("Unknown policy setting. Use clone, say, role, cooldown, max_chars or shared.",
+                     "未知设置。可用：clone、say、role、cooldown、max_chars、shared。")

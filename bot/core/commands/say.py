@@ -1,0 +1,184 @@
+"""/say: text → one or more voice notes in the caller's voice (or a shared one), with emotion."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+from typing import Optional
+
+from indextts_core.audio import MAX_UPLOAD_BYTES
+from indextts_core.engine import EmotionSpec, VoiceProfile
+from indextts_core.frontend.clean import check_script, clean_text, has_words
+
+from ...storage import AuditEntry, Policy, User
+from ..errors import BadRequest, Busy, PermissionDenied
+from ..invocation import AudioIn, Invocation, Responder
+from ..notes import plan_notes
+from ..permissions import Role
+from ..say_args import describe_speed, parse_say
+from .base import Services, job_key, tr
+
+#: Longest acceptable wait before the first note (queue + the platform's own send backlog).
+MAX_WAIT_S = 45.0
+#: Notes of one request being made at once: the next is synthesised while the previous is sent.
+PIPELINE = 2
+BUSY_RETRY_S = 1.0
+
+
+class SayCommands:
+    def __init__(self, services: Services, role_of) -> None:
+        self.s = services
+        self.role_of = role_of
+
+    def handlers(self):
+        return {"say": self.say}
+
+    async def say(self, inv: Invocation, out: Responder, user: User) -> None:
+        lang = user.language
+        store = self.s.store
+        req = parse_say(inv.args)
+        policy = await store.policy(inv.place.platform, inv.place.server_id)
+        raw = req.text or (inv.reply_text or "")
+        if not raw.strip():
+            raise BadRequest("What should I say? Example: /say happy 0.7 Hello there! (or reply /say to a message)",
+                             "要我说什么？例如：/say 高兴 0.7 你好！（或用 /say 回复一条消息）")
+        limit = policy.max_chars if not inv.place.is_private else max(policy.max_chars, 1000)
+        if len(raw) > max(limit * 4, 2000):
+            raise BadRequest(f"That text is far too long ({len(raw)} characters); the limit here is {limit}.",
+                             f"文本太长（{len(raw)} 个字符）；这里的上限是 {limit}。")
+        text = clean_text(raw)
+        if not has_words(text):
+            raise BadRequest("After removing links, emoji, mentions and code there is nothing left to say. Please send words.",
+                             "去掉链接、表情、提及和代码后没有可朗读的内容了。请发送文字。")
+        if len(text) > limit:
+            raise BadRequest(f"That text is {len(text)} characters; the limit here is {limit}. Please shorten it.",
+                             f"文本有 {len(text)} 个字符；这里的上限是 {limit}。请缩短。")
+        check_script(text)
+        stretch = (req.duration.ratio or 1.0) if req.duration else 1.0
+        notes = plan_notes(text, stretch=max(1.0, stretch) * 1.2)
+        if req.duration is not None and req.duration.seconds is not None and len(notes) > 1:
+            raise BadRequest("An exact length in seconds works for a text that fits in one voice note (about 40 s). "
+                             "Use a speed like x1.1 instead, or shorten the text.",
+                             "精确秒数只适用于一条语音能读完的文本（约 40 秒）。请改用语速（如 x1.1）或缩短文本。")
+        backlog = getattr(out, "backlog_seconds", lambda: 0.0)()
+        wait = self.s.jobs.estimate_wait() + backlog
+        if wait > MAX_WAIT_S:
+            raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
+                       f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")
+        owner, profile, note = await self._voice_for(inv, user, req.as_mention, policy)
+        emotion = req.emotion
+        if emotion is None and inv.reply_audio is not None:
+            emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio))
+        cooled = policy.cooldown_s and not inv.place.is_private and await self.role_of(inv, user) < Role.ADMIN
+        if cooled:
+            left = await store.reserve_cooldown(user.id, inv.place.platform, inv.place.server_id, policy.cooldown_s)
+            if left:
+                raise BadRequest(f"Slow down a little: you can speak again in {int(left) + 1} s.",
+                                 f"慢一点：{int(left) + 1} 秒后可以再说。")
+        captions = [c for c in (note, describe_speed(req.speed, lang) if req.speed else None) if c]
+        sent = 0
+        try:
+            sent = await self._speak(inv, out, user, notes, profile, owner, emotion, req.duration, captions)
+        finally:
+            if cooled and sent == 0:  # nothing was said: the slot should not count
+                await store.release_cooldown(user.id, inv.place.platform, inv.place.server_id)
+
+    async def _speak(self, inv: Invocation, out: Responder, user: User, notes: list[str], profile: Optional[VoiceProfile],
+                     owner: Optional[int], emotion: Optional[EmotionSpec], duration, captions: list[str]) -> int:
+        """Make and send the notes in order, the next one being made while the previous is sent.
+
+        Returns how many were sent.  A full queue on a later note waits briefly and tries again.
+        """
+        lang = user.language
+        futures: collections.deque[asyncio.Future] = collections.deque()
+        submitted = 0
+
+        def submit_more(first: bool) -> None:
+            nonlocal submitted
+            while submitted < len(notes) and len(futures) < PIPELINE:
+                piece = notes[submitted]
+                try:
+                    futures.append(self.s.jobs.submit(job_key(inv), lambda t=piece: self.s.render(t, profile, emotion, duration)))
+                except Busy:
+                    if first and not futures:
+                        raise
+                    return
+                submitted += 1
+
+        submit_more(first=True)
+        sent = 0
+        try:
+            for index, piece in enumerate(notes):
+                retries = 0
+                while not futures:  # the queue was full when this note's turn came
+                    retries += 1
+                    if retries > MAX_WAIT_S / BUSY_RETRY_S:
+                        raise Busy(f"I'm busy: I stopped after part {index} of {len(notes)}. Please send the rest again later.",
+                                   f"我正忙：读到第 {index} 部分（共 {len(notes)} 部分）就停下了。请稍后再发送剩下的内容。")
+                    await asyncio.sleep(BUSY_RETRY_S)
+                    submit_more(first=False)
+                rendered = await self.s.wait_job(futures.popleft(), out)
+                submit_more(first=False)
+                parts = list(captions) if index == 0 else []
+                if len(notes) > 1:
+                    parts.append(tr(lang, f"part {index + 1}/{len(notes)}", f"第 {index + 1}/{len(notes)} 部分"))
+                await out.voice(rendered["ogg"], rendered["duration"], rendered["waveform"],
+                                caption=" — ".join(parts) or None, cache_key=self._cache_key(profile, piece, emotion, duration))
+                sent += 1
+                await self.s.store.audit(AuditEntry(
+                    user.id, inv.place.platform, inv.place.server_id, hashlib.sha256(piece.encode()).hexdigest(),
+                    emotion.describe() if emotion else "neutral", rendered["duration"], voice_owner_id=owner))
+        finally:
+            for f in futures:
+                f.cancel()
+        return sent
+
+    def _cache_key(self, profile: Optional[VoiceProfile], text: str, emotion: Optional[EmotionSpec], duration) -> Optional[str]:
+        """Same voice, text, emotion and duration → the platform may resend its stored file."""
+        if emotion is not None and emotion.reference is not None:
+            return None
+        engine = self.s.engine
+        voice_id = profile.to_bytes() if profile else f"{engine.name} {engine.version}".encode()
+        return hashlib.sha256(b"\0".join([voice_id, text.encode(), repr(emotion).encode(), repr(duration).encode()])).hexdigest()
+
+    async def _emotion_clip(self, audio: AudioIn) -> bytes:
+        """The voice note a /say replies to, as an emotion reference (checked before download)."""
+        if (audio.size or 0) > MAX_UPLOAD_BYTES or (audio.duration or 0) > self.s.settings.max_reference_seconds:
+            raise BadRequest("That voice note is too long to copy its emotion from; reply to one under 30 seconds.",
+                             "这条语音太长，无法模仿其情绪；请回复一条 30 秒以内的语音。")
+        return await audio.fetch()
+
+    async def _voice_for(self, inv: Invocation, user: User, as_mention: Optional[str], policy: Policy) -> tuple[Optional[int], Optional[VoiceProfile], Optional[str]]:
+        """(owner id, profile or None, note for the caption)."""
+        lang = user.language
+        store = self.s.store
+        cloned_here = policy.clone_allowed or inv.place.is_private
+        if as_mention:
+            name = inv.names.get(as_mention, as_mention)
+            target_id = inv.mentions.get(as_mention)
+            target = await store.find_user(inv.place.platform, target_id) if target_id else None
+            if not policy.shared_voices_allowed or not cloned_here:
+                raise PermissionDenied("Shared voices are turned off in this server.", "本服务器未开启共享声音。")
+            if target is None or inv.place.is_private or not await store.is_shared(target.id, inv.place.platform, inv.place.server_id):
+                raise PermissionDenied(f"{name} has not shared their voice here.", f"{name} 没有在这里共享声音。")
+            stored = await store.voice(target.id)
+            if stored is None:
+                raise PermissionDenied(f"{name} has no voice yet.", f"{name} 还没有声音。")
+            shared = self.s.profile(stored)
+            if shared is None:
+                raise PermissionDenied(f"{name}'s voice was made by an older engine and must be recorded again.",
+                                       f"{name} 的声音由旧版引擎生成，需要重新录制。")
+            return target.id, shared, None
+        stored = await store.voice(user.id)
+        if stored is None:
+            return None, None, tr(lang, "Default voice — send /clone to use your own.", "默认声音——发送 /clone 使用你自己的声音。")
+        if not cloned_here:
+            return None, None, tr(lang, "Cloned voices are turned off here: default voice.", "这里已关闭克隆声音：使用默认声音。")
+        profile = self.s.profile(stored)
+        if profile is None:
+            return None, None, tr(lang, "Your voice was made by an older engine: please /clone again. Default voice used.",
+                                  "你的声音由旧版引擎生成：请重新 /clone。本次使用默认声音。")
+        return user.id, profile, None
+
+

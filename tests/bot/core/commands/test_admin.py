@@ -1,0 +1,67 @@
+"""Admin commands: policy, blocks (also of people the bot has never seen), trust, purge."""
+
+from tests.bot.conftest import invocation
+from tests.bot.core.commands.helpers import run, say
+
+
+async def test_group_policy_enforced_and_admin_managed(app):
+    assert "Only admins" in (await run(app, "policy", "set say admins")).last.text
+    out = await run(app, "policy", "set say admins", user="boss", admin=True)
+    assert "say (who may speak): admins" in out.last.text
+    assert "only admins can make the bot speak" in (await say(app, "hello")).last.text
+    assert (await say(app, "hello", user="boss", admin=True)).last.kind == "voice"
+    assert "between 0 and 3600" in (await run(app, "policy", "set cooldown 99999", user="boss", admin=True)).last.text
+
+
+async def test_block_someone_the_bot_has_never_seen_by_handle(app):
+    out = await run(app, "block", "@stranger", user="boss", admin=True)
+    assert "@stranger is blocked" in out.last.text
+    assert await app.store.find_user("test", "s1") is None  # nothing stored about the stranger
+    assert "blocked you" in (await say(app, "hello", user="s1", handle="@Stranger")).last.text
+    assert (await say(app, "hello", user="s2", handle="@someone")).last.kind == "voice"
+    await run(app, "unblock", "@stranger", user="boss", admin=True)
+    assert (await say(app, "hello", user="s1", handle="@stranger")).last.kind == "voice"
+
+
+async def test_admins_cannot_be_blocked_and_nobody_blocks_themselves(app):
+    assert "blocked from" in (await run(app, "block", "@mod", user="boss", admin=True, mentions={"@mod": "mod"})).last.text
+    inv = invocation("block", "@mod2", user="boss", admin=True, mentions={"@mod2": "mod2"})
+    inv.admin_mentions = frozenset({"@mod2"})
+    out = await run(app, "policy")  # any responder
+    await app.commands.handle(inv, out)
+    assert "can't be blocked" in out.last.text
+    assert not await app.store.is_blocked("test", "g1", ("mod2",))
+    assert "yourself" in (await run(app, "block", "@boss", user="boss", admin=True, mentions={"@boss": "boss"})).last.text
+
+
+async def test_replies_name_members_by_name(app):
+    inv = invocation("block", "@42", user="boss", admin=True, mentions={"@42": "42"})
+    inv.names = {"@42": "Alice Smith"}
+    out = await run(app, "policy", user="boss", admin=True)
+    await app.commands.handle(inv, out)
+    assert out.last.text == "Alice Smith is blocked from the voice bot here."
+
+
+async def test_say_role_by_typed_name_resolves_and_shows_the_name(app):
+    roles = {"555": "Speakers", "556": "Mods"}
+    out = await run(app, "policy", "set role speakers", user="boss", admin=True, role_names=roles)
+    assert "(Speakers)" in out.last.text and "555" not in out.last.text
+    await run(app, "policy", "set say role", user="boss", admin=True, role_names=roles)
+    assert "only members with the allowed role" in (await say(app, "hello", user="m1")).last.text
+    assert (await say(app, "hello", user="m2", roles=("555",))).last.kind == "voice"
+    assert "no role named 'DJs'" in (await run(app, "policy", "set role DJs", user="boss", admin=True, role_names=roles)).last.text
+
+
+async def test_roles_on_a_platform_without_roles_point_to_trust(app):
+    assert "/trust" in (await run(app, "policy", "set role Speakers", user="boss", admin=True)).last.text
+
+
+async def test_trust_needs_a_known_member_and_purge(app):
+    assert "reply to one of their messages" in (await run(app, "trust", "@ghost", user="boss", admin=True)).last.text
+    await run(app, "policy", "set say role", user="boss", admin=True)
+    assert (await say(app, "hi", user="t1")).last.kind == "text"
+    await run(app, "trust", "@t1", user="boss", admin=True, mentions={"@t1": "t1"})
+    assert (await say(app, "hi", user="t1")).last.kind == "voice"
+    assert "deleted" in (await run(app, "purge", "@t1", user="boss", admin=True, mentions={"@t1": "t1"})).last.text
+    row = await app.store.find_user("test", "t1")
+    assert await app.store.last_generation(row.id, "test", "g1") is None

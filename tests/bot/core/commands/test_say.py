@@ -1,0 +1,156 @@
+"""/say end to end: parsing, cleaning, policies, cooldown, long texts, audit."""
+
+import asyncio
+import hashlib
+
+import pytest
+
+from bot.core.notes import plan_notes
+from bot.storage import Policy
+from indextts_core.audio import encode_ogg_opus, ogg_opus_info
+from indextts_core.engine import EmotionSpec
+from tests.bot.conftest import audio_in, clone
+from tests.bot.core.commands.helpers import run, say, spoken_hashes
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def test_say_with_emotion_and_speed_gives_a_valid_voice_note_and_audit_row(app):
+    out = await say(app, "angry 0.7 x1.1 I can not believe this happened again")
+    reply = out.last
+    assert reply.kind == "voice" and "/clone" in reply.text and "speed x1.1 (10 % faster)" in reply.text
+    info = ogg_opus_info(reply.ogg)
+    assert info.channels == 1 and info.input_rate == 48000 and abs(info.duration - reply.duration) < 1e-6
+    assert len(reply.waveform) <= 256 and reply.cache_key
+    assert await spoken_hashes(app, "u1") == [sha("I can not believe this happened again")]
+
+
+async def test_faster_speed_is_shorter(app):
+    text = "We are going to the beach tomorrow morning."
+    natural = (await say(app, text)).last.duration
+    assert (await say(app, "x1.25 " + text)).last.duration < natural < (await say(app, "x0.8 " + text)).last.duration
+
+
+@pytest.mark.parametrize("text", ["calm down please", "happy birthday to you"])
+async def test_a_leading_emotion_word_is_spoken(app, text):
+    out = await say(app, text)
+    assert out.last.kind == "voice"
+    assert await spoken_hashes(app, "u1") == [sha(text)]
+
+
+async def test_say_reply_to_text_voices_that_message(app):
+    out = await say(app, "", reply_text="This is the message being replied to.")
+    assert out.last.kind == "voice"
+
+
+@pytest.mark.parametrize("args,message", [
+    ("", "What should I say"),
+    ("😀😀😀 🎉", "nothing left to say"),
+    ("<@1> <@2> <@3> @everyone @here", "nothing left to say"),
+    ("a" * 10_000, "far too long"),
+    ("a " * 400, "the limit here is 500"),
+    ("x3 hello", "x0.8 (slower) to x1.33"),
+    ('"the brown table" hello', "could not find an emotion"),
+    ("10s hi", "can be set between"),
+    ("こんにちは、hello", "Japanese kana"),
+    ("emotion=bogus -- hello", "Unknown emotion"),
+])
+async def test_bad_say_input_gets_a_clear_reply_and_no_audit(app, args, message):
+    out = await say(app, args)
+    assert out.last.kind == "text" and message in out.last.text
+    user = await app.store.find_user("test", "u1")
+    assert await app.store.last_generation(user.id, "test", "g1") is None
+
+
+async def test_engine_refusals_reach_chinese_users_in_chinese(app):
+    out = await say(app, "こんにちは", language="zh")
+    assert "日文假名" in out.last.text
+
+
+async def test_control_characters_and_terminal_colours_are_removed_not_spoken(app):
+    out = await say(app, "hello\x00\x07 \x1b[31mthere\x1b[0m")
+    assert out.last.kind == "voice"
+    assert await spoken_hashes(app, "u1") == [sha("hello there")]
+
+
+async def test_simultaneous_requests_cannot_both_pass_the_cooldown(app):
+    await app.store.set_policy(Policy("test", "g1", cooldown_s=60))
+    first, second = await asyncio.gather(say(app, "hello there"), say(app, "hello again"))
+    kinds = sorted([first.last.kind, second.last.kind])
+    assert kinds == ["text", "voice"]
+    assert "Slow down" in (first if first.last.kind == "text" else second).last.text
+    assert len(await spoken_hashes(app, "u1")) == 1
+
+
+async def test_a_failed_request_does_not_use_up_the_cooldown(app):
+    await app.store.set_policy(Policy("test", "g1", cooldown_s=60))
+    assert "can be set between" in (await say(app, "10s hi")).last.text  # refused by the engine, after the slot
+    assert (await say(app, "hello there")).last.kind == "voice"
+
+
+async def test_blocked_member_and_cooldown(app):
+    await app.store.set_policy(Policy("test", "g1", cooldown_s=60))
+    await run(app, "block", "@u2", user="boss", admin=True, mentions={"@u2": "u2"})
+    assert "blocked you" in (await say(app, "hello", user="u2")).last.text
+    assert (await say(app, "hello", user="u3")).last.kind == "voice"
+    assert "Slow down" in (await say(app, "hello again", user="u3")).last.text
+    await run(app, "unblock", "@u2", user="boss", admin=True, mentions={"@u2": "u2"})
+    assert (await say(app, "hello", user="u2")).last.kind == "voice"
+
+
+async def test_a_long_text_comes_as_several_notes_in_order(app):
+    sentences = [f"This is sentence number {i}, and it carries on for a little while longer." for i in range(13)]
+    text = " ".join(sentences)
+    assert 900 < len(text) <= 1000
+    out = await say(app, text, private=True)
+    notes = [r for r in out.replies if r.kind == "voice"]
+    planned = plan_notes(text, stretch=1.2)
+    assert len(notes) == len(planned) >= 3
+    assert all(n.duration < 59 for n in notes) and notes[0].duration < 12  # the first one is short: it comes fast
+    assert [f"part {i + 1}/{len(planned)}" in n.text for i, n in enumerate(notes)] == [True] * len(planned)
+    assert await spoken_hashes(app, "u1") == [sha(p) for p in planned]  # every sentence, in order, nothing twice
+    assert " ".join(planned) == text
+
+
+async def test_exact_seconds_need_a_text_that_fits_one_note(app):
+    out = await say(app, "12s " + "This is a sentence that goes on. " * 30, private=True)
+    assert "fits in one voice note" in out.last.text
+
+
+async def test_say_replying_to_a_voice_note_copies_its_emotion(app, engine):
+    sad = engine.synthesize("I really miss the old days, you know.", emotion=EmotionSpec(preset="melancholic"))
+    clip = encode_ogg_opus(sad.samples, sad.sample_rate)
+    out = await say(app, "We are going to the beach tomorrow.", reply_audio=audio_in(clip, duration=3.0))
+    assert out.last.kind == "voice" and out.last.cache_key is None  # emotion from a clip: never resent from cache
+    plain = await say(app, "We are going to the beach tomorrow.")
+    assert out.last.duration > plain.last.duration  # melancholic prosody is slower
+    too_long = await say(app, "hello", reply_audio=audio_in(clip, duration=600.0))
+    assert "too long to copy its emotion" in too_long.last.text
+
+
+async def test_shared_voice_only_where_shared_and_allowed(app, engine):
+    await clone(app, engine, user="alice")
+    mentions = {"@alice": "alice"}
+    assert "turned off" in (await say(app, "as @alice hello", user="bob", mentions=mentions)).last.text
+    await app.store.set_policy(Policy("test", "g1", shared_voices_allowed=True))
+    assert "not shared" in (await say(app, "as @alice hello", user="bob", mentions=mentions)).last.text
+    assert "now shared" in (await run(app, "share", user="alice")).last.text
+    ok = await say(app, "as @alice hello", user="bob", mentions=mentions)
+    assert ok.last.kind == "voice"
+    assert (await say(app, "as @alice hello", user="bob", server="other", mentions=mentions)).last.kind == "text"
+    await run(app, "share", "off", user="alice")
+    assert "not shared" in (await say(app, "as @alice hello", user="bob", mentions=mentions)).last.text
+
+
+async def test_clone_off_means_default_voice_here(app, engine):
+    await clone(app, engine, user="alice")
+    own = await say(app, "hello there", user="alice")
+    assert own.last.kind == "voice" and own.last.text == ""  # her own voice, no hint
+    await app.store.set_policy(Policy("test", "g1", clone_allowed=False, shared_voices_allowed=True))
+    here = await say(app, "hello there", user="alice")
+    assert here.last.kind == "voice" and "Cloned voices are turned off here" in here.last.text
+    assert here.last.cache_key != own.last.cache_key  # a different voice was used
+    assert "turned off" in (await run(app, "share", user="alice")).last.text
+    assert (await say(app, "hello there", user="alice", private=True)).last.text == ""  # her voice in private

@@ -1,0 +1,68 @@
+"""``python -m bot`` as an operator runs it: real process, real signals, logs read back."""
+
+import asyncio
+import os
+import signal
+import sys
+
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+
+
+async def test_sigterm_finishes_the_request_in_progress_and_the_token_is_never_logged(tmp_path):
+    fake = await FakeTelegram().start()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "button"\npreload_clone_models = false\n'
+                   f'[telegram]\nbase_url = "{fake.base_url}"\nbase_file_url = "{fake.base_file_url}"\n')
+    env = {**os.environ, "TELEGRAM_TOKEN": TOKEN}
+    env.pop("DISCORD_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "-v", "--config", str(cfg), env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await fake.wait_for("setMyCommands", 2, timeout=120)
+        fake.message("/say " + "This sentence is long enough to still be in the making when the signal arrives. " * 3)
+        await fake.wait_for("sendChatAction", timeout=60)  # the job is running now
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await fake.stop()
+    log = err.decode()
+    assert proc.returncode == 0, log[-2000:]
+    voices = fake.sent("sendVoice")  # drained: every part went out before the process ended
+    assert voices and f"part {len(voices)}/{len(voices)}" in voices[-1].params.get("caption", "")
+    assert "HTTP Request" in log and "[REDACTED]" in log  # request URLs were logged ...
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log  # ... without the token
+    assert "Traceback" not in log
+
+
+def test_redaction_covers_token_shapes_it_was_not_told_about():
+    from bot.logsafe import redact
+
+    line = "GET https://api.telegram.org/bot987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0/getMe"
+    assert redact(line) == "GET https://api.telegram.org/bot[REDACTED]/getMe"
+    discord = "Authorization: Bot " + "M" + "x" * 25 + ".GaBcDe." + "y" * 38
+    assert "[REDACTED]" in redact(discord) and "yyyy" not in redact(discord)
+    assert redact("secret-abc in a url", ["secret-abc"]) == "[REDACTED] in a url"
+
+
+async def test_ctrl_c_at_the_console_prompt_exits_at_once(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "button"\npreload_clone_models = false\n'
+                   f'console_output_dir = "{tmp_path / "out"}"\n')
+    env = dict(os.environ)
+    env.pop("TELEGRAM_TOKEN", None)
+    env.pop("DISCORD_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--config", str(cfg), env=env,
+                                                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    try:
+        banner = await asyncio.wait_for(proc.stdout.readline(), 120)
+        assert b"local console" in banner
+        proc.send_signal(signal.SIGINT)  # stdin stays open: the prompt is waiting for a line
+        await asyncio.wait_for(proc.wait(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    err = (await proc.stderr.read()).decode()
+    assert proc.returncode == 0 and "Traceback" not in err
