@@ -151,10 +151,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                                   for s in run.syllables if s.pinyin)
                 print(f"  zh: {run.text}\n      pinyin: {tokens}")
             else:
-                if engine is None:
-                    from .backends.piper_voice import PiperEnglish
+                if engine is None:  # the default English voice's G2P (Kokoro reads the same phonemes)
+                    from .backends.hibari_voice import HibariEnglish
 
-                    engine = PiperEnglish()
+                    engine = HibariEnglish()
                 print(f"  en: {run.text}\n      phonemes: {engine.phonemes(run.text)}")
     return 0
 

@@ -30,6 +30,7 @@ MIN_SPEECH_SECONDS = 3.0
 MAX_REFERENCE_SECONDS = 30.0
 MAX_CLIPPED_FRACTION = 0.005
 MIN_SNR_DB = 15.0
+MAX_DECODED_DBTP = -1.0  # no voice note's decoded true peak above this
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -207,9 +208,26 @@ def encode_ogg_opus(
     sample_rate: int,
     tags: Optional[dict[str, str]] = None,
     compression_level: float = VOICE_NOTE_COMPRESSION,
+    max_true_peak_dbtp: Optional[float] = MAX_DECODED_DBTP,
 ) -> bytes:
-    """Encode mono PCM as an OGG/Opus voice note (48 kHz) with Vorbis-comment tags."""
+    """Encode mono PCM as an OGG/Opus voice note (48 kHz) with Vorbis-comment tags.
+
+    Opus can overshoot the input's peaks a little; the result is decoded and checked, and encoded
+    once more a little quieter if its true peak would exceed ``max_true_peak_dbtp``.
+    """
     pcm = resample(np.clip(samples, -1.0, 1.0), sample_rate, OPUS_RATE)
+    data = _encode(pcm, tags, compression_level)
+    if max_true_peak_dbtp is not None and len(pcm):
+        from .loudness import true_peak_dbtp
+
+        decoded, _ = sf.read(io.BytesIO(data), dtype="float32")
+        over = true_peak_dbtp(decoded, OPUS_RATE) - max_true_peak_dbtp
+        if over > 0:
+            data = _encode(pcm * np.float32(10 ** (-(over + 0.2) / 20)), tags, compression_level)
+    return data
+
+
+def _encode(pcm: np.ndarray, tags: Optional[dict[str, str]], compression_level: float) -> bytes:
     buf = io.BytesIO()
     with sf.SoundFile(buf, "w", OPUS_RATE, 1, format="OGG", subtype="OPUS", compression_level=compression_level) as fh:
         for key, value in (tags or {}).items():

@@ -18,7 +18,6 @@ from .emotion import ProsodyTarget
 PITCH_FLOOR = 60.0
 PITCH_CEILING = 600.0
 #: Loudness of neutral speech before the emotion's energy change (active-frame RMS).
-REFERENCE_DBFS = -23.0
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,11 @@ def change_voice(
         return samples.astype(np.float32, copy=False)
     from parselmouth.praat import call
 
+    sound = _sound(samples, rate)
+    if pitch_range > 1.0:
+        pitch_range = _safe_range(sound, pitch_median_hz, pitch_range)
     out = call(
-        _sound(samples, rate), "Change gender", PITCH_FLOOR, PITCH_CEILING,
+        sound, "Change gender", PITCH_FLOOR, PITCH_CEILING,
         formant_ratio, pitch_median_hz, pitch_range, duration_factor,
     )
     result = out.values[0].astype(np.float32)
@@ -108,6 +110,24 @@ def change_voice(
 
         result = resample(result, int(out.sampling_frequency), rate)
     return np.nan_to_num(result)
+
+
+def _safe_range(sound, new_median_hz: float, pitch_range: float, lowest_hz: float = 70.0) -> float:
+    """Cap a widening pitch range so the lowest note stays above ``lowest_hz``.
+
+    Praat scales each F0 value's distance from the median; a wide range around a high median can
+    push the lowest values to zero or below, where its PSOLA never finishes.
+    """
+    f0 = sound.to_pitch(time_step=0.01, pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEILING).selected_array["frequency"]
+    f0 = f0[f0 > 0]
+    if len(f0) == 0:
+        return 1.0
+    median, low = float(np.median(f0)), float(np.min(f0))
+    target = new_median_hz or median
+    if low >= median:
+        return pitch_range
+    limit = (target - lowest_hz) * median / ((median - low) * target)
+    return float(max(1.0, min(pitch_range, limit)))
 
 
 def _high_shelf(samples: np.ndarray, rate: int, gain_db: float, corner_hz: float = 1000.0) -> np.ndarray:
@@ -128,28 +148,12 @@ def _high_shelf(samples: np.ndarray, rate: int, gain_db: float, corner_hz: float
     return lfilter(np.array(b) / a[0], np.array(a) / a[0], samples).astype(np.float32)
 
 
-def _soft_limit(x: np.ndarray, knee: float = 0.85) -> np.ndarray:
-    mag = np.abs(x)
-    over = mag > knee
-    if not over.any():
-        return x
-    y = x.copy()
-    y[over] = np.sign(x[over]) * (knee + (1 - knee) * np.tanh((mag[over] - knee) / (1 - knee)))
-    return y
-
-
 def finish(samples: np.ndarray, rate: int, *, energy_db: float, tilt_db: float) -> np.ndarray:
-    """Set loudness (reference level + emotion energy) and voice-quality tilt; limit peaks."""
-    x = _high_shelf(samples.astype(np.float32), rate, tilt_db)
-    stats_frame = max(1, int(rate * 0.02))
-    usable = len(x) // stats_frame * stats_frame
-    if usable:
-        rms = np.sqrt(np.mean(x[:usable].astype(np.float64).reshape(-1, stats_frame) ** 2, axis=1))
-        db = 20 * np.log10(np.maximum(rms, 1e-6))
-        active = db > db.max() - 35
-        level = 10 * np.log10(np.mean(rms[active] ** 2) + 1e-12)
-        x = x * np.float32(10 ** ((REFERENCE_DBFS + energy_db - level) / 20))
-    return _soft_limit(x)
+    """Voice-quality tilt, then loudness: the target level plus the emotion's energy offset, with
+    a true-peak ceiling (see :mod:`indextts_core.loudness`)."""
+    from .loudness import normalize
+
+    return normalize(_high_shelf(samples.astype(np.float32), rate, tilt_db), rate, energy_db)
 
 
 def fit_length(samples: np.ndarray, target_len: int) -> np.ndarray:

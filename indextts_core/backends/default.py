@@ -1,17 +1,24 @@
-"""The offline default engine: Piper (English) + eSpeak NG or Kokoro (Mandarin), shaped by Praat.
+"""The offline default engine: a bank of neural voices from wheels, shaped by Praat.
 
-Cloning is approximate and honest: the reference's pitch level and range are copied, and a
-formant scale and spectral tilt are fitted so that Resemblyzer hears the default voice as close
-to the reference as this signal chain allows.  ``bench/`` measures the similarity gain.
+Voices (``bank.py``): hibari "heart" and Piper "joe" (English), Kokoro-82M styles and their blends
+(Mandarin *and* English, one timbre), eSpeak NG (Mandarin, last resort, only when configured).
+A message with Chinese in it is spoken entirely by a voice that speaks both languages, so the
+timbre never jumps mid-sentence.
+
+Cloning is approximate and honest: the bank voice the speaker encoder finds closest to the
+reference is the starting point; the reference's pitch level and range are copied and a formant
+scale and spectral tilt fitted on top, and a fit is kept only if it scores better than the
+starting voice.  ``bench/`` measures the gain with two independent encoders.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -26,6 +33,9 @@ from ..errors import EngineConfigError, ProfileError, TextError
 from ..frontend import Analysis, Run, analyze
 from ..options import option_choice, option_int
 from ..speaker import SpeakerEncoder, similarity
+from .bank import BANK, CLONE_CANDIDATES, VoiceBank, describe
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 22050
 #: Sentence of the calibration speech the timbre fit listens to (never shown to users).
@@ -33,7 +43,16 @@ CALIBRATION_TEXT = (
     "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore, "
     "and we all went home early."
 )
+CALIBRATION_TEXT_ZH = "今天天气很好，我们一起去公园散步吧。明天早上再去银行办事。"
 FORMANT_GRID = (0.86, 0.93, 1.0, 1.07, 1.14, 1.21, 1.28)
+#: Defaults chosen by intelligibility (bench/core.py: English WER by Whisper tiny.en, Mandarin CER by
+#: Whisper base) and kept of one gender, so the default voice does not change with the language.
+DEFAULT_ENGLISH = "heart"
+DEFAULT_CHINESE = "kokoro:jf_gongitsune"
+ENGLISH_VOICES = tuple(v for v, b in BANK.items() if "en" in b.languages)
+CHINESE_VOICES = tuple(v for v, b in BANK.items() if "zh" in b.languages)
+#: Seconds a clone may spend trying Kokoro style blends beyond the bank's own voices.
+BLEND_BUDGET_S = 4.0
 RUN_GAP_S = 0.06
 SENTENCE_PAUSE_S = 0.28
 EDGE_S = 0.05
@@ -42,7 +61,7 @@ MAX_TEXT_CHARS = 5000
 
 @dataclass(frozen=True)
 class Timbre:
-    """What a cloned voice changes in the default voice."""
+    """What a cloned voice changes in the bank voice it starts from."""
 
     f0_median_hz: float = 0.0  # 0 keeps the voice's own level
     f0_range: float = 1.0
@@ -69,91 +88,105 @@ class DefaultEngine:
     """CPU engine that needs nothing but wheels from PyPI."""
 
     name = "default"
-    version = "1.0"
+    version = "2.0"  # 2.0: voice bank; profiles of 1.x must be recorded again
     sample_rate = SAMPLE_RATE
 
     def __init__(self, config: Optional[dict[str, Any]] = None) -> None:
         cfg = dict(config or {})
         self.max_chars = option_int(cfg, "max_chars", MAX_TEXT_CHARS, 10, 100_000)
         self.chinese_rate_wpm = option_int(cfg, "chinese_rate_wpm", 150, 60, 450)
-        self.chinese_voice = option_choice(cfg, "chinese_voice", "espeak", ("espeak", "kokoro"))
+        self.english_voice = option_choice(cfg, "english_voice", DEFAULT_ENGLISH, ENGLISH_VOICES)
+        chinese = cfg.pop("chinese_voice", DEFAULT_CHINESE)
+        cfg["chinese_voice"] = DEFAULT_CHINESE if chinese == "kokoro" else chinese  # "kokoro": the default style
+        self.chinese_voice = option_choice(cfg, "chinese_voice", DEFAULT_CHINESE, CHINESE_VOICES + ("kokoro",))
         if cfg:
             raise EngineConfigError(f"Unknown option(s) for the default engine: {', '.join(sorted(cfg))}")
+        if self.chinese_voice == "espeak":
+            log.warning("Mandarin uses eSpeak NG (engine.chinese_voice = 'espeak'): it is hard to understand; "
+                        "the Kokoro voices are far clearer")
+        self.bank = VoiceBank(self.chinese_rate_wpm)
         self._lock = threading.Lock()
-        self._english = None
-        self._chinese = None
         self._encoder = SpeakerEncoder()
-        self._calibration: Optional[np.ndarray] = None
-        self._neutral: Optional[prosody.ProsodyStats] = None
+        self._calibration: dict[str, np.ndarray] = {}
+        self._neutral: dict[str, prosody.ProsodyStats] = {}
+        self._bank_embeddings: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ voices
     @property
     def english(self):
-        with self._lock:
-            if self._english is None:
-                from .piper_voice import PiperEnglish
-
-                self._english = PiperEnglish()
-        return self._english
+        """The default English voice (loaded on first use)."""
+        return self.bank.speaker(self.english_voice)
 
     @property
     def chinese(self):
-        with self._lock:
-            if self._chinese is None:
-                if self.chinese_voice == "kokoro":
-                    from .kokoro_voice import KokoroMandarin
+        """The default Mandarin voice (loaded on first use)."""
+        return self.bank.speaker(self.chinese_voice)
 
-                    self._chinese = KokoroMandarin()
-                else:
-                    from .espeak import EspeakVoice
+    def _speak(self, run: Run, voice_id: str) -> np.ndarray:
+        """One language run through a bank voice, at the engine rate, edges trimmed."""
+        speaker = self.bank.speaker(voice_id)
+        return self._finish_voice(speaker.synthesize_run(run), speaker.sample_rate)
 
-                    self._chinese = EspeakVoice("cmn", rate_wpm=self.chinese_rate_wpm)
-        return self._chinese
-
-    def _speak(self, run: Run) -> np.ndarray:
-        """One language run through its voice, at the engine rate, edges trimmed."""
-        if run.lang == "en":
-            return self.speak_english(run.text)
-        voice = self.chinese
-        return self._finish_voice(voice.synthesize_run(run), voice.sample_rate)
-
-    def speak_english(self, text: str) -> np.ndarray:
-        """Plain default-voice English (no front end, no shaping): calibration and test material."""
-        return self._finish_voice(self.english.synthesize(text), self.english.sample_rate)
+    def speak_english(self, text: str, voice_id: Optional[str] = None) -> np.ndarray:
+        """Plain English from a bank voice (no front end, no shaping): calibration and test material."""
+        run = Run("en", text)
+        return self._speak(run, voice_id or self.english_voice)
 
     def _finish_voice(self, pcm: np.ndarray, rate: int) -> np.ndarray:
         if rate != SAMPLE_RATE:
             pcm = resample(pcm, rate, SAMPLE_RATE)
         return _trim(pcm, SAMPLE_RATE)
 
-    def calibration_speech(self) -> np.ndarray:
-        """Neutral default-voice speech used to fit timbre and as the neutral prosody baseline."""
-        if self._calibration is None:
-            self._calibration = self.speak_english(CALIBRATION_TEXT)
-            self._neutral = prosody.measure(self._calibration, SAMPLE_RATE)
-        return self._calibration
+    def calibration_speech(self, voice_id: Optional[str] = None) -> np.ndarray:
+        """Neutral speech of a bank voice: the timbre fit listens to it, emotions start from it."""
+        voice_id = voice_id or self.english_voice
+        with self._lock:
+            cached = self._calibration.get(voice_id)
+        if cached is None:
+            if "en" in describe(voice_id).languages:
+                cached = self.speak_english(CALIBRATION_TEXT, voice_id)
+            else:
+                sentence = analyze(CALIBRATION_TEXT_ZH).sentences
+                cached = np.concatenate([self._speak(r, voice_id) for s in sentence for r in s.runs])
+            stats = prosody.measure(cached, SAMPLE_RATE)
+            with self._lock:
+                self._calibration[voice_id] = cached
+                self._neutral[voice_id] = stats
+        return cached
+
+    def neutral_for(self, voice_id: str) -> prosody.ProsodyStats:
+        self.calibration_speech(voice_id)
+        return self._neutral[voice_id]
 
     @property
     def neutral_stats(self) -> prosody.ProsodyStats:
-        self.calibration_speech()
-        assert self._neutral is not None
-        return self._neutral
+        """Neutral prosody of the default English voice."""
+        return self.neutral_for(self.english_voice)
+
+    def _bank_embedding(self, voice_id: str) -> np.ndarray:
+        with self._lock:
+            cached = self._bank_embeddings.get(voice_id)
+        if cached is None:
+            cached = self._encoder.embed(self.calibration_speech(voice_id), SAMPLE_RATE)
+            with self._lock:
+                self._bank_embeddings[voice_id] = cached
+        return cached
 
     def warm_up(self, speaker_encoder: bool = True) -> None:
         """Load models now instead of on the first request.
 
-        The speaker encoder (Resemblyzer on torch, ~400 MB) is only needed by ``create_voice``;
-        a server that mostly speaks can leave it to load on the first clone.
+        The speaker encoder (Resemblyzer on torch, ~400 MB) and the bank's embeddings are only
+        needed by ``create_voice``; a server that mostly speaks can leave them to the first clone.
         """
-        self.calibration_speech()
-        warm = analyze("预热中文。")
-        self._speak(warm.sentences[0].runs[0])
+        self.calibration_speech(self.english_voice)
+        self.calibration_speech(self.chinese_voice)
         if speaker_encoder:
-            self._encoder.embed(self._calibration[: SAMPLE_RATE], SAMPLE_RATE)  # type: ignore[index]
+            for voice_id in CLONE_CANDIDATES:
+                self._bank_embedding(voice_id)
 
     # ------------------------------------------------------------------ cloning
     def create_voice(self, reference: AudioSource) -> VoiceProfile:
-        """Check the clip, embed it, and fit the timbre that brings the default voice closest."""
+        """Check the clip, start from the nearest bank voice for each language, fit the timbre."""
         started = time.perf_counter()
         audio = read_audio(reference)
         report = check_reference(audio)
@@ -162,54 +195,95 @@ class DefaultEngine:
             samples = resample(samples, audio.sample_rate, SAMPLE_RATE)
         target_emb = self._encoder.embed(samples, SAMPLE_RATE)
         ref = prosody.measure(samples, SAMPLE_RATE)
-        calib = self.calibration_speech()
-        base = self.neutral_stats
-        f0_range = min(1.6, max(0.6, ref.f0_range_st / base.f0_range_st)) if base.f0_range_st > 0 else 1.0
-        tilt = min(6.0, max(-6.0, ref.tilt_db - base.tilt_db))
-        baseline_score = similarity(self._encoder.embed(calib, SAMPLE_RATE), target_emb)
-        best: tuple[float, float] = (-2.0, 1.0)
-        for ratio in FORMANT_GRID:
-            trial = Timbre(ref.f0_median_hz, f0_range, ratio, tilt)
-            shaped = self._shape(calib, trial, ProsodyTarget(), 1.0)
-            score = similarity(self._encoder.embed(shaped, SAMPLE_RATE), target_emb)
-            if score > best[0]:
-                best = (score, ratio)
-        timbre = Timbre(round(ref.f0_median_hz, 2), round(f0_range, 3), best[1], round(tilt, 2))
+        scores = self._rank_bank(target_emb, ref.f0_median_hz, started)
+        en_voice = max(scores, key=lambda v: scores[v])
+        zh_voice = en_voice if "zh" in describe(en_voice).languages else max(
+            (v for v in scores if "zh" in describe(v).languages), key=lambda v: scores[v], default=self.chinese_voice)
+        fits = {v: self._fit_timbre(v, ref, target_emb, scores.get(v)) for v in dict.fromkeys((en_voice, zh_voice))}
+        default_score = similarity(self._bank_embedding(self.english_voice), target_emb)
         payload = json.dumps({
-            "timbre": asdict(timbre),
-            "embedding": [round(float(v), 6) for v in target_emb],
+            "voices": {"en": en_voice, "zh": zh_voice},
+            "timbres": {v: asdict(t) for v, (t, _) in fits.items()},
+            "embedding": [round(float(x), 6) for x in target_emb],
         }).encode()
         meta = {
             "reference_seconds": round(report.duration, 2),
             "speech_seconds": round(report.speech_seconds, 2),
             "snr_db": round(report.snr_db, 1),
             "f0_median_hz": round(ref.f0_median_hz, 1),
-            "fit_similarity": round(best[0], 4),
-            "default_similarity": round(baseline_score, 4),
+            "english_voice": en_voice,
+            "chinese_voice": zh_voice,
+            "start_similarity": round(scores[en_voice], 4),
+            "fit_similarity": round(fits[en_voice][1], 4),
+            "default_similarity": round(default_score, 4),
             "seconds_to_build": round(time.perf_counter() - started, 3),
         }
         return VoiceProfile(self.name, self.version, payload, meta)
 
-    def _timbre(self, voice: Optional[VoiceProfile]) -> Timbre:
-        """The timbre a profile asks for (the stored embedding is for scoring, not speaking)."""
+    def _rank_bank(self, target_emb: np.ndarray, f0_hz: float, started: float) -> dict[str, float]:
+        """Similarity of each candidate voice to the reference: bank voices of the reference's
+        gender impression (by pitch), then blends of the best Kokoro style while time allows."""
+        hint = "female" if f0_hz >= 165 else "male" if 0 < f0_hz <= 145 else None
+        candidates = [v for v in CLONE_CANDIDATES if hint is None or describe(v).gender == hint] or list(CLONE_CANDIDATES)
+        scores = {v: similarity(self._bank_embedding(v), target_emb) for v in candidates}
+        styles = sorted((v for v in scores if v.startswith("kokoro:")), key=lambda v: scores[v], reverse=True)
+        for other in styles[1:]:
+            if time.perf_counter() - started > BLEND_BUDGET_S:
+                break
+            blend = f"kokoro:{styles[0][7:]}+{other[7:]}@0.5"
+            scores[blend] = similarity(self._encoder.embed(self.calibration_speech(blend), SAMPLE_RATE), target_emb)
+        return scores
+
+    def _fit_timbre(self, voice_id: str, ref: prosody.ProsodyStats, target_emb: np.ndarray,
+                    start: Optional[float]) -> tuple[Timbre, float]:
+        """The pitch/formant change that brings ``voice_id`` closest to the reference — or no
+        change at all when nothing beats the voice as it is."""
+        calib = self.calibration_speech(voice_id)
+        base = self.neutral_for(voice_id)
+        f0_range = min(1.6, max(0.6, ref.f0_range_st / base.f0_range_st)) if base.f0_range_st > 0 else 1.0
+        tilt = round(min(6.0, max(-6.0, ref.tilt_db - base.tilt_db)), 2)
+        best = (Timbre(), start if start is not None else similarity(self._bank_embedding(voice_id), target_emb))
+        for ratio in FORMANT_GRID:
+            trial = Timbre(round(ref.f0_median_hz, 2), round(f0_range, 3), ratio, tilt)
+            shaped = self._shape(calib, trial, ProsodyTarget(), 1.0, voice_id)
+            score = similarity(self._encoder.embed(shaped, SAMPLE_RATE), target_emb)
+            if score > best[1]:
+                best = (trial, score)
+        return best
+
+    def _plan(self, voice: Optional[VoiceProfile]) -> tuple[dict[str, str], dict[str, Timbre]]:
+        """(voice per language, timbre per voice) of a profile, or of the default voice."""
         if voice is None:
-            return Timbre()
+            return {"en": self.english_voice, "zh": self.chinese_voice}, {}
         voice.require(self.name, self.version)
         try:
             data = json.loads(voice.payload.decode())
-            return Timbre(**data["timbre"])
+            voices = {"en": str(data["voices"]["en"]), "zh": str(data["voices"]["zh"])}
+            for v in voices.values():
+                describe(v)
+            return voices, {v: Timbre(**t) for v, t in data["timbres"].items()}
         except (ValueError, KeyError, TypeError) as exc:
-            raise ProfileError("This voice profile is damaged. Please record your voice again.") from exc
+            raise ProfileError("This voice profile is damaged. Please record your voice again.",
+                               "这个声音档案已损坏，请重新录制你的声音。") from exc
+
+    @staticmethod
+    def _voice_of_runs(analysis: Analysis, voices: dict[str, str]) -> Callable[[Run], str]:
+        """Which voice reads each run: with Chinese in the text and a Mandarin voice that also
+        speaks English, that one voice reads everything (no timbre jump mid-sentence)."""
+        has_zh = any(r.lang == "zh" for s in analysis.sentences for r in s.runs)
+        if has_zh and "en" in describe(voices["zh"]).languages:
+            return lambda run: voices["zh"]
+        return lambda run: voices[run.lang]
 
     def speaker_embedding(self, samples: np.ndarray, rate: int) -> np.ndarray:
         return self._encoder.embed(samples, rate)
 
     # ------------------------------------------------------------------ speaking
-    def _shape(self, pcm: np.ndarray, timbre: Timbre, target: ProsodyTarget, stretch: float) -> np.ndarray:
+    def _shape(self, pcm: np.ndarray, timbre: Timbre, target: ProsodyTarget, stretch: float, voice_id: str) -> np.ndarray:
         median = 0.0  # 0 keeps the run's own level
         if timbre.f0_median_hz or abs(target.f0_shift_st) > 1e-3:
             # A clone sets one level for every run; otherwise shift this run's own median.
-            base = timbre.f0_median_hz or prosody.median_f0(pcm, SAMPLE_RATE) or self.neutral_stats.f0_median_hz
+            base = timbre.f0_median_hz or prosody.median_f0(pcm, SAMPLE_RATE) or self.neutral_for(voice_id).f0_median_hz
             median = base * 2 ** (target.f0_shift_st / 12)
         return prosody.change_voice(
             pcm, SAMPLE_RATE,
@@ -222,17 +296,17 @@ class DefaultEngine:
     def analyze(self, text: str) -> Analysis:
         """The front end's reading of ``text`` (what ``inspect`` shows)."""
         if len(text) > self.max_chars:
-            raise TextError(f"This text has {len(text)} characters; the limit is {self.max_chars}. Please shorten it.")
+            raise TextError(f"This text has {len(text)} characters; the limit is {self.max_chars}. Please shorten it.",
+                            f"这段文字有 {len(text)} 个字符，上限是 {self.max_chars}。请缩短。")
         return analyze(text)
 
-
-    def _emotion_target(self, emotion: Optional[EmotionSpec], timbre: Timbre) -> ProsodyTarget:
+    def _emotion_target(self, emotion: Optional[EmotionSpec], timbre: Timbre, voice_id: str) -> ProsodyTarget:
         if emotion is not None and emotion.reference is not None:
             clip = read_audio(emotion.reference)
             check_reference(clip, min_speech=1.0)
             pcm = resample(remove_dc(clip.samples, clip.sample_rate), clip.sample_rate, SAMPLE_RATE)
             ref = prosody.measure(pcm, SAMPLE_RATE)
-            return target_for(emotion, prosody.target_from_reference(ref, self.neutral_stats, timbre.f0_median_hz or None))
+            return target_for(emotion, prosody.target_from_reference(ref, self.neutral_for(voice_id), timbre.f0_median_hz or None))
         return target_for(emotion)
 
     def synthesize(
@@ -245,17 +319,20 @@ class DefaultEngine:
     ) -> SynthesisResult:
         """Speak ``text``; blocking.  Exact ``duration`` within one sample."""
         t0 = time.perf_counter()
-        timbre = self._timbre(voice)
+        voices, timbres = self._plan(voice)
         analysis = self.analyze(text)
-        target = self._emotion_target(emotion, timbre)
+        voice_of = self._voice_of_runs(analysis, voices)
+        first_run = analysis.sentences[0].runs[0]
+        lead = voice_of(first_run)
+        target = self._emotion_target(emotion, timbres.get(lead, Timbre()), lead)
         t_front = time.perf_counter()
 
         # 1. raw speech per language run, sentence by sentence
-        sentences: list[list[np.ndarray]] = []
+        sentences: list[list[tuple[np.ndarray, str]]] = []
         total = len(analysis.sentences)
         for i, sentence in enumerate(analysis.sentences):
-            runs = [self._speak(run) for run in sentence.runs]
-            runs = [r for r in runs if len(r)]
+            runs = [(self._speak(run, voice_of(run)), voice_of(run)) for run in sentence.runs]
+            runs = [(pcm, v) for pcm, v in runs if len(pcm)]
             if runs:
                 sentences.append(runs)
             if progress is not None:
@@ -266,7 +343,7 @@ class DefaultEngine:
         t_voice = time.perf_counter()
 
         # 2. lengths: speech is stretched by 1/rate (and the duration request); pauses by pause × request
-        speech = sum(len(r) for runs in sentences for r in runs) / SAMPLE_RATE
+        speech = sum(len(pcm) for runs in sentences for pcm, _ in runs) / SAMPLE_RATE
         gaps = sum(len(runs) - 1 for runs in sentences) * RUN_GAP_S
         pauses = (len(sentences) - 1) * SENTENCE_PAUSE_S * target.pause
         natural = speech / target.rate + gaps + pauses + 2 * EDGE_S
@@ -280,12 +357,13 @@ class DefaultEngine:
         for si, runs in enumerate(sentences):
             if si:
                 pieces.append(np.zeros(round(SENTENCE_PAUSE_S * target.pause * stretch * SAMPLE_RATE), np.float32))
-            for ri, run in enumerate(runs):
+            for ri, (pcm, v) in enumerate(runs):
                 if ri:
                     pieces.append(np.zeros(round(RUN_GAP_S * stretch * SAMPLE_RATE), np.float32))
-                pieces.append(self._shape(run, timbre, target, stretch))
+                pieces.append(self._shape(pcm, timbres.get(v, Timbre()), target, stretch, v))
         pieces.append(np.zeros(round(EDGE_S * stretch * SAMPLE_RATE), np.float32))
-        out = prosody.finish(np.concatenate(pieces), SAMPLE_RATE, energy_db=target.energy_db, tilt_db=timbre.tilt_db + target.tilt_db)
+        tilt = timbres.get(lead, Timbre()).tilt_db
+        out = prosody.finish(np.concatenate(pieces), SAMPLE_RATE, energy_db=target.energy_db, tilt_db=tilt + target.tilt_db)
         out = prosody.fit_length(out, target_len)
         t_shape = time.perf_counter()
         return SynthesisResult(
@@ -299,5 +377,4 @@ class DefaultEngine:
         )
 
     def close(self) -> None:
-        self._english = None
-        self._chinese = None
+        self.bank.clear()

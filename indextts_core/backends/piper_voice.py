@@ -12,6 +12,8 @@ from ..errors import EngineUnavailableError
 class PiperEnglish:
     """Loads the ONNX voice once; synthesis is serialised (onnxruntime uses both cores anyway)."""
 
+    languages = frozenset({"en"})
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         try:
@@ -30,6 +32,9 @@ class PiperEnglish:
         with self._lock:
             chunks = [c.audio_float_array for c in self._voice.synthesize(text, syn_config=self._config)]
         return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+
+    def synthesize_run(self, run) -> np.ndarray:
+        return self.synthesize(run.text)
 
     def phonemes(self, text: str) -> str:
         with self._lock:

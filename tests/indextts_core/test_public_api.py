@@ -19,7 +19,7 @@ def test_default_engine_satisfies_the_protocol_with_the_documented_signatures():
     assert isinstance(engine, Engine)
     assert list(inspect.signature(engine.synthesize).parameters) == ["text", "voice", "emotion", "duration", "progress"]
     assert list(inspect.signature(engine.create_voice).parameters) == ["reference"]
-    assert (engine.name, engine.version) == ("default", "1.0")
+    assert (engine.name, engine.version) == ("default", "2.0")
 
 
 def test_the_core_never_imports_the_bot():

@@ -142,7 +142,6 @@ class CloneCommands:
             raise BadRequest("That recording is too large (over 20 MB). Please send 5–30 seconds.", "录音太大（超过 20 MB）。请发送 5–30 秒。")
         digest = hashlib.sha256(data).hexdigest()
         profile, check = await self.s.run(inv, out, lambda: self._build_voice(data, pending))
-        del data
         if check is not None and not check.accepted:
             if not code_matches(pending.code, check.code_heard):
                 raise BadRequest("I could not hear the code correctly. Please record the sentence again, reading the code "

@@ -47,7 +47,6 @@ class Confirmations:
 
     async def resolve(self, data: str, user: User) -> tuple[PendingAction, bool]:
         """The step a pressed button belongs to, if the presser may answer it now."""
-        lang = user.language
         parsed = _parse(data)
         action = await self.s.store.pending(parsed[2]) if parsed else None
         if action is None or action.kind != parsed[0]:  # type: ignore[index]

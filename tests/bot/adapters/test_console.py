@@ -10,7 +10,8 @@ from indextts_core.audio import ogg_opus_info
 
 def _config(tmp_path: Path) -> Path:
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "spoken"\nconsole_output_dir = "{tmp_path / "out"}"\n')
+    cfg.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "spoken"\nconsole_output_dir = "{tmp_path / "out"}"\n'
+                   'preload_clone_models = false\n')
     return cfg
 
 

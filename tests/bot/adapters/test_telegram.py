@@ -85,6 +85,22 @@ async def test_full_clone_flow_with_spoken_consent_then_forget(tg, app, engine):
     user = await app.store.find_user("telegram", "7")
     assert (await app.store.voice(user.id)) is not None and len(await app.store.consents(user.id)) == 1
 
+    # the cloned voice speaks intelligibly
+    from tests.evaluation import transcribe, wer
+
+    said = "Please remember to bring your umbrella because it might rain this afternoon."
+    n = len(tg.calls)
+    tg.message(f"/say {said}", user=7)
+    (cloned,) = await tg.wait_for("sendVoice", since=n)
+    import io
+
+    import soundfile as sf
+
+    pcm, rate = sf.read(io.BytesIO(cloned.files["voice"]), dtype="float32")
+    assert "caption" not in cloned.params  # their own voice, not the default
+    edits, words = wer(said, transcribe(pcm, rate, "en"))
+    assert edits / words <= 0.2
+
     n = len(tg.calls)
     tg.message("/forget", user=7)
     confirm = (await tg.wait_for("sendMessage", since=n))[0]
@@ -236,3 +252,18 @@ async def test_twenty_members_in_one_group_fit_the_group_limit(tg):
     assert len({c.params["caption"] for c in voices}) == 1 and len(voices) == 20
     assert len(tg.sent("getChatAdministrators")) == 1 and not tg.sent("getChatMember")
     assert len(tg.sent("sendChatAction")) <= 10  # one indicator per chat every few seconds, not one per job
+
+
+async def test_a_chinese_say_is_understood_by_asr(tg):
+    from tests.evaluation import cer, transcribe
+
+    text = "我们明天上午去银行办事，然后一起去公园散步。"
+    tg.message(f"/say {text}", user=70, language="zh-hans")
+    (call,) = await tg.wait_for("sendVoice")
+    import io
+
+    import soundfile as sf
+
+    pcm, rate = sf.read(io.BytesIO(call.files["voice"]), dtype="float32")
+    edits, chars = cer(text, transcribe(pcm, rate, "zh"))
+    assert edits / chars <= 0.2
