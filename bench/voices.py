@@ -64,7 +64,7 @@ FIT = ("I agree that my voice can be used by this bot to make a synthetic copy. 
 HELD = "My favourite colour is green, and on Sundays I usually cook a big dinner for my family."
 SAY = "Could you tell me the way to the nearest train station, please? I think I am lost."
 #: Evaluation speakers: eSpeak NG voices and variants, none derived from a bank voice.
-SPEAKERS = [("en-us+f3", 60), ("en+m3", 35), ("en-us+f5", 70), ("en+m1", 45), ("en-gb+f2", 55),
+SPEAKERS = [("en-us+f3", 60), ("en+m3", 35), ("en-us+f5", 70), ("en+m1", 45), ("en+f2", 55),
             ("en-us+m4", 40), ("en+f4", 65), ("en-gb-x-rp+m7", 50)]
 
 

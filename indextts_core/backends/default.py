@@ -279,8 +279,12 @@ class DefaultEngine:
         return self._encoder.embed(samples, rate)
 
     # ------------------------------------------------------------------ speaking
-    def _shape(self, pcm: np.ndarray, timbre: Timbre, target: ProsodyTarget, stretch: float, voice_id: str) -> np.ndarray:
+    def _shape(self, pcm: np.ndarray, timbre: Timbre, target: ProsodyTarget, stretch: float, voice_id: str,
+               lang: str = "en") -> np.ndarray:
         median = 0.0  # 0 keeps the run's own level
+        # In Mandarin the pitch movement carries the tones, i.e. the words: a clone may widen it
+        # but never narrow it (measured: narrowing raised the clones' CER from ~0.05 to ~0.17).
+        timbre_range = max(1.0, timbre.f0_range) if lang == "zh" else timbre.f0_range
         if timbre.f0_median_hz or abs(target.f0_shift_st) > 1e-3:
             # A clone sets one level for every run; otherwise shift this run's own median.
             base = timbre.f0_median_hz or prosody.median_f0(pcm, SAMPLE_RATE) or self.neutral_for(voice_id).f0_median_hz
@@ -288,7 +292,7 @@ class DefaultEngine:
         return prosody.change_voice(
             pcm, SAMPLE_RATE,
             pitch_median_hz=median,
-            pitch_range=timbre.f0_range * target.f0_range,
+            pitch_range=timbre_range * target.f0_range,
             formant_ratio=timbre.formant_ratio,
             duration_factor=stretch / target.rate,
         )
@@ -328,11 +332,11 @@ class DefaultEngine:
         t_front = time.perf_counter()
 
         # 1. raw speech per language run, sentence by sentence
-        sentences: list[list[tuple[np.ndarray, str]]] = []
+        sentences: list[list[tuple[np.ndarray, str, str]]] = []
         total = len(analysis.sentences)
         for i, sentence in enumerate(analysis.sentences):
-            runs = [(self._speak(run, voice_of(run)), voice_of(run)) for run in sentence.runs]
-            runs = [(pcm, v) for pcm, v in runs if len(pcm)]
+            runs = [(self._speak(run, voice_of(run)), voice_of(run), run.lang) for run in sentence.runs]
+            runs = [r for r in runs if len(r[0])]
             if runs:
                 sentences.append(runs)
             if progress is not None:
@@ -343,7 +347,7 @@ class DefaultEngine:
         t_voice = time.perf_counter()
 
         # 2. lengths: speech is stretched by 1/rate (and the duration request); pauses by pause × request
-        speech = sum(len(pcm) for runs in sentences for pcm, _ in runs) / SAMPLE_RATE
+        speech = sum(len(r[0]) for runs in sentences for r in runs) / SAMPLE_RATE
         gaps = sum(len(runs) - 1 for runs in sentences) * RUN_GAP_S
         pauses = (len(sentences) - 1) * SENTENCE_PAUSE_S * target.pause
         natural = speech / target.rate + gaps + pauses + 2 * EDGE_S
@@ -357,10 +361,10 @@ class DefaultEngine:
         for si, runs in enumerate(sentences):
             if si:
                 pieces.append(np.zeros(round(SENTENCE_PAUSE_S * target.pause * stretch * SAMPLE_RATE), np.float32))
-            for ri, (pcm, v) in enumerate(runs):
+            for ri, (pcm, v, lang) in enumerate(runs):
                 if ri:
                     pieces.append(np.zeros(round(RUN_GAP_S * stretch * SAMPLE_RATE), np.float32))
-                pieces.append(self._shape(pcm, timbres.get(v, Timbre()), target, stretch, v))
+                pieces.append(self._shape(pcm, timbres.get(v, Timbre()), target, stretch, v, lang))
         pieces.append(np.zeros(round(EDGE_S * stretch * SAMPLE_RATE), np.float32))
         tilt = timbres.get(lead, Timbre()).tilt_db
         out = prosody.finish(np.concatenate(pieces), SAMPLE_RATE, energy_db=target.energy_db, tilt_db=tilt + target.tilt_db)
