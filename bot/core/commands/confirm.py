@@ -49,7 +49,7 @@ class Confirmations:
         """The step a pressed button belongs to, if the presser may answer it now."""
         parsed = _parse(data)
         action = await self.s.store.pending(parsed[2]) if parsed else None
-        if action is None or action.kind != parsed[0]:  # type: ignore[index]
+        if parsed is None or action is None or action.kind != parsed[0]:
             raise BadRequest("This button is no longer active.", "此按钮已失效。")
         if action.user_id != user.id:
             raise BadRequest("This button is not for you: only the person who asked can answer it.",
@@ -63,7 +63,7 @@ class Confirmations:
             minutes = TTL_S[action.kind] // 60
             raise BadRequest(f"This request expired (they last {minutes} minutes). Send {again} to start again.",
                              f"该请求已过期（有效期 {minutes} 分钟）。请重新发送 {again}。")
-        return action, parsed[1]  # type: ignore[index]
+        return action, parsed[1]
 
     async def cancel(self, action: PendingAction, out: Responder, user: User) -> None:
         await self.s.store.set_pending_status(action.token, "cancelled", ("open", "agreed"))
