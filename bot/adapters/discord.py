@@ -22,6 +22,7 @@ from indextts_core.emotion import ALIASES, CHINESE_NAMES
 from indextts_core.engine import EMOTIONS
 
 from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
+from ..core.messages import NOT_ALLOWED_HERE, SOMETHING_WRONG, language_of, too_large_note, tr
 from ..core.say_args import MAX_SPEED, MIN_SPEED
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class DiscordResponder:
                     cache_key: Optional[str] = None) -> None:
         limit = self.interaction.guild.filesize_limit if self.interaction.guild else DEFAULT_UPLOAD_LIMIT
         if len(ogg) > limit:
-            await self.text(f"The voice note is {len(ogg) / 1e6:.1f} MB, over this server's upload limit. Try shorter text.")
+            await self.text(tr(_language(self.interaction), *too_large_note(len(ogg) / 1e6)))
             return
         route = Route("POST", "/webhooks/{webhook_id}/{webhook_token}",
                       webhook_id=self.interaction.application_id, webhook_token=self.interaction.token)
@@ -118,7 +119,7 @@ def _view(buttons: list[Button]) -> discord.ui.View:
 
 
 def _language(interaction: discord.Interaction) -> str:
-    return "zh" if str(interaction.locale).startswith("zh") else "en"
+    return language_of(str(interaction.locale))
 
 
 class VoiceBotClient(discord.Client):
@@ -343,9 +344,8 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
     @tree.error
     async def on_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         log.error("slash command failed", exc_info=error)
-        message = "Sorry, something went wrong on my side. Please try again."
-        if isinstance(error, app_commands.CheckFailure):
-            message = "You can't use this command here."
+        pair = NOT_ALLOWED_HERE if isinstance(error, app_commands.CheckFailure) else SOMETHING_WRONG
+        message = tr(_language(interaction), *pair)
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)
         else:

@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
+from ..core.messages import SOMETHING_WRONG, language_of, tr
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,9 @@ USER_COMMANDS = [
     ("forget", "Delete all your data / 删除你的数据"),
 ]
 ADMIN_COMMANDS = [
-    ("policy", "Show or set this group's voice policy"), ("block", "Block a member (reply to them)"),
-    ("unblock", "Unblock a member"), ("trust", "Trust a member"), ("untrust", "Untrust a member"),
-    ("purge", "Delete a member's shares and history here"),
+    ("policy", "This group's voice policy / 本群语音规则"), ("block", "Block a member (reply to them) / 封禁成员"),
+    ("unblock", "Unblock a member / 解除封禁"), ("trust", "Trust a member / 信任成员"),
+    ("untrust", "Untrust a member / 取消信任"), ("purge", "Delete a member's shares and history here / 清除成员记录"),
 ]
 ADMIN_CACHE_S = 300.0
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows "recording voice…" for 5 s
@@ -189,8 +190,10 @@ class TelegramAdapter:
             f = await bot.get_file(media.file_id)
             return bytes(await f.download_as_bytearray())
 
+        forwarded = message.forward_origin is not None
         return AudioIn(fetch, size=media.file_size, duration=_seconds(media, "duration"),
-                       is_voice_note=message.voice is not None, forwarded=message.forward_origin is not None)
+                       is_voice_note=message.voice is not None, forwarded=forwarded,
+                       speaker_id=str(message.from_user.id) if message.from_user and not forwarded else None)
 
     async def _invocation(self, update: Update, command: str, args: str) -> Invocation:
         message = update.effective_message
@@ -202,7 +205,7 @@ class TelegramAdapter:
                 self._usernames.clear()
             self._usernames[f"@{user.username.lower()}"] = user.id
         owner, admin = await self._roles(chat.id, user.id, private)
-        language = "zh" if (user.language_code or "").lower().startswith("zh") else "en"
+        language = language_of(user.language_code)
         mentions: dict[str, str] = {}
         names: dict[str, str] = {}
         for entity, text in message.parse_entities(["mention", "text_mention"]).items() if message.text else []:
@@ -282,7 +285,8 @@ class TelegramAdapter:
         log.error("telegram update failed", exc_info=context.error)
         if isinstance(update, Update) and update.effective_message is not None:
             try:
-                await update.effective_message.reply_text("Sorry, something went wrong on my side. Please try again.")
+                user = update.effective_user
+                await update.effective_message.reply_text(tr(language_of(user.language_code if user else None), *SOMETHING_WRONG))
             except TelegramError:
                 pass
 

@@ -38,6 +38,7 @@ class AudioIn:
     duration: Optional[float] = None
     is_voice_note: bool = True  # recorded with the app's voice button
     forwarded: bool = False
+    speaker_id: Optional[str] = None  # platform user id of who recorded it, when known (not forwarded)
 
 
 @dataclass

@@ -123,7 +123,7 @@ def parse_say(args: str) -> SayRequest:
                     continue
             break
     except InputError as exc:
-        raise BadRequest(str(exc)) from exc
+        raise BadRequest(str(exc), exc.message("zh")) from exc
     except ValueError as exc:
         raise BadRequest("Emotion vectors look like v=0,1,0,0,0,0,0,0 (eight numbers from 0 to 1).",
                          "情绪向量的写法是 v=0,1,0,0,0,0,0,0（8 个 0 到 1 之间的数）。") from exc

@@ -22,11 +22,11 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .. import prosody
+from .. import emotion_text, prosody
 from ..audio import check_reference, read_audio, remove_dc, resample
 from ..emotion import ProsodyTarget, target_for
 from ..engine import (
-    AudioSource, DurationSpec, EmotionSpec, ProgressCallback,
+    DAMAGED_PROFILE, AudioSource, DurationSpec, EmotionSpec, ProgressCallback,
     SynthesisResult, VoiceProfile,
 )
 from ..errors import EngineConfigError, ProfileError, TextError
@@ -176,13 +176,15 @@ class DefaultEngine:
         """Load models now instead of on the first request.
 
         The speaker encoder (Resemblyzer on torch, ~400 MB) and the bank's embeddings are only
-        needed by ``create_voice``; a server that mostly speaks can leave them to the first clone.
+        needed by ``create_voice``, the sentence-embedding model only by emotion descriptions; a
+        server that mostly speaks can leave them to the first request that needs them.
         """
         self.calibration_speech(self.english_voice)
         self.calibration_speech(self.chinese_voice)
         if speaker_encoder:
             for voice_id in CLONE_CANDIDATES:
                 self._bank_embedding(voice_id)
+            emotion_text.warm_up()  # the description model (~1 s) goes with the other background loads
 
     # ------------------------------------------------------------------ cloning
     def create_voice(self, reference: AudioSource) -> VoiceProfile:
@@ -211,6 +213,7 @@ class DefaultEngine:
             "speech_seconds": round(report.speech_seconds, 2),
             "snr_db": round(report.snr_db, 1),
             "f0_median_hz": round(ref.f0_median_hz, 1),
+            "prosody": prosody.baseline_meta(ref),  # the speaker's neutral reading: emotion clips are compared with it
             "english_voice": en_voice,
             "chinese_voice": zh_voice,
             "start_similarity": round(scores[en_voice], 4),
@@ -263,8 +266,7 @@ class DefaultEngine:
                 describe(v)
             return voices, {v: Timbre(**t) for v, t in data["timbres"].items()}
         except (ValueError, KeyError, TypeError) as exc:
-            raise ProfileError("This voice profile is damaged. Please record your voice again.",
-                               "这个声音档案已损坏，请重新录制你的声音。") from exc
+            raise ProfileError(*DAMAGED_PROFILE) from exc
 
     @staticmethod
     def _voice_of_runs(analysis: Analysis, voices: dict[str, str]) -> Callable[[Run], str]:
@@ -304,13 +306,15 @@ class DefaultEngine:
                             f"这段文字有 {len(text)} 个字符，上限是 {self.max_chars}。请缩短。")
         return analyze(text)
 
-    def _emotion_target(self, emotion: Optional[EmotionSpec], timbre: Timbre, voice_id: str) -> ProsodyTarget:
+    def _emotion_target(self, emotion: Optional[EmotionSpec]) -> ProsodyTarget:
         if emotion is not None and emotion.reference is not None:
             clip = read_audio(emotion.reference)
             check_reference(clip, min_speech=1.0)
             pcm = resample(remove_dc(clip.samples, clip.sample_rate), clip.sample_rate, SAMPLE_RATE)
             ref = prosody.measure(pcm, SAMPLE_RATE)
-            return target_for(emotion, prosody.target_from_reference(ref, self.neutral_for(voice_id), timbre.f0_median_hz or None))
+            speaker = emotion.reference_speaker
+            baseline = prosody.baseline_from_meta(speaker.meta) if speaker is not None else None
+            return target_for(emotion, prosody.target_from_reference(ref, baseline))
         return target_for(emotion)
 
     def synthesize(
@@ -328,14 +332,18 @@ class DefaultEngine:
         voice_of = self._voice_of_runs(analysis, voices)
         first_run = analysis.sentences[0].runs[0]
         lead = voice_of(first_run)
-        target = self._emotion_target(emotion, timbres.get(lead, Timbre()), lead)
+        target = self._emotion_target(emotion)
         t_front = time.perf_counter()
 
         # 1. raw speech per language run, sentence by sentence
         sentences: list[list[tuple[np.ndarray, str, str]]] = []
         total = len(analysis.sentences)
         for i, sentence in enumerate(analysis.sentences):
-            runs = [(self._speak(run, voice_of(run)), voice_of(run), run.lang) for run in sentence.runs]
+            # clause breaks inside a run follow the emotion's pause factor, like sentence breaks
+            # (× rate: the PSOLA stretch by 1/rate that follows applies to these pauses too)
+            clause = target.pause * target.rate
+            runs = [(prosody.scale_pauses(self._speak(run, voice_of(run)), SAMPLE_RATE, clause), voice_of(run), run.lang)
+                    for run in sentence.runs]
             runs = [r for r in runs if len(r[0])]
             if runs:
                 sentences.append(runs)
@@ -366,8 +374,10 @@ class DefaultEngine:
                     pieces.append(np.zeros(round(RUN_GAP_S * stretch * SAMPLE_RATE), np.float32))
                 pieces.append(self._shape(pcm, timbres.get(v, Timbre()), target, stretch, v, lang))
         pieces.append(np.zeros(round(EDGE_S * stretch * SAMPLE_RATE), np.float32))
-        tilt = timbres.get(lead, Timbre()).tilt_db
-        out = prosody.finish(np.concatenate(pieces), SAMPLE_RATE, energy_db=target.energy_db, tilt_db=tilt + target.tilt_db)
+        # tilt relative to the voice's own reading of this text: the clone's timbre, then the emotion
+        natural_tilt = prosody.spectral_tilt_db(np.concatenate([r[0] for runs in sentences for r in runs]), SAMPLE_RATE)
+        tilt_goal = natural_tilt + timbres.get(lead, Timbre()).tilt_db + target.tilt_db
+        out = prosody.finish(np.concatenate(pieces), SAMPLE_RATE, energy_db=target.energy_db, tilt_goal_db=tilt_goal)
         out = prosody.fit_length(out, target_len)
         t_shape = time.perf_counter()
         return SynthesisResult(

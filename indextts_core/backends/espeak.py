@@ -30,10 +30,13 @@ class EspeakVoice:
     _sample_rate = 22050
     _current_voice: Optional[str] = None
 
-    def __init__(self, voice: str = "cmn", rate_wpm: int = 165, pitch: int = 50) -> None:
+    def __init__(self, voice: str = "cmn", rate_wpm: int = 165, pitch: int = 50, pitch_range: int = 50,
+                 volume: int = 100) -> None:
         self.voice = voice
         self.rate_wpm = rate_wpm
         self.pitch = pitch
+        self.pitch_range = pitch_range  # 0 monotone … 100 (eSpeak's own scale; 50 is its default)
+        self.volume = volume
         self._chunks: list[np.ndarray] = []
         self._callback = _SYNTH_CALLBACK(self._collect)
         self._ensure_library()
@@ -84,6 +87,8 @@ class EspeakVoice:
             EspeakVoice._current_voice = self.voice
         lib.espeak_SetParameter(1, self.rate_wpm, 0)  # espeakRATE
         lib.espeak_SetParameter(3, self.pitch, 0)  # espeakPITCH
+        lib.espeak_SetParameter(4, self.pitch_range, 0)  # espeakRANGE
+        lib.espeak_SetParameter(2, self.volume, 0)  # espeakVOLUME
 
     def synthesize(self, text: str) -> np.ndarray:
         """Speak ``text`` and return mono float32 PCM at :attr:`sample_rate`."""

@@ -106,7 +106,7 @@ def extract_annotations(text: str) -> tuple[str, list[Annotation]]:
 
     def place(chars: str, syllables: list[str]) -> str:
         if len(notes) >= 0x1000:
-            raise TextError("Too many pinyin annotations in one message.")
+            raise TextError("Too many pinyin annotations in one message.", "一条消息里的拼音标注太多了。")
         notes.append(Annotation(chars, tuple(syllables)))
         return chr(PLACEHOLDER_BASE + len(notes) - 1)
 
@@ -116,7 +116,8 @@ def extract_annotations(text: str) -> tuple[str, list[Annotation]]:
         if any(s is None for s in syl) or len(syl) != len(chars):
             raise TextError(
                 f"The pinyin annotation {m[0]!r} does not fit: give one syllable with tone per "
-                f"character, like ‹行|XING2>."
+                f"character, like ‹行|XING2>.",
+                f"拼音标注 {m[0]!r} 对不上：每个字给一个带声调的音节，例如 ‹行|XING2>。",
             )
         return place(chars, syl)  # type: ignore[arg-type]
 
@@ -129,7 +130,8 @@ def extract_annotations(text: str) -> tuple[str, list[Annotation]]:
         if len(syl) > len(chars):
             raise TextError(
                 f"The annotation [{m[2]}] has {len(syl)} syllables but only {len(chars)} "
-                f"characters come before it."
+                f"characters come before it.",
+                f"标注 [{m[2]}] 有 {len(syl)} 个音节，但前面只有 {len(chars)} 个汉字。",
             )
         head, annotated = chars[: len(chars) - len(syl)], chars[len(chars) - len(syl):]
         return head + place(annotated, syl)  # type: ignore[arg-type]

@@ -88,12 +88,13 @@ async def clone(app: BotApp, engine, user: str = "u1", **kw) -> RecordingRespond
     assert out.last.buttons[0].data.startswith("consent:yes:")
     await app.commands.handle(invocation("button", out.last.buttons[0].data, user=user, private=True, **kw), out)
     sentence = out.last.text.split("\n\n", 1)[1]
-    # Whisper tiny mishears a digit now and then; like a user, record again (the code stays).
+    zh = kw.get("language") == "zh"
+    # Whisper mishears a digit now and then; like a user, record again (the code stays).
     for attempt in range(3):  # each attempt in a slightly different voice, as a real retake differs
-        clip = spoken(engine, sentence, pitch_hz=170.0 + 25 * attempt)
+        clip = spoken(engine, sentence, pitch_hz=(230.0 if zh else 170.0) + 25 * attempt)
         await app.commands.handle(invocation("audio", user=user, private=True, audio=audio_in(clip), **kw), out)
         if out.last.kind == "voice":
             break
-        assert "code" in out.last.text, out.last.text
+        assert ("验证码" if zh else "code") in out.last.text, out.last.text
     assert out.last.kind == "voice", [r.text for r in out.replies[-2:]]
     return out

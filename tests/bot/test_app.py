@@ -9,8 +9,8 @@ async def test_cloning_models_load_in_the_background_after_start(tmp_path, engin
     await app.start()
     try:
         transcriber = app.commands.services.transcriber
-        assert transcriber._model is None or app._preload.done()  # start() did not wait for it
+        assert not transcriber._models or app._preload.done()  # start() did not wait for it
         await app._preload
-        assert transcriber._model is not None and engine._encoder._encoder is not None
+        assert set(transcriber._models) == {"en", "zh"} and engine._encoder._encoder is not None
     finally:
         await app.stop()

@@ -1,7 +1,7 @@
 import pytest
 
 from indextts_core.emotion import (
-    CHINESE_NAMES, PRESETS, ProsodyTarget, mix, preset_spec, target_for, vector_for, vector_from_text,
+    CHINESE_NAMES, PRESETS, ProsodyTarget, mix, preset_spec, target_for, vector_for,
 )
 from indextts_core.engine import EMOTIONS, EmotionSpec
 from indextts_core.errors import EmotionError
@@ -41,27 +41,6 @@ def test_vector_mixes_presets_and_caps_total_weight():
     both = mix([1, 0, 1, 0, 0, 0, 0, 0])  # total 2 → scaled to 1: half happy, half sad
     assert both.f0_shift_st == pytest.approx((3.0 - 2.5) / 2)
     assert vector_for(EmotionSpec(preset="sad", intensity=0.4)) == (0, 0, 0.4, 0, 0, 0, 0, 0)
-
-
-@pytest.mark.parametrize("text,emotion", [
-    ("trembling with fear", "afraid"), ("冷笑着说", "disgusted"), ("she is furious", "angry"),
-    ("开心地笑", "happy"), ("wistful and lonely", "melancholic"), ("非常惊讶", "surprised"),
-    ("softly and calmly", "calm"), ("哭着说", "sad"),
-])
-def test_descriptions_map_to_the_right_dominant_emotion(text, emotion):
-    vec = vector_from_text(text)
-    assert EMOTIONS[max(range(8), key=lambda i: vec[i])] == emotion
-
-
-def test_intensifiers_dampers_and_negation():
-    assert vector_from_text("very angry")[1] > vector_from_text("angry")[1] > vector_from_text("a bit angry")[1]
-    assert vector_from_text("非常生气")[1] > vector_from_text("有点生气")[1]
-    assert vector_from_text("not happy, just tired and sad")[0] == 0
-
-
-def test_description_without_emotion_words_says_what_to_try():
-    with pytest.raises(EmotionError, match="trembling with fear"):
-        vector_from_text("the table is brown")
 
 
 def test_neutral_target():

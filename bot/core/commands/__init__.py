@@ -14,14 +14,15 @@ from typing import Any, Awaitable, Callable, Optional
 from indextts_core.errors import IndexTTSError
 
 from ...storage import Store, User
-from ..consent import Transcriber
+from ..asr import Transcriber
 from ..errors import BadRequest, BotError, PermissionDenied
 from ..invocation import Invocation, Responder
 from ..jobs import JobQueue
+from ..messages import SOMETHING_WRONG, tr
 from ..permissions import Role, decide, resolve_role
 from .account import AccountCommands
 from .admin import AdminCommands
-from .base import Services, Settings, tr
+from .base import Services, Settings
 from .clone import CloneCommands
 from .confirm import Confirmations
 from .info import InfoCommands
@@ -80,7 +81,7 @@ class CommandLayer:
             await out.text(exc.message(lang))
         except Exception:
             log.exception("command %s failed", inv.command)
-            await out.text(tr(lang, "Sorry, something went wrong on my side. Please try again.", "抱歉，我这边出了点问题，请再试一次。"))
+            await out.text(tr(lang, *SOMETHING_WRONG))
 
     async def role(self, inv: Invocation, user: User) -> Role:
         trusted = await self.store.is_trusted(inv.place.platform, inv.place.server_id, user.id)

@@ -7,7 +7,8 @@ import time
 from ...storage import PendingAction, User
 from ..errors import BadRequest
 from ..invocation import Invocation, Responder
-from .base import Services, tr
+from ..messages import tr
+from .base import Services
 from .confirm import Confirmations
 
 

@@ -8,7 +8,8 @@ from typing import Optional
 from ...storage import Policy, User
 from ..errors import BadRequest
 from ..invocation import Invocation, Responder
-from .base import Services, tr
+from ..messages import tr
+from .base import Services
 
 POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | role NAME | cooldown N | max_chars N | shared on|off",
                 "用法：/policy set clone on|off | say everyone|role|admins | role 角色名 | cooldown N | max_chars N | shared on|off")

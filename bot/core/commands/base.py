@@ -10,7 +10,7 @@ from indextts_core.audio import encode_ogg_opus, ogg_opus_info, waveform
 from indextts_core.engine import VoiceProfile
 
 from ...storage import Store
-from ..consent import Transcriber
+from ..asr import Transcriber
 from ..invocation import Invocation, Responder
 from ..jobs import JobQueue
 
@@ -24,11 +24,6 @@ class Settings:
     consent_mode: str = "spoken"  # spoken | button
     max_reference_seconds: float = 30.0
     min_reference_seconds: float = 3.0
-
-
-def tr(lang: str, en: str, zh: str) -> str:
-    """The text in the user's language (English unless Chinese)."""
-    return zh if lang == "zh" else en
 
 
 def job_key(inv: Invocation) -> str:

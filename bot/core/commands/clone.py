@@ -16,7 +16,8 @@ from ...storage import Consent, PendingAction, User
 from ..consent import check_transcript, code_matches, consent_sentence, new_code
 from ..errors import BadRequest
 from ..invocation import AudioIn, Invocation, Responder
-from .base import Services, tr
+from ..messages import tr
+from .base import Services
 from .confirm import Confirmations
 
 PREVIEW_TEXT = {"en": "Hi! This is my new voice. How do I sound?", "zh": "你好！这是我的新声音，听起来怎么样？"}
@@ -57,7 +58,7 @@ class CloneCommands:
             return
         code = new_code()
         action = await self.confirm.open(user, "consent", method=self.s.settings.consent_mode, code=code,
-                                         sentence=consent_sentence(code), language=lang)
+                                         sentence=consent_sentence(code, lang), language=lang)
         await out.text(
             tr(lang,
                "Voice cloning makes a synthetic copy of your voice. I keep a voice profile (numbers that "
@@ -78,9 +79,9 @@ class CloneCommands:
         where = tr(lang, *WHERE_TO_RECORD.get(inv.actor.platform, WHERE_TO_RECORD["telegram"]))
         if action.method == "spoken":
             await out.text(tr(lang,
-                              "Thank you. Now record a voice message reading this sentence aloud (in English), clearly, "
+                              "Thank you. Now record a voice message reading this sentence aloud, clearly, "
                               f"in a quiet place. {where}\n\n{action.sentence}",
-                              f"谢谢。现在请在安静的地方录一条语音消息，清楚地朗读下面这句英文。{where}\n\n{action.sentence}"))
+                              f"谢谢。现在请在安静的地方录一条语音消息，用普通话清楚地朗读下面这句话。{where}\n\n{action.sentence}"))
         else:
             await out.text(tr(lang, f"Thank you. Now record a voice message of 5–30 seconds: say anything, in a quiet place. {where}",
                               f"谢谢。现在请在安静的地方录一条 5–30 秒的语音消息，说什么都可以。{where}"))
@@ -170,5 +171,6 @@ class CloneCommands:
         if pending.method == "spoken":
             if self.s.transcriber is None:
                 raise RuntimeError("spoken consent without a transcriber")
-            check = check_transcript(pending.code, self.s.transcriber.transcribe(audio.samples, audio.sample_rate))
+            transcript = self.s.transcriber.transcribe(audio.samples, audio.sample_rate, pending.language)
+            check = check_transcript(pending.code, transcript, pending.language)
         return profile, check

@@ -15,7 +15,8 @@ from typing import Optional
 from ...storage import PendingAction, User
 from ..errors import BadRequest
 from ..invocation import Button, Responder
-from .base import Services, tr
+from ..messages import tr
+from .base import Services
 
 TTL_S = {"consent": 15 * 60, "forget": 10 * 60}
 AGAIN = {"consent": "/clone", "forget": "/forget"}

@@ -7,7 +7,8 @@ from indextts_core.engine import EMOTIONS
 
 from ...storage import User
 from ..invocation import Invocation, Responder
-from .base import Services, tr
+from ..messages import tr
+from .base import Services
 
 _ADMIN_HELP_EN = (
     "clone on|off — members may clone from here and speak here in cloned voices (off: default voice only); "

@@ -14,10 +14,11 @@ from indextts_core.frontend.clean import check_script, clean_text, has_words
 from ...storage import AuditEntry, Policy, User
 from ..errors import BadRequest, Busy, PermissionDenied
 from ..invocation import AudioIn, Invocation, Responder
+from ..messages import tr
 from ..notes import plan_notes
 from ..permissions import Role
 from ..say_args import describe_speed, parse_say
-from .base import Services, job_key, tr
+from .base import Services, job_key
 
 #: Longest acceptable wait before the first note (queue + the platform's own send backlog).
 MAX_WAIT_S = 45.0
@@ -69,7 +70,8 @@ class SayCommands:
         owner, profile, note = await self._voice_for(inv, user, req.as_mention, policy)
         emotion = req.emotion
         if emotion is None and inv.reply_audio is not None:
-            emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio))
+            emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio),
+                                  reference_speaker=await self._speaker_profile(inv.actor.platform, inv.reply_audio))
         cooled = policy.cooldown_s and not inv.place.is_private and await self.role_of(inv, user) < Role.ADMIN
         if cooled:
             left = await store.reserve_cooldown(user.id, inv.place.platform, inv.place.server_id, policy.cooldown_s)
@@ -148,6 +150,15 @@ class SayCommands:
             raise BadRequest("That voice note is too long to copy its emotion from; reply to one under 30 seconds.",
                              "这条语音太长，无法模仿其情绪；请回复一条 30 秒以内的语音。")
         return await audio.fetch()
+
+    async def _speaker_profile(self, platform: str, audio: AudioIn) -> Optional[VoiceProfile]:
+        """The profile of whoever recorded ``audio``, if they made one: their emotion is then read
+        against their own neutral voice (only its prosody numbers are used, never its timbre)."""
+        if audio.speaker_id is None:
+            return None
+        speaker = await self.s.store.find_user(platform, audio.speaker_id)
+        stored = await self.s.store.voice(speaker.id) if speaker is not None else None
+        return self.s.profile(stored) if stored is not None else None
 
     async def _voice_for(self, inv: Invocation, user: User, as_mention: Optional[str], policy: Policy) -> tuple[Optional[int], Optional[VoiceProfile], Optional[str]]:
         """(owner id, profile or None, note for the caption)."""

@@ -31,6 +31,29 @@ async def test_spoken_consent_clone_stores_profile_and_consent(app, engine):
     assert "Code" in consent.text_shown and consent.transcript
 
 
+async def test_a_chinese_user_reads_a_chinese_sentence_and_gets_chinese_replies(app, engine):
+    out = await clone(app, engine, user="li", language="zh")
+    shown = next(r.text for r in out.replies if "验证码" in r.text and "\n\n" in r.text)
+    sentence = shown.split("\n\n", 1)[1]
+    digits = sentence.split("验证码：")[1].rstrip("。").split("、")
+    assert sentence.startswith("我同意") and len(digits) == 4 and all(d in "零一二三四五六七八九" for d in digits)
+    assert "用普通话" in shown
+    assert out.last.kind == "voice" and "你的声音已就绪" in out.replies[-2].text
+    (consent,) = await app.store.consents((await app.store.find_user("test", "li")).id)
+    assert consent.text_shown == sentence and "同意" in consent.transcript
+
+
+async def test_a_chinese_user_reading_the_english_sentence_is_refused_in_chinese(app, engine):
+    out = await run(app, "clone", user="li", private=True, language="zh")
+    await press(app, out, user="li", private=True, language="zh")
+    said = out.last.text.split("\n\n", 1)[1].split("验证码：")[1].rstrip("。").split("、")
+    code = "".join(str("零一二三四五六七八九".index(ch)) for ch in said)
+    english = spoken(engine, f"{SENTENCE} Code {' '.join('zero one two three four five six seven eight nine'.split()[int(d)] for d in code)}.")
+    await app.commands.handle(invocation("audio", user="li", private=True, language="zh", audio=audio_in(english)), out)
+    assert out.last.kind == "text" and ("验证码" in out.last.text or "同意句子" in out.last.text)
+    assert await app.store.voice((await app.store.find_user("test", "li")).id) is None
+
+
 async def test_the_recording_never_touches_the_disk(app, engine, tmp_path):
     """While the clip is being checked, no file anywhere under the data folder or the temp folder holds it."""
     out = await _agreed(app)
@@ -41,7 +64,7 @@ async def test_the_recording_never_touches_the_disk(app, engine, tmp_path):
     found, calls = [], []
 
     class Inspecting:
-        def transcribe(self, samples, rate):
+        def transcribe(self, samples, rate, language="en"):
             calls.append(rate)
             for folder in (app.config.bot.data_dir, tmp_path, "/tmp"):
                 for root, _, files in os.walk(folder):
@@ -52,7 +75,7 @@ async def test_the_recording_never_touches_the_disk(app, engine, tmp_path):
                                     found.append(os.path.join(root, name))
                         except OSError:
                             pass
-            return real.transcribe(samples, rate)
+            return real.transcribe(samples, rate, language)
 
     app.commands.services.transcriber = Inspecting()
     await app.commands.handle(invocation("audio", private=True, audio=audio_in(clip)), out)

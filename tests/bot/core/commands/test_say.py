@@ -52,7 +52,7 @@ async def test_say_reply_to_text_voices_that_message(app):
     ("a" * 10_000, "far too long"),
     ("a " * 400, "the limit here is 500"),
     ("x3 hello", "x0.8 (slower) to x1.33"),
-    ('"the brown table" hello', "could not find an emotion"),
+    ('"?! ..." hello', "could not find an emotion"),  # a description with no words in it
     ("10s hi", "can be set between"),
     ("こんにちは、hello", "Japanese kana"),
     ("emotion=bogus -- hello", "Unknown emotion"),
@@ -128,6 +128,29 @@ async def test_say_replying_to_a_voice_note_copies_its_emotion(app, engine):
     assert out.last.duration > plain.last.duration  # melancholic prosody is slower
     too_long = await say(app, "hello", reply_audio=audio_in(clip, duration=600.0))
     assert "too long to copy its emotion" in too_long.last.text
+
+
+async def test_a_voice_note_by_someone_with_a_profile_is_read_against_their_own_voice(app, engine, monkeypatch):
+    """Replying to alice's voice note: her emotion is measured relative to her profile, not to strangers."""
+    await clone(app, engine, user="alice")
+    seen = []
+    real = engine.synthesize
+
+    def spy(text, voice=None, emotion=None, duration=None, progress=None):
+        seen.append(emotion)
+        return real(text, voice, emotion, duration, progress)
+
+    monkeypatch.setattr(engine, "synthesize", spy)
+    note = encode_ogg_opus(engine.speak_english("I really miss the old days, you know."), 22050)
+    mine = audio_in(note, duration=3.0)
+    mine.speaker_id = "alice"
+    await say(app, "We are going to the beach tomorrow.", user="bob", reply_audio=mine)
+    assert seen[-1].reference_speaker is not None
+    assert seen[-1].reference_speaker.meta["prosody"] == (await app.store.voice(
+        (await app.store.find_user("test", "alice")).id)).meta["prosody"]
+    stranger = audio_in(note, duration=3.0)  # forwarded or unknown sender: population norms
+    await say(app, "We are going to the beach tomorrow.", user="bob", reply_audio=stranger)
+    assert seen[-1].reference is not None and seen[-1].reference_speaker is None
 
 
 async def test_shared_voice_only_where_shared_and_allowed(app, engine):
