@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.asr import WhisperTranscriber  # noqa: E402
-from bot.core.consent import check_transcript, consent_sentence, new_code  # noqa: E402
+from bot.core.consent import check_recording, check_transcript, consent_sentence, new_code  # noqa: E402
 from indextts_core import prosody  # noqa: E402
 from indextts_core.backends.default import SAMPLE_RATE, DefaultEngine  # noqa: E402
 from indextts_core.frontend import analyze  # noqa: E402
@@ -75,9 +75,9 @@ def main() -> None:
             if i % 2:
                 pcm = noisy(pcm, 15.0, rng)
             started = time.perf_counter()
-            transcript = asr.transcribe(pcm, SAMPLE_RATE, lang)
+            check = check_recording(asr, code, pcm, SAMPLE_RATE, lang)
             times.append(time.perf_counter() - started)
-            ok = check_transcript(code, transcript, lang).accepted
+            ok, transcript = check.accepted, check.transcript
             accepted += ok
             if not ok:
                 misses.append(f"{lang} {voice} code {code}{' +noise' if i % 2 else ''}: {transcript!r}")

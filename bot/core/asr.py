@@ -17,11 +17,14 @@ import numpy as np
 
 #: Whisper base answers Mandarin in traditional characters unless the prompt shows simplified ones.
 ZH_PROMPT = "以下是普通话的句子。"
+#: A second listen at a refused consent clip: Chinese with the digits shown as a hint (all ten,
+#: so it says nothing about the code), English with the multilingual model.
+ZH_DIGITS_PROMPT = "零、一、二、三、四、五、六、七、八、九。"
 LANGUAGES = ("en", "zh")
 
 
 class Transcriber(Protocol):
-    def transcribe(self, samples: np.ndarray, rate: int, language: str = "en") -> str: ...
+    def transcribe(self, samples: np.ndarray, rate: int, language: str = "en", second_opinion: bool = False) -> str: ...
 
 
 def cache_dir() -> Path:
@@ -93,14 +96,21 @@ class WhisperTranscriber:
                                              local_files_only=True, cpu_threads=2)
         return self._models[key]
 
-    def transcribe(self, samples: np.ndarray, rate: int, language: str = "en") -> str:
+    def transcribe(self, samples: np.ndarray, rate: int, language: str = "en", second_opinion: bool = False) -> str:
         """The words heard.  The sentence to read is deliberately not given as a prompt: Whisper
-        then leaves out the words it was shown and garbles the code (measured in bench/consent.py)."""
+        then leaves out the words it was shown and garbles the code (measured in bench/consent.py).
+
+        ``second_opinion``: listen differently (see :data:`ZH_DIGITS_PROMPT`), for a clip the
+        first transcript did not pass.
+        """
         from indextts_core.audio import resample
 
-        kwargs = {"initial_prompt": ZH_PROMPT} if language == "zh" else {}
+        zh = language == "zh"
+        prompt = (ZH_DIGITS_PROMPT if second_opinion else ZH_PROMPT) if zh else ""
+        kwargs = {"initial_prompt": prompt} if prompt else {}
+        model = self._model("zh" if second_opinion or zh else "en")
         with self._lock:
-            segments, _ = self._model(language).transcribe(
+            segments, _ = model.transcribe(
                 resample(samples, rate, 16000), language="zh" if language == "zh" else "en", beam_size=5,
                 vad_filter=False, condition_on_previous_text=False, **kwargs)
             return " ".join(s.text.strip() for s in segments)

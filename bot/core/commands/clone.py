@@ -13,7 +13,7 @@ from typing import Optional
 from indextts_core.audio import MAX_UPLOAD_BYTES, read_audio
 
 from ...storage import Consent, PendingAction, User
-from ..consent import check_transcript, code_matches, consent_sentence, new_code
+from ..consent import check_recording, code_matches, consent_sentence, new_code
 from ..errors import BadRequest
 from ..invocation import AudioIn, Invocation, Responder
 from ..messages import tr
@@ -171,6 +171,5 @@ class CloneCommands:
         if pending.method == "spoken":
             if self.s.transcriber is None:
                 raise RuntimeError("spoken consent without a transcriber")
-            transcript = self.s.transcriber.transcribe(audio.samples, audio.sample_rate, pending.language)
-            check = check_transcript(pending.code, transcript, pending.language)
+            check = check_recording(self.s.transcriber, pending.code, audio.samples, audio.sample_rate, pending.language)
         return profile, check

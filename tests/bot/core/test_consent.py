@@ -1,4 +1,4 @@
-from bot.core.consent import check_transcript, consent_sentence, new_code
+from bot.core.consent import check_recording, check_transcript, consent_sentence, new_code
 
 
 def test_sentence_spells_the_code():
@@ -88,3 +88,25 @@ def test_chinese_refuses_wrong_codes_other_sentences_and_replays():
 def test_an_english_reading_does_not_pass_for_the_chinese_sentence():
     assert not check_transcript("7429", f"{S} Code 7429.", "zh").accepted
     assert not check_transcript("7429", f"{Z}验证码七四二九。", "en").accepted
+
+
+class Scripted:
+    """Transcripts in order, one per call (the ASR is measured in bench/consent.py and in test_clone)."""
+
+    def __init__(self, *texts):
+        self.texts, self.calls = list(texts), []
+
+    def transcribe(self, samples, rate, language="en", second_opinion=False):
+        self.calls.append(second_opinion)
+        return self.texts.pop(0)
+
+
+def test_a_refused_clip_gets_one_second_listen_under_the_same_rules():
+    good, bad = f"{S} Code: 7, 4, 2, 9.", f"{S} Code 429."
+    asr = Scripted(bad, good)
+    assert check_recording(asr, "7429", None, 16000, "en").accepted and asr.calls == [False, True]
+    asr = Scripted(good)
+    assert check_recording(asr, "7429", None, 16000, "en").accepted and asr.calls == [False]
+    asr = Scripted(bad, f"{S} Code 7428.")
+    refused = check_recording(asr, "7429", None, 16000, "en")
+    assert not refused.accepted and refused.transcript == bad and asr.calls == [False, True]

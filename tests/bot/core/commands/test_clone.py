@@ -64,7 +64,7 @@ async def test_the_recording_never_touches_the_disk(app, engine, tmp_path):
     found, calls = [], []
 
     class Inspecting:
-        def transcribe(self, samples, rate, language="en"):
+        def transcribe(self, samples, rate, language="en", second_opinion=False):
             calls.append(rate)
             for folder in (app.config.bot.data_dir, tmp_path, "/tmp"):
                 for root, _, files in os.walk(folder):
@@ -75,7 +75,7 @@ async def test_the_recording_never_touches_the_disk(app, engine, tmp_path):
                                     found.append(os.path.join(root, name))
                         except OSError:
                             pass
-            return real.transcribe(samples, rate, language)
+            return real.transcribe(samples, rate, language, second_opinion)
 
     app.commands.services.transcriber = Inspecting()
     await app.commands.handle(invocation("audio", private=True, audio=audio_in(clip)), out)
