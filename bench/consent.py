@@ -25,7 +25,6 @@ from bot.core.asr import WhisperTranscriber  # noqa: E402
 from bot.core.consent import check_recording, check_transcript, consent_sentence, new_code  # noqa: E402
 from indextts_core import prosody  # noqa: E402
 from indextts_core.backends.default import SAMPLE_RATE, DefaultEngine  # noqa: E402
-from indextts_core.frontend import analyze  # noqa: E402
 
 VOICES = {
     "en": ("heart", "joe", "kokoro:jf_alpha", "kokoro:jm_kumo", "kokoro:jf_nezumi"),
@@ -45,10 +44,7 @@ def noisy(pcm: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarra
 
 
 def clip(engine: DefaultEngine, text: str, voice: str, pitch_hz: float, formant: float) -> np.ndarray:
-    sentences = analyze(text).sentences
-    runs = [engine._speak(r, voice) for s in sentences for r in s.runs]
-    gap = np.zeros(int(0.25 * SAMPLE_RATE), np.float32)
-    pcm = np.concatenate([x for r in runs for x in (r, gap)])
+    pcm = engine.speak_bare(text, voice, gap_s=0.25)
     return prosody.change_voice(pcm, SAMPLE_RATE, pitch_median_hz=pitch_hz, formant_ratio=formant)
 
 

@@ -33,7 +33,6 @@ from indextts_core.backends.espeak import EspeakVoice  # noqa: E402
 from indextts_core.emotion import PRESETS  # noqa: E402
 from indextts_core.emotion_text import read_lexicon, vector_from_text, warm_up  # noqa: E402
 from indextts_core.engine import EMOTIONS, EmotionSpec  # noqa: E402
-from indextts_core.frontend import analyze  # noqa: E402
 from tests.conftest import wav_bytes  # noqa: E402
 
 CLIP_TEXT = "I just heard what happened at the station this morning, and I had to call you right away."
@@ -55,17 +54,18 @@ def espeak_clip(voice: str, pitch: int, emotion: str, text: str) -> np.ndarray:
 
 
 def neural_clip(engine: DefaultEngine, voice: str, emotion: str, text: str) -> np.ndarray:
-    pcm = np.concatenate([engine._speak(r, voice) for s in analyze(text).sentences for r in s.runs])
+    pcm = engine.speak_bare(text, voice)
     st, rng, dur, db = RESHAPE[emotion]
     base = prosody.median_f0(pcm, SAMPLE_RATE)
     out = prosody.change_voice(pcm, SAMPLE_RATE, pitch_median_hz=base * 2 ** (st / 12), pitch_range=rng, duration_factor=dur)
     return out * 10 ** (db / 20)
 
 
-def describe(stats: prosody.ProsodyStats, seconds: float, neutral: prosody.ProsodyStats, neutral_seconds: float) -> str:
-    d_f0 = 12 * np.log2(stats.f0_median_hz / neutral.f0_median_hz)
-    return (f"{d_f0:+.2f} | ×{stats.f0_range_st / neutral.f0_range_st:.2f} | ×{neutral_seconds / seconds:.2f} | "
-            f"{stats.energy_dbfs - neutral.energy_dbfs:+.1f}")
+def change(stats: prosody.ProsodyStats, seconds: float, neutral: prosody.ProsodyStats,
+           neutral_seconds: float) -> tuple[float, float, float, float]:
+    """ΔF0 (semitones), range ratio, rate ratio and energy (dB) of an output against the neutral one."""
+    return (float(12 * np.log2(stats.f0_median_hz / neutral.f0_median_hz)), stats.f0_range_st / neutral.f0_range_st,
+            neutral_seconds / seconds, stats.energy_dbfs - neutral.energy_dbfs)
 
 
 def reference_transfer(engine: DefaultEngine) -> None:
@@ -86,14 +86,11 @@ def reference_transfer(engine: DefaultEngine) -> None:
                                 (" + own profile", EmotionSpec(reference=clip, reference_speaker=own))):
                 res = engine.synthesize(OUT_TEXT, emotion=spec)
                 stats = prosody.measure(res.samples, SAMPLE_RATE)
-                print(f"| {name} | {emotion}{label} | {describe(stats, res.natural_seconds, neutral, neutral_res.natural_seconds)} |")
-                d_f0 = 12 * np.log2(stats.f0_median_hz / neutral.f0_median_hz)
-                rng = stats.f0_range_st / neutral.f0_range_st
-                rate = neutral_res.natural_seconds / res.natural_seconds
+                d_f0, rng, rate, energy = change(stats, res.natural_seconds, neutral, neutral_res.natural_seconds)
+                print(f"| {name} | {emotion}{label} | {d_f0:+.2f} | ×{rng:.2f} | ×{rate:.2f} | {energy:+.1f} |")
                 if emotion == "neutral":
                     worst = {"f0": max(worst["f0"], abs(d_f0)), "range": max(worst["range"], abs(rng - 1)),
-                             "rate": max(worst["rate"], abs(rate - 1)),
-                             "energy": max(worst["energy"], abs(stats.energy_dbfs - neutral.energy_dbfs))}
+                             "rate": max(worst["rate"], abs(rate - 1)), "energy": max(worst["energy"], abs(energy))}
                 else:
                     sign = 1 if emotion == "excited" else -1
                     direction_ok += sign * d_f0 > 0 and sign * (rng - 1) > 0 and sign * (rate - 1) > 0
@@ -170,8 +167,7 @@ def norms(engine: DefaultEngine) -> None:
     sources = [(v, "en", EN[:6]) for v in ("heart", "joe", "kokoro:jm_kumo")]
     sources += [(v, "zh", ZH[:6]) for v in ("kokoro:jf_gongitsune", "kokoro:jm_kumo", "kokoro:jf_alpha")]
     for voice, lang, texts in sources:
-        st = [prosody.measure(np.concatenate([engine._speak(r, voice) for s in analyze(t).sentences for r in s.runs]), SAMPLE_RATE)
-              for t in texts]
+        st = [prosody.measure(engine.speak_bare(t, voice), SAMPLE_RATE) for t in texts]
         ranges += [s.f0_range_st for s in st]
         rates += [s.rate for s in st]
         print(f"| {voice} | {lang} | {np.mean([s.f0_range_st for s in st]):.2f} | {np.mean([s.rate for s in st]):.2f} |")

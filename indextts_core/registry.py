@@ -14,6 +14,16 @@ BACKENDS: dict[str, str] = {
 }
 
 
+def installed(*modules: str) -> bool:
+    """Whether every named module imports (optional models and packages, checked before use)."""
+    try:
+        for name in modules:
+            importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
 def available() -> list[str]:
     return sorted(BACKENDS)
 

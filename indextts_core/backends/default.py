@@ -132,6 +132,13 @@ class DefaultEngine:
         run = Run("en", text)
         return self._speak(run, voice_id or self.english_voice)
 
+    def speak_bare(self, text: str, voice_id: str, gap_s: float = 0.0) -> np.ndarray:
+        """``text`` through the front end, every run read by one bank voice, unshaped; ``gap_s``
+        of silence after each run (calibration, evaluation and bench material)."""
+        gap = np.zeros(round(gap_s * SAMPLE_RATE), np.float32)
+        runs = [self._speak(r, voice_id) for s in analyze(text).sentences for r in s.runs]
+        return np.concatenate([x for r in runs for x in (r, gap)])
+
     def _finish_voice(self, pcm: np.ndarray, rate: int) -> np.ndarray:
         if rate != SAMPLE_RATE:
             pcm = resample(pcm, rate, SAMPLE_RATE)
@@ -146,8 +153,7 @@ class DefaultEngine:
             if "en" in describe(voice_id).languages:
                 cached = self.speak_english(CALIBRATION_TEXT, voice_id)
             else:
-                sentence = analyze(CALIBRATION_TEXT_ZH).sentences
-                cached = np.concatenate([self._speak(r, voice_id) for s in sentence for r in s.runs])
+                cached = self.speak_bare(CALIBRATION_TEXT_ZH, voice_id)
             stats = prosody.measure(cached, SAMPLE_RATE)
             with self._lock:
                 self._calibration[voice_id] = cached
