@@ -4,6 +4,11 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+# `make run` installs what the bot needs; `make test` adds the test tools and the optional
+# IndexTTS-2.5 package (its tests run the package's real code on tiny random-weight models).
+RUN_EXTRAS := asr,telegram,discord
+TEST_EXTRAS := $(RUN_EXTRAS),dev,indextts
 
 .PHONY: run test bench install clean
 
@@ -13,8 +18,12 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	# torch first, pinned: the CPU wheel is on this machine; any other spec pulls CUDA.
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,asr,kokoro,telegram,discord]'
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[$(RUN_EXTRAS)]'
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[$(TEST_EXTRAS)]'
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -22,10 +31,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m bot
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/core.py
 
 clean:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from indextts_core import load_engine
-from indextts_core.errors import IndexTTSError
+from indextts_core.errors import EngineUnavailableError, IndexTTSError
 
 from . import logsafe
 from .app import BotApp
@@ -82,6 +82,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = load_config(args.config or DEFAULT_CONFIG, required=args.config is not None)
         logsafe.install(args.verbose, config.secrets)
         return asyncio.run(_run(config))
+    except EngineUnavailableError as exc:  # engine package, weights or download missing
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
     except (ConfigError, IndexTTSError, ValueError) as exc:  # bad settings
         print(f"config error: {exc}", file=sys.stderr)
         return 2

@@ -41,7 +41,7 @@ class BotApp:
         if hasattr(self._engine, "warm_up"):
             # Voices for /say now; the speaker encoder (torch) loads on the first /clone.
             await asyncio.to_thread(self._engine.warm_up, speaker_encoder=False)
-        self.jobs = JobQueue(self.config.bot.workers, self.config.bot.max_pending, self.config.bot.per_user)
+        self.jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user)
         transcriber = None
         mode = self.config.bot.consent_mode
         if mode == "spoken":
@@ -67,6 +67,17 @@ class BotApp:
             log.exception("loading the cloning models in the background failed")
         else:
             log.info("cloning models ready in %.1f s", time.perf_counter() - started)
+
+    @property
+    def workers(self) -> int:
+        """Synthesis workers: ``bot.workers``, but never more than the engine can use at once
+        (one per device for the GPU engine, where a second worker would only queue behind the first)."""
+        limit = getattr(self._engine, "max_workers", None)
+        workers = self.config.bot.workers if limit is None else min(self.config.bot.workers, limit)
+        if workers < self.config.bot.workers:
+            log.info("bot.workers = %d, but the %s engine runs %d job(s) at a time", self.config.bot.workers,
+                     getattr(self._engine, "name", "?"), workers)
+        return workers
 
     @property
     def engine(self) -> Any:

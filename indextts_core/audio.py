@@ -135,6 +135,21 @@ def remove_dc(samples: np.ndarray, rate: int, cutoff_hz: float = 40.0) -> np.nda
     return sosfiltfilt(sos, samples - float(np.mean(samples))).astype(np.float32)
 
 
+def trim_silence(samples: np.ndarray, rate: int, threshold_db: float = -45.0) -> np.ndarray:
+    """Cut leading and trailing silence (10 ms frames under ``threshold_db`` from the peak)."""
+    if len(samples) == 0:
+        return samples
+    frame = int(rate * 0.01)
+    n = len(samples) // frame
+    if n == 0:
+        return samples
+    rms = np.sqrt(np.mean(samples[: n * frame].reshape(n, frame) ** 2, axis=1))
+    loud = np.nonzero(20 * np.log10(np.maximum(rms, 1e-7)) > 20 * np.log10(max(rms.max(), 1e-7)) + threshold_db)[0]
+    if len(loud) == 0:
+        return samples[:0]
+    return samples[max(0, loud[0] - 1) * frame: min(n, loud[-1] + 2) * frame]
+
+
 @dataclass(frozen=True)
 class ReferenceReport:
     """What was measured on an accepted reference clip."""

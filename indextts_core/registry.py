@@ -11,6 +11,7 @@ from .errors import EngineUnavailableError
 #: name → "module:Class"
 BACKENDS: dict[str, str] = {
     "default": "indextts_core.backends.default:DefaultEngine",
+    "indextts": "indextts_core.backends.indextts:IndexTTSEngine",
 }
 
 

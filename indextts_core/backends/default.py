@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import emotion_text, prosody
-from ..audio import check_reference, read_audio, remove_dc, resample
+from ..audio import check_reference, read_audio, remove_dc, resample, trim_silence
 from ..emotion import ProsodyTarget, target_for
 from ..engine import (
     DAMAGED_PROFILE, AudioSource, DurationSpec, EmotionSpec, ProgressCallback,
@@ -67,21 +67,6 @@ class Timbre:
     f0_range: float = 1.0
     formant_ratio: float = 1.0
     tilt_db: float = 0.0
-
-
-def _trim(samples: np.ndarray, rate: int, threshold_db: float = -45.0) -> np.ndarray:
-    """Cut leading and trailing silence (10 ms frames under ``threshold_db`` from the peak)."""
-    if len(samples) == 0:
-        return samples
-    frame = int(rate * 0.01)
-    n = len(samples) // frame
-    if n == 0:
-        return samples
-    rms = np.sqrt(np.mean(samples[: n * frame].reshape(n, frame) ** 2, axis=1))
-    loud = np.nonzero(20 * np.log10(np.maximum(rms, 1e-7)) > 20 * np.log10(max(rms.max(), 1e-7)) + threshold_db)[0]
-    if len(loud) == 0:
-        return samples[:0]
-    return samples[max(0, loud[0] - 1) * frame: min(n, loud[-1] + 2) * frame]
 
 
 class DefaultEngine:
@@ -142,7 +127,7 @@ class DefaultEngine:
     def _finish_voice(self, pcm: np.ndarray, rate: int) -> np.ndarray:
         if rate != SAMPLE_RATE:
             pcm = resample(pcm, rate, SAMPLE_RATE)
-        return _trim(pcm, SAMPLE_RATE)
+        return trim_silence(pcm, SAMPLE_RATE)
 
     def calibration_speech(self, voice_id: Optional[str] = None) -> np.ndarray:
         """Neutral speech of a bank voice: the timbre fit listens to it, emotions start from it."""
