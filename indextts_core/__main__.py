@@ -29,6 +29,8 @@ class _UsageError(Exception):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m indextts_core", description="Offline expressive TTS with voice cloning.")
     p.add_argument("--engine", default="default", help="engine name (default: %(default)s)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an engine option as in config.toml's [engine] table, e.g. model_dir=/srv/m or seed=1")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     say = sub.add_parser("say", help="speak text into an OGG/Opus voice note")
@@ -77,6 +79,24 @@ def _emotion(args: argparse.Namespace):
     return None
 
 
+def _engine(args: argparse.Namespace):
+    """The engine named by --engine with its --option values (TOML values; bare text is a string)."""
+    import tomllib
+
+    from .registry import load_engine
+
+    options: dict = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--option {item!r}: write it as KEY=VALUE.")
+        try:
+            options[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            options[key.strip()] = value
+    return load_engine(args.engine, options)
+
+
 def _voice(engine, spec: Optional[str]):
     from .engine import VoiceProfile
 
@@ -95,7 +115,6 @@ def cmd_say(args: argparse.Namespace) -> int:
     from .audio import encode_ogg_opus, ogg_opus_info
     from .engine import DurationSpec
     from .frontend.clean import clean_text, has_words
-    from .registry import load_engine
 
     duration = None
     if args.ratio is not None or args.seconds is not None:
@@ -103,7 +122,7 @@ def cmd_say(args: argparse.Namespace) -> int:
     emotion = _emotion(args)
     if args.out.suffix.lower() not in (".ogg", ".opus", ".oga"):
         raise InputError("--out must end in .ogg (the output is an OGG/Opus voice note).")
-    engine = load_engine(args.engine)
+    engine = _engine(args)
     voice = _voice(engine, args.voice)
     text = args.text
     if not args.raw:  # the same cleaning as the bot's: links, emoji, mentions, markdown, code are not read
@@ -123,17 +142,17 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 def cmd_clone(args: argparse.Namespace) -> int:
-    from .registry import load_engine
-
     if not os.path.exists(args.audio):
         raise InputError(f"Audio file {args.audio!r} does not exist.")
-    engine = load_engine(args.engine)
+    engine = _engine(args)
     profile = engine.create_voice(args.audio)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(profile.to_bytes())
     meta = profile.meta
-    print(f"{args.out}\t{profile.engine} {profile.version}\tF0 {meta.get('f0_median_hz')} Hz\t"
-          f"similarity {meta.get('default_similarity')} -> {meta.get('fit_similarity')}")
+    line = f"{args.out}\t{profile.engine} {profile.version}\tF0 {meta.get('f0_median_hz')} Hz"
+    if "fit_similarity" in meta:  # the default engine's timbre fit
+        line += f"\tsimilarity {meta.get('default_similarity')} -> {meta['fit_similarity']}"
+    print(line)
     return 0
 
 

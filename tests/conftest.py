@@ -48,3 +48,23 @@ REFERENCE_TEXT = (
 def reference_clip(engine) -> np.ndarray:
     """About six seconds of a higher, smaller-tract voice at 22.05 kHz."""
     return speech_clip(engine, REFERENCE_TEXT, pitch_hz=190.0, formant=1.15)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny random-weight IndexTTS-2.5 ONNX model in the package's file layout."""
+    pytest.importorskip("index_tts_2_5_onnx", reason="the indextts extra is not installed")
+    from tests.indextts_core.backends.tiny_indextts import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("indextts-tiny"))
+
+
+@pytest.fixture(scope="session")
+def itts(tiny_model_dir):
+    """The indextts engine on the tiny model: the package's real code, noise for audio."""
+    from indextts_core.backends.indextts import IndexTTSEngine
+
+    eng = IndexTTSEngine({"model_dir": str(tiny_model_dir), "seed": 7, "threads": 2, "diffusion_steps": 6})
+    eng.warm_up(speaker_encoder=False)
+    yield eng
+    eng.close()

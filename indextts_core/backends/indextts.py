@@ -228,10 +228,12 @@ class IndexTTSEngine:
             model_dir = self._resolve_model_dir()
             missing = [f for f in ALLOW_PATTERNS if not (model_dir / f).is_file()]
             if missing:
+                torch_checkpoints = any(model_dir.glob("*.pth")) or any(model_dir.glob("*.safetensors"))
                 raise EngineUnavailableError(
-                    f"The IndexTTS-2.5 folder {model_dir} lacks {len(missing)} file(s): {', '.join(missing[:4])}"
-                    f"{' …' if len(missing) > 4 else ''}. Point [engine] model_dir at a complete ONNX export, "
-                    "or leave it unset to download one.")
+                    f"The IndexTTS-2.5 folder {model_dir} lacks {len(missing)} of the files the model needs "
+                    f"({', '.join(missing[:4])}{', …' if len(missing) > 4 else ''}). "
+                    + ("It holds PyTorch checkpoints; this engine runs their ONNX export. " if torch_checkpoints else "")
+                    + "Point [engine] model_dir at a complete ONNX export, or leave it unset to download one.")
             started = time.perf_counter()
             log.info("loading model: IndexTTS-2.5 (%s %s) from %s on %s", DISTRIBUTION, self.package_version,
                      model_dir, self.device)

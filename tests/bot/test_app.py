@@ -1,5 +1,7 @@
 """The composition root: what start-up prepares."""
 
+import asyncio
+
 from bot.app import BotApp
 from bot.config import BotConfig, Config
 
@@ -12,5 +14,49 @@ async def test_cloning_models_load_in_the_background_after_start(tmp_path, engin
         assert not transcriber._models or app._preload.done()  # start() did not wait for it
         await app._preload
         assert set(transcriber._models) == {"en", "zh"} and engine._encoder._encoder is not None
+    finally:
+        await app.stop()
+
+
+async def test_the_indextts_engine_serves_clone_say_and_forget_with_one_worker(tmp_path, engine, itts, reference_clip):
+    """The real IndexTTS-2.5 package code (tiny random weights) behind the whole bot: the spoken
+    consent recording becomes the model's conditioning, /say replies are voice notes of it."""
+    from indextts_core.audio import encode_ogg_opus, ogg_opus_info
+    from tests.bot.conftest import audio_in, clone
+    from tests.bot.core.commands.helpers import run, say
+
+    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", workers=3, preload_clone_models=False))
+    app = await BotApp(config, engine=itts).start()
+    try:
+        assert app.jobs.workers == 1  # one per device, whatever bot.workers says
+        preview = (await clone(app, engine)).last  # `engine` only records the user's voice notes
+        stored = await app.store.voice((await app.store.find_user("test", "u1")).id)
+        assert (stored.engine, stored.version) == ("indextts", itts.version)
+        assert ogg_opus_info(preview.ogg).duration > 0.5
+        gaps: list[float] = []
+
+        async def ticker() -> None:  # the event loop must keep running while the model works
+            last = asyncio.get_running_loop().time()
+            while True:
+                await asyncio.sleep(0.01)
+                now = asyncio.get_running_loop().time()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        for args, kw in (("happy 0.8 x1.1 We are going to the beach tomorrow.", {}),
+                         ("今天天气很好，我们去银行吧。", {}),
+                         ("We are going to the beach tomorrow.",
+                          {"reply_audio": audio_in(encode_ogg_opus(reference_clip, 22050), duration=6.0)})):
+            reply = (await say(app, args, **kw)).last
+            assert reply.kind == "voice", reply.text
+            assert "/clone" not in reply.text  # spoken in the user's own (cloned) voice
+            info = ogg_opus_info(reply.ogg)
+            assert info.channels == 1 and abs(info.duration - reply.duration) < 1e-6 and reply.duration > 1.0
+        ticking.cancel()
+        assert len(gaps) > 50 and max(gaps) < 0.5, max(gaps)
+        out = await run(app, "forget", private=True)
+        await run(app, "button", out.last.buttons[0].data, out=out, private=True)
+        assert await app.store.find_user("test", "u1") is None  # the profile went with everything else
     finally:
         await app.stop()

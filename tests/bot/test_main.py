@@ -5,6 +5,8 @@ import os
 import signal
 import sys
 
+import pytest
+
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 
@@ -46,16 +48,20 @@ def test_redaction_covers_token_shapes_it_was_not_told_about():
     assert redact("secret-abc in a url", ["secret-abc"]) == "[REDACTED] in a url"
 
 
-async def test_ctrl_c_at_the_console_prompt_exits_at_once(tmp_path):
+async def _console_bot(tmp_path, bot_extra: str, stdin: int, before: str = "") -> asyncio.subprocess.Process:
+    """``python -m bot`` with no tokens (the console chat), button consent, ``bot_extra`` in [bot]."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "button"\npreload_clone_models = false\n'
-                   f'console_output_dir = "{tmp_path / "out"}"\n')
+    cfg.write_text(f'{before}[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "button"\n'
+                   f'preload_clone_models = false\n{bot_extra}')
     env = dict(os.environ)
     env.pop("TELEGRAM_TOKEN", None)
     env.pop("DISCORD_TOKEN", None)
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--config", str(cfg), env=env,
-                                                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--config", str(cfg), env=env, stdin=stdin,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def test_ctrl_c_at_the_console_prompt_exits_at_once(tmp_path):
+    proc = await _console_bot(tmp_path, f'console_output_dir = "{tmp_path / "out"}"\n', asyncio.subprocess.PIPE)
     try:
         banner = await asyncio.wait_for(proc.stdout.readline(), 120)
         assert b"local console" in banner
@@ -66,3 +72,14 @@ async def test_ctrl_c_at_the_console_prompt_exits_at_once(tmp_path):
             proc.kill()
     err = (await proc.stderr.read()).decode()
     assert proc.returncode == 0 and "Traceback" not in err
+
+
+async def test_missing_indextts_weights_stop_start_up_with_one_line(tmp_path):
+    pytest.importorskip("index_tts_2_5_onnx", reason="the indextts extra is not installed")
+    engine = f'[engine]\nname = "indextts"\nmodel_dir = "{tmp_path / "no-weights"}"\n'
+    proc = await _console_bot(tmp_path, "", asyncio.subprocess.DEVNULL, before=engine)
+    out, err = await asyncio.wait_for(proc.communicate(), 300)
+    lines = [line for line in err.decode().splitlines() if line.strip() and not line.startswith(("INFO", "WARNING"))]
+    assert proc.returncode == 2
+    assert len(lines) == 1 and lines[0].startswith("cannot start: The IndexTTS-2.5 folder") and "model_dir" in lines[0]
+    assert "Traceback" not in err.decode()

@@ -76,3 +76,18 @@ def test_inspect_shows_normalised_text_runs_and_pinyin():
     assert "normalized: 银行有五个人. Hello!" in proc.stdout
     assert "行=xing2*" in proc.stdout and "五=wu3" in proc.stdout
     assert "phonemes: " in proc.stdout
+
+
+def test_the_indextts_engine_takes_its_options_on_the_command_line(tmp_path, tiny_model_dir, reference_clip):
+    ref = tmp_path / "me.wav"
+    ref.write_bytes(wav_bytes(reference_clip, 22050))
+    opts = ["--engine", "indextts", "--option", f"model_dir={tiny_model_dir}", "--option", "seed=3",
+            "--option", "diffusion_steps=4"]
+    proc = run(*opts, "clone", str(ref), "--out", str(tmp_path / "me.voice"))
+    assert proc.returncode == 0 and "indextts 2.5-onnx/" in proc.stdout and "similarity" not in proc.stdout, proc.stderr
+    proc = run(*opts, "say", "Hello from the real engine.", "--voice", str(tmp_path / "me.voice"), "--seconds", "4",
+               "--out", str(tmp_path / "b.ogg"))
+    assert proc.returncode == 0, proc.stderr
+    assert abs(ogg_opus_info((tmp_path / "b.ogg").read_bytes()).duration - 4.0) <= 0.02
+    proc = run("--engine", "indextts", "--option", "seed=-2", "say", "hi", "--out", str(tmp_path / "c.ogg"))
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == ["error: engine.seed must be a whole number of 0 or more (got -2)"]

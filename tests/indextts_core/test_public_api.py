@@ -11,7 +11,7 @@ def test_exported_names():
         "EMOTIONS", "Audio", "DurationSpec", "EmotionSpec", "Engine", "IndexTTSError", "InputError",
         "ReferenceAudioError", "SynthesisResult", "VoiceProfile", "available", "load_engine",
     ])
-    assert indextts_core.available() == ["default"]
+    assert indextts_core.available() == ["default", "indextts"]
 
 
 def test_default_engine_satisfies_the_protocol_with_the_documented_signatures():
@@ -20,6 +20,12 @@ def test_default_engine_satisfies_the_protocol_with_the_documented_signatures():
     assert list(inspect.signature(engine.synthesize).parameters) == ["text", "voice", "emotion", "duration", "progress"]
     assert list(inspect.signature(engine.create_voice).parameters) == ["reference"]
     assert (engine.name, engine.version) == ("default", "2.0")
+
+
+def test_the_indextts_engine_satisfies_the_same_protocol(itts):
+    assert isinstance(itts, Engine)
+    assert list(inspect.signature(itts.synthesize).parameters) == ["text", "voice", "emotion", "duration", "progress"]
+    assert list(inspect.signature(itts.create_voice).parameters) == ["reference"]
 
 
 def test_the_core_never_imports_the_bot():

@@ -7,6 +7,7 @@ GPT sampling loop, CFM solver and vocoder call, our profile bytes, emotion paths
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ import pytest
 
 from indextts_core import load_engine
 from indextts_core.audio import encode_ogg_opus
-from indextts_core.backends.indextts import PROFILE_ARRAYS, IndexTTSEngine, model_text
+from indextts_core.backends.indextts import PROFILE_ARRAYS, model_text
 from indextts_core.emotion import PRESETS
 from indextts_core.engine import DurationSpec, EmotionSpec, VoiceProfile
 from indextts_core.errors import (
@@ -23,7 +24,6 @@ from indextts_core.errors import (
 )
 from indextts_core.frontend import analyze
 from tests.conftest import REFERENCE_TEXT, speech_clip, wav_bytes
-from tests.indextts_core.backends.tiny_indextts import build_tiny_model
 
 pytest.importorskip("index_tts_2_5_onnx", reason="the indextts extra is not installed")
 
@@ -35,19 +35,6 @@ def loudness_lufs(samples: np.ndarray, rate: int) -> float:
     import pyloudnorm
 
     return float(pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64)))
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("indextts-tiny"))
-
-
-@pytest.fixture(scope="session")
-def itts(tiny_model_dir):
-    eng = IndexTTSEngine({"model_dir": str(tiny_model_dir), "seed": 7, "threads": 2, "diffusion_steps": 6})
-    eng.warm_up(speaker_encoder=False)
-    yield eng
-    eng.close()
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +211,10 @@ def test_bad_options_are_named(options, match):
 def test_an_incomplete_model_folder_lists_what_is_missing(tmp_path):
     (tmp_path / "campplus.onnx").write_bytes(b"")
     eng = load_engine("indextts", {"model_dir": str(tmp_path)})
-    with pytest.raises(EngineUnavailableError, match=r"lacks 15 file\(s\): emo_vec.onnx"):
+    with pytest.raises(EngineUnavailableError, match=r"lacks 15 of the files the model needs \(emo_vec.onnx"):
+        eng.warm_up()
+    (tmp_path / "gpt.pth").write_bytes(b"")  # the PyTorch release instead of its ONNX export
+    with pytest.raises(EngineUnavailableError, match="holds PyTorch checkpoints"):
         eng.warm_up()
 
 
@@ -270,3 +260,30 @@ def test_a_voice_note_as_telegram_sends_it_clones(itts, reference_clip):
     note = encode_ogg_opus(resample(reference_clip, RATE, 48000), 48000)
     made = itts.create_voice(note)
     assert made.meta["speech_seconds"] > 3 and _npz(made.payload)["conds"].shape == (1, 3, 1280)
+
+
+def test_the_options_config_example_documents_are_the_engines_options():
+    import tomllib
+    from pathlib import Path
+
+    lines = (Path(__file__).resolve().parents[3] / "config.example.toml").read_text().splitlines()
+    start = lines.index('# name = "indextts"')
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("#"))
+    block = [line[2:] for line in lines[start:end] if " = " in line.split("#")[1]]
+    options = tomllib.loads("\n".join(block))
+    assert options.pop("name") == "indextts" and {"model_dir", "device", "fp16", "threads"} <= set(options)
+    eng = load_engine("indextts", options)
+    assert (eng.device, eng.threads, eng.steps) == (options["device"], options["threads"], options["diffusion_steps"])
+
+
+def test_the_model_loads_once_at_warm_up_with_a_log_line_and_its_time(tiny_model_dir, caplog):
+    import logging
+
+    eng = load_engine("indextts", {"model_dir": str(tiny_model_dir), "diffusion_steps": 4})
+    with caplog.at_level(logging.INFO, logger="indextts_core.backends.indextts"):
+        eng.warm_up(speaker_encoder=False)
+        eng.synthesize("Hello there.")
+        eng.warm_up(speaker_encoder=False)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum(m.startswith("loading model: IndexTTS-2.5") for m in lines) == 1
+    assert sum(re.fullmatch(r"model loaded in \d+\.\d s", m) is not None for m in lines) == 1
