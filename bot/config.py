@@ -44,11 +44,13 @@ class TelegramConfig:
 @dataclass(frozen=True)
 class DiscordConfig:
     test_guild_id: Optional[int] = None
+    voice_idle_seconds: int = 300  # leave a voice channel after this long with nothing to say (0: stay)
+    voice_leave_when_alone: bool = True  # leave when no person is left in the voice channel
 
 
 #: Allowed ranges for numbers, by "table.key".
 _RANGES = {"bot.workers": (1, 64), "bot.max_pending": (1, 100_000), "bot.per_user": (1, 1000),
-           "discord.test_guild_id": (1, 2**63 - 1)}
+           "discord.test_guild_id": (1, 2**63 - 1), "discord.voice_idle_seconds": (0, 86_400)}
 _CHOICES = {"bot.consent_mode": ("spoken", "button")}
 
 

@@ -22,8 +22,9 @@ from indextts_core.emotion import ALIASES, CHINESE_NAMES
 from indextts_core.engine import EMOTIONS
 
 from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
-from ..core.messages import NOT_ALLOWED_HERE, SOMETHING_WRONG, language_of, too_large_note, tr
+from ..core.messages import NOT_ALLOWED_HERE, NOT_IN_VOICE, SOMETHING_WRONG, language_of, too_large_note, tr
 from ..core.say_args import MAX_SPEED, MIN_SPEED
+from .discord_voice import InteractionVoice, VoiceChannels
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,12 @@ class DiscordResponder:
     public "thinking" message is removed and the text sent ephemerally.
     """
 
-    def __init__(self, client: "VoiceBotClient", interaction: discord.Interaction, public: bool) -> None:
+    def __init__(self, client: "VoiceBotClient", interaction: discord.Interaction, public: bool,
+                 voice_channel: Optional[InteractionVoice] = None) -> None:
         self.client = client
         self.interaction = interaction
         self.public = public
+        self.voice_channel = voice_channel  # /say voice:True — speak there instead of posting
         self.spoke = False
 
     async def text(self, message: str, buttons: Optional[list[Button]] = None) -> None:
@@ -82,6 +85,16 @@ class DiscordResponder:
 
     async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption: Optional[str] = None,
                     cache_key: Optional[str] = None) -> None:
+        if self.voice_channel is not None:
+            lang = _language(self.interaction)
+            place = await self.voice_channel.play(ogg, lang)
+            where = self.voice_channel.bot_channel() or "?"
+            await self.interaction.followup.send(
+                tr(lang, f"Speaking in {where}" + (f" (number {place} in line)." if place > 1 else "."),
+                   f"正在 {where} 里说" + (f"（排在第 {place} 位）。" if place > 1 else "。"))
+                + (f"\n{caption}" if caption else ""), ephemeral=True)
+            self.spoke = True
+            return
         limit = self.interaction.guild.filesize_limit if self.interaction.guild else DEFAULT_UPLOAD_LIMIT
         if len(ogg) > limit:
             await self.text(tr(_language(self.interaction), *too_large_note(len(ogg) / 1e6)))
@@ -126,15 +139,18 @@ class VoiceBotClient(discord.Client):
     """A client with only the intents it needs: guilds, direct messages, and guild message events
     (to notice a /clone recording posted in a server by mistake; no privileged message content)."""
 
-    def __init__(self, commands, *, application_id: Optional[int] = None, test_guild_id: Optional[int] = None) -> None:
+    def __init__(self, commands, *, application_id: Optional[int] = None, test_guild_id: Optional[int] = None,
+                 voice_idle_seconds: int = 300, voice_leave_when_alone: bool = True, **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.dm_messages = True
         intents.guild_messages = True
+        intents.voice_states = True  # who is in which voice channel (not privileged)
         super().__init__(intents=intents, application_id=application_id,
-                         allowed_mentions=discord.AllowedMentions.none())
+                         allowed_mentions=discord.AllowedMentions.none(), **options)
         self.commands = commands
         self.test_guild_id = test_guild_id
+        self.voice_channels = VoiceChannels(self, voice_idle_seconds, voice_leave_when_alone)
         self.tree = app_commands.CommandTree(self)
         register_commands(self.tree, self)
 
@@ -143,6 +159,14 @@ class VoiceBotClient(discord.Client):
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
         await self.tree.sync(guild=guild)
+
+    async def close(self) -> None:
+        await self.voice_channels.close()
+        await super().close()
+
+    async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
+                                    after: discord.VoiceState) -> None:
+        await self.voice_channels.on_voice_state_update(member, before, after)
 
     # ------------------------------------------------------------------ translation
     def invocation(self, interaction: discord.Interaction, command: str, args: str = "",
@@ -162,17 +186,26 @@ class VoiceBotClient(discord.Client):
                   is_owner=owner, roles=roles),
             Place(PLATFORM, f"dm:{user.id}" if private else str(interaction.guild_id), private),
             audio=audio, mentions=mentions or {}, admin_mentions=admin_mentions, names=names or {},
-            role_names=role_names or {})
+            role_names=role_names or {},
+            voice=InteractionVoice(self.voice_channels, interaction) if guild is not None else None)
 
     async def run_command(self, interaction: discord.Interaction, command: str, args: str = "", *,
                           public: bool = False, audio: Optional[AudioIn] = None,
                           mentions: Optional[dict[str, str]] = None, admin_mentions: frozenset[str] = frozenset(),
-                          names: Optional[dict[str, str]] = None, with_roles: bool = False) -> None:
-        """Acknowledge first (3 s deadline), then hand over to the command layer."""
-        await interaction.response.defer(thinking=True, ephemeral=not public)
-        role_names = await self.role_names(interaction) if with_roles else None
-        await self.commands.handle(self.invocation(interaction, command, args, audio, mentions, admin_mentions, names, role_names),
-                                   DiscordResponder(self, interaction, public))
+                          names: Optional[dict[str, str]] = None, with_roles: bool = False,
+                          in_voice: bool = False) -> None:
+        """Acknowledge first (3 s deadline), then hand over to the command layer.  ``in_voice``:
+        what the command speaks goes to the caller's voice channel instead of the text channel."""
+        await interaction.response.defer(thinking=True, ephemeral=not public or in_voice)
+        inv = self.invocation(interaction, command, args, audio, mentions, admin_mentions, names,
+                              await self.role_names(interaction) if with_roles else None)
+        target = None
+        if in_voice:
+            if inv.voice is None or inv.voice.caller_channel() is None:
+                await interaction.followup.send(tr(_language(interaction), *NOT_IN_VOICE), ephemeral=True)
+                return
+            target = inv.voice
+        await self.commands.handle(inv, DiscordResponder(self, interaction, public and not in_voice, target))
 
     async def role_names(self, interaction: discord.Interaction) -> dict[str, str]:
         """The server's role ids → names (the cache when the gateway filled it, else one HTTP call)."""
@@ -262,12 +295,14 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
     @app_commands.describe(text="What to say", emotion="One of 8 emotions (English or Chinese name)",
                            intensity="Emotion intensity 0–1", speed="Speed: 1.2 = 20 % faster, 0.8 = 20 % slower",
                            seconds="Exact duration in seconds", emotion_text="Describe the emotion, e.g. trembling with fear",
-                           as_member="Use a voice this member shared here")
+                           as_member="Use a voice this member shared here",
+                           voice="Speak it in your voice channel instead of posting a voice message")
     async def say(interaction: discord.Interaction, text: str, emotion: Optional[str] = None,
                   intensity: Optional[app_commands.Range[float, 0.0, 1.0]] = None,
                   speed: Optional[app_commands.Range[float, MIN_SPEED, MAX_SPEED]] = None,
                   seconds: Optional[app_commands.Range[float, 0.5, 120.0]] = None,
-                  emotion_text: Optional[str] = None, as_member: Optional[discord.Member] = None) -> None:
+                  emotion_text: Optional[str] = None, as_member: Optional[discord.Member] = None,
+                  voice: bool = False) -> None:
         parts: list[str] = []
         mentions: dict[str, str] = {}
         names: dict[str, str] = {}
@@ -285,7 +320,8 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
             parts.append(f"x{speed:g}")
         if seconds is not None:
             parts.append(f"{seconds:g}s")
-        await client.run_command(interaction, "say", " ".join(parts + ["--", text]), public=True, mentions=mentions, names=names)
+        await client.run_command(interaction, "say", " ".join(parts + ["--", text]), public=True, mentions=mentions,
+                                 names=names, in_voice=voice)
 
     @say.autocomplete("emotion")
     async def emotion_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -302,6 +338,13 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
         async def simple(interaction: discord.Interaction, _name: str = name) -> None:
             await client.run_command(interaction, _name)
         tree.command(name=name, description=description)(_drop_default(simple))
+
+    for name, description in (("join", "Join your voice channel"), ("leave", "Leave the voice channel"),
+                              ("skip", "Skip what is being said in the voice channel"),
+                              ("stop", "Stop speaking in the voice channel and clear its queue")):
+        async def voice_cmd(interaction: discord.Interaction, _name: str = name) -> None:
+            await client.run_command(interaction, _name)
+        tree.command(name=name, description=description)(app_commands.guild_only()(_drop_default(voice_cmd)))
 
     @tree.command(name="share", description="Let this server use your voice (/say as_member)")
     @app_commands.guild_only()
@@ -370,7 +413,9 @@ def _drop_default(fn, name: str = "_name"):
 
 async def run_discord(app, token: str, stop: Optional[asyncio.Event] = None) -> None:
     """Connect to the gateway until ``stop`` is set (or forever)."""
-    client = VoiceBotClient(app.commands, test_guild_id=app.config.discord.test_guild_id)
+    cfg = app.config.discord
+    client = VoiceBotClient(app.commands, test_guild_id=cfg.test_guild_id, voice_idle_seconds=cfg.voice_idle_seconds,
+                            voice_leave_when_alone=cfg.voice_leave_when_alone)
     async with client:
         task = asyncio.create_task(client.start(token))
         if stop is None:

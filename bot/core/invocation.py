@@ -54,6 +54,7 @@ class Invocation:
     admin_mentions: frozenset[str] = frozenset()  # mentioned members who are platform admins/owners
     names: dict[str, str] = field(default_factory=dict)  # mention handle → display name, for replies
     role_names: dict[str, str] = field(default_factory=dict)  # the server's role ids → names (Discord)
+    voice: Optional["VoiceChannel"] = None  # the server's voice-channel playback, where the platform has one
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,33 @@ class Responder(Protocol):
     # Optional extras an adapter may offer (looked up with getattr):
     #   async offer_private_chat(message, label) -> None   a button that opens a private chat (Telegram)
     #   backlog_seconds() -> float                          how long sends to this chat are already queued
+
+
+class VoiceChannel(Protocol):
+    """Speaking in a server's voice channel (Discord), as the adapter offers it to one invocation."""
+
+    def caller_channel(self) -> Optional[str]:
+        """Name of the voice channel the caller is in, or None."""
+        ...
+
+    def bot_channel(self) -> Optional[str]:
+        """Name of the voice channel the bot is in, or None."""
+        ...
+
+    async def join(self) -> str:
+        """Join (or move to) the caller's voice channel; return its name."""
+        ...
+
+    async def leave(self) -> None: ...
+
+    def now_playing_requester(self) -> Optional[str]:
+        """User id of whoever asked for what is playing now, or None when nothing plays."""
+        ...
+
+    def skip(self) -> None:
+        """End what is playing now; the queue goes on."""
+        ...
+
+    def stop(self) -> int:
+        """End what is playing and empty the queue; return how many items were dropped."""
+        ...

@@ -15,6 +15,10 @@ def tr(lang: str, en: str, zh: str) -> str:
 
 SOMETHING_WRONG = ("Sorry, something went wrong on my side. Please try again.", "抱歉，我这边出了点问题，请再试一次。")
 NOT_ALLOWED_HERE = ("You can't use this command here.", "你不能在这里使用这个命令。")
+NOT_IN_VOICE = ("Join a voice channel first, then ask me again.", "请先加入一个语音频道，然后再叫我。")
+VOICE_RECONNECTED = ("The voice connection dropped; I reconnected and carried on.", "语音连接断开了；我已重新连接并继续播放。")
+VOICE_LOST = ("I lost the voice connection and could not get it back; the queue is cleared. Use /join to call me again.",
+              "我失去了语音连接且无法恢复；播放队列已清空。请用 /join 再叫我。")
 
 
 def language_of(locale: Optional[str]) -> str:

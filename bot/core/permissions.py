@@ -53,7 +53,9 @@ def decide(command: str, role: Role, policy: Policy, blocked: bool) -> Decision:
             return ALLOW
         return Decision(False, "Voice cloning is turned off in this server. Try in a private chat with me.",
                         "本服务器已关闭声音克隆。请在与我的私聊中尝试。")
-    if command in ("say", "share"):
+    if command in ("skip", "stop"):
+        return ALLOW  # whose playback it is decides: see may_control_playback
+    if command in ("say", "share", "join", "leave"):
         needed = {"everyone": Role.USER, "role": Role.TRUSTED, "admins": Role.ADMIN}[policy.say_mode]
         if role >= needed:
             return ALLOW
@@ -61,3 +63,11 @@ def decide(command: str, role: Role, policy: Policy, blocked: bool) -> Decision:
         who_zh = {"role": "拥有指定角色的成员", "admins": "管理员"}[policy.say_mode]
         return Decision(False, f"Here only {who} can make the bot speak.", f"这里只有{who_zh}可以让机器人说话。")
     return Decision(False, "Unknown command.", "未知命令。")
+
+
+def may_control_playback(role: Role, is_requester: bool) -> Decision:
+    """/skip and /stop in a voice channel: whoever asked for what is playing, or a moderator."""
+    if is_requester or role >= Role.ADMIN:
+        return ALLOW
+    return Decision(False, "Only the member who asked for this, or a moderator, can skip or stop it.",
+                    "只有点播这段语音的成员或管理员可以跳过或停止它。")

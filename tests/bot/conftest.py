@@ -58,11 +58,11 @@ def invocation(command: str, args: str = "", *, user: str = "u1", server: str = 
                admin: bool = False, owner: bool = False, platform: str = "test", audio: Optional[AudioIn] = None,
                mentions: Optional[dict[str, str]] = None, reply_text: Optional[str] = None, language: Optional[str] = "en",
                reply_audio: Optional[AudioIn] = None, handle: str = "", role_names: Optional[dict[str, str]] = None,
-               roles: tuple[str, ...] = ()) -> Invocation:
+               roles: tuple[str, ...] = (), voice=None) -> Invocation:
     return Invocation(command, args, Actor(platform, user, user, language, admin, owner, roles=roles, handle=handle),
                       Place(platform, f"dm:{user}" if private else server, private), audio=audio,
                       reply_text=reply_text, reply_audio=reply_audio, mentions=mentions or {},
-                      role_names=role_names or {})
+                      role_names=role_names or {}, voice=voice)
 
 
 def audio_in(data: bytes, *, voice_note: bool = True, forwarded: bool = False, duration: Optional[float] = None) -> AudioIn:

@@ -1,9 +1,10 @@
 """The command layer: every command written once, for every adapter.
 
 One module per command family — ``info`` (/start /help /emotions), ``clone`` (consent and
-recording), ``say``, ``account`` (/voice /share /forget /cancel), ``admin`` — over the shared
-``base``.  This module only routes: it resolves the caller, checks permissions in one place
-(:mod:`bot.core.permissions`), and turns every failure into a message in the user's language.
+recording), ``say``, ``account`` (/voice /share /forget /cancel), ``admin``, ``voicechat``
+(/join /leave /skip /stop in a Discord voice channel) — over the shared ``base``.  This module
+only routes: it resolves the caller, checks permissions in one place (:mod:`bot.core.permissions`),
+and turns every failure into a message in the user's language.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .clone import CloneCommands
 from .confirm import Confirmations
 from .info import InfoCommands
 from .say import SayCommands
+from .voicechat import VoiceChatCommands
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class CommandLayer:
         self.clone = CloneCommands(self.services, self.confirmations)
         self._handlers: dict[str, Handler] = {"button": self.on_button}
         for family in (InfoCommands(self.services), self.clone, SayCommands(self.services, self.role),
-                       self.account, AdminCommands(self.services)):
+                       self.account, AdminCommands(self.services), VoiceChatCommands(self.role)):
             self._handlers.update(family.handlers())
 
     @property

@@ -1,0 +1,202 @@
+"""Discord voice channels end to end: the real discord.py client connects through a fake gateway to a
+fake voice server (TLS websocket + UDP on 127.0.0.1); RTP is decrypted and the Opus decoded back."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+
+import aiohttp
+import numpy as np
+import pytest
+import soundfile as sf
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.adapters import discord_voice
+from bot.adapters.discord import VoiceBotClient
+from bot.adapters.discord_voice import OggOpusSource
+from indextts_core.audio import encode_ogg_opus
+from tests.bot.adapters.test_discord import dispatch, interaction, opt
+from tests.bot.core.commands.helpers import spoken_hashes
+from tests.fakes.discord_api import APP_ID, FakeDiscord
+from tests.fakes.discord_voice import TEXT_CHANNEL, VOICE_CHANNEL, FakeGateway, FakeVoiceServer, self_signed_cert
+
+SILENCE = b"\xf8\xff\xfe"  # what discord.py sends after a source ends
+
+
+@pytest.fixture
+async def voice(app, tmp_path, monkeypatch):
+    """Members 1 and 2 sit in the voice channel, 3 is in none; the bot leaves after 2 idle seconds."""
+    cert, key = self_signed_cert(tmp_path)
+    api = await FakeDiscord().start()
+    server = await FakeVoiceServer(cert, key).start()
+    gateway = await FakeGateway(server, {"1": VOICE_CHANNEL, "2": VOICE_CHANNEL, "3": None}).start()
+    monkeypatch.setattr(Route, "BASE", api.base)
+    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(gateway.url))
+    queued: list[bytes] = []
+    original = discord_voice.InteractionVoice.play
+
+    async def spy(self, ogg, language):  # what the engine made, as it was queued
+        queued.append(ogg)
+        return await original(self, ogg, language)
+
+    monkeypatch.setattr(discord_voice.InteractionVoice, "play", spy)
+    client = VoiceBotClient(app.commands, application_id=APP_ID, voice_idle_seconds=2,
+                            connector=aiohttp.TCPConnector(ssl=server.client_ssl()))
+    await client.login("fake-token")
+    task = asyncio.create_task(client.connect())
+    await asyncio.wait_for(client.wait_until_ready(), 30)
+    api.client = client
+    yield api, gateway, server, client, queued
+    await client.close()
+    await asyncio.gather(task, return_exceptions=True)
+    await gateway.stop()
+    await server.stop()
+    await api.stop()
+
+
+async def _say(api, text: str, user: int = 1, in_voice: bool = True, **kw):
+    options = [opt("text", text)] + ([opt("voice", True, 5)] if in_voice else [])
+    p = dispatch(api, interaction("say", options, user=user, **kw))
+    return p, (await api.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0]
+
+
+async def _command(api, name: str, user: int = 1, **kw) -> str:
+    p = dispatch(api, interaction(name, user=user, **kw))
+    return (await api.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0].json["content"]
+
+
+async def _until(predicate, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def _find(seq: list[bytes], sub: list[bytes]) -> int:
+    """Index where ``sub`` occurs in ``seq`` as a run, or -1."""
+    return next((i for i in range(len(seq) - len(sub) + 1) if seq[i:i + len(sub)] == sub), -1)
+
+
+def _decode(packets: list[bytes]) -> np.ndarray:
+    from discord.opus import Decoder
+
+    decoder = Decoder()
+    pcm = b"".join(decoder.decode(p) for p in packets)
+    return np.frombuffer(pcm, np.int16).reshape(-1, 2)[:, 0].astype(np.float32) / 32768
+
+
+async def test_say_in_voice_speaks_the_engines_audio_over_encrypted_rtp_at_20_ms(voice, app):
+    api, gateway, server, client, queued = voice
+    _, reply = await _say(api, "Hello everyone in the lounge, this is my own voice speaking.")
+    assert "Speaking in Lounge" in reply.json["content"] and reply.json["flags"] & (1 << 6)
+    assert gateway.voice_updates[0]["channel_id"] == VOICE_CHANNEL and gateway.voice_updates[0]["self_deaf"]
+    session = server.sessions[0]
+    assert session.identify["server_id"] == "7000" and session.identify["token"] == "voice-token"
+    expected = OggOpusSource(queued[0]).packets
+    packets = await server.wait_packets(len(expected) + 5)
+    assert server.bad_packets == 0  # every packet decrypted with the session's key
+    audio = packets[:len(expected)]
+    assert [p.opus for p in audio] == expected  # the engine's own Opus frames, untouched, in order
+    assert [p.opus for p in packets[len(audio):]] == [SILENCE] * 5  # then discord.py's end-of-speech frames
+    assert all(b.sequence == (a.sequence + 1) % 65536 and b.timestamp - a.timestamp == 960
+               for a, b in zip(packets, packets[1:]))
+    gaps = np.diff([p.at for p in audio])
+    assert 0.018 < float(np.median(gaps)) < 0.022 and float(np.sum(gaps)) == pytest.approx(0.02 * len(gaps), rel=0.05)
+    # the speaking flag goes up as the audio starts (discord.py sends it from its player thread, so it
+    # may reach the server a moment after the first packet) and down after the last
+    flags = server.speaking()
+    assert any(flag == 1 and abs(at - audio[0].at) < 0.2 for at, flag in flags)
+    await _until(lambda: server.speaking()[-1][1] == 0)
+    # decoded back, it is the voice note the engine made: same length within a frame, same waveform
+    made, rate = sf.read(io.BytesIO(queued[0]), dtype="float32")
+    pre_skip = int.from_bytes(queued[0][queued[0].index(b"OpusHead") + 10:][:2], "little")
+    heard = _decode([p.opus for p in audio])[pre_skip:]  # a player starts after the encoder's look-ahead
+    assert rate == 48000 and abs(len(heard) - len(made)) <= 960
+    n = min(len(made), len(heard))
+    assert float(np.corrcoef(made[:n], heard[:n])[0, 1]) > 0.95
+    assert len(await spoken_hashes(app, "1", platform="discord")) == 1  # audited like any /say
+
+
+async def test_requests_queue_in_order_and_only_the_requester_or_a_moderator_skips(voice):
+    api, gateway, server, client, queued = voice
+    await _say(api, "This is a long announcement that keeps going for a while, so that there is time to skip it.", user=1)
+    _, second = await _say(api, "Second in line.", user=2)
+    assert "number 2 in line" in second.json["content"]
+    await server.wait_packets(20)
+    assert "Only the member who asked" in await _command(api, "skip", user=2)
+    assert await _command(api, "skip", user=1) == "Skipped."
+    first, then = OggOpusSource(queued[0]).packets, OggOpusSource(queued[1]).packets
+    await _until(lambda: _find([p.opus for p in server.packets], then) >= 0)
+    played = [p.opus for p in server.packets]
+    start = _find(played, then)
+    cut = next(i for i, (a, b) in enumerate(zip(played, first)) if a != b)
+    assert 20 <= cut < len(first) and cut <= start  # the first was cut short, then the second played whole
+
+
+async def test_stop_by_a_moderator_clears_the_queue(voice):
+    api, gateway, server, client, queued = voice
+    await _say(api, "One more long message that will be stopped by a moderator long before it ends.", user=1)
+    await _say(api, "Waiting one.", user=2)
+    await server.wait_packets(10)
+    assert await _command(api, "stop", user=2, perms=str(1 << 5)) == "Stopped; 1 waiting message(s) dropped."
+    await asyncio.sleep(1.0)
+    played = [p.opus for p in server.packets]
+    first, waiting = OggOpusSource(queued[0]).packets, OggOpusSource(queued[1]).packets
+    assert played[:10] == first[:10] and len(played) < len(first)  # cut short
+    assert _find(played, waiting[-10:]) < 0  # and the waiting one never played
+
+
+async def test_join_leave_and_the_caller_must_be_in_voice(voice):
+    api, gateway, server, client, queued = voice
+    assert "Join a voice channel first" in await _command(api, "join", user=3)
+    _, reply = await _say(api, "Not in voice.", user=3)
+    assert "Join a voice channel first" in reply.json["content"]
+    assert "I'm in Lounge" in await _command(api, "join", user=1)
+    await _until(lambda: bool(server.sessions))
+    assert await _command(api, "leave", user=1) == "I left the voice channel."
+    await _until(lambda: gateway.voice_updates[-1]["channel_id"] is None)
+    assert await _command(api, "leave", user=1) == "I'm not in a voice channel."
+    assert "Discord server" in await _command(api, "join", user=1, guild=False)
+
+
+async def test_the_bot_leaves_after_idle_seconds_and_when_left_alone(voice):
+    api, gateway, server, client, queued = voice
+    await _command(api, "join", user=1)
+    await _until(lambda: bool(server.sessions))
+    joined = time.monotonic()
+    await _until(lambda: gateway.voice_updates[-1]["channel_id"] is None, timeout=15)
+    assert time.monotonic() - joined >= 1.5  # idle 2 s, then gone
+    await _command(api, "join", user=1)
+    await _until(lambda: gateway.voice_updates[-1]["channel_id"] == VOICE_CHANNEL)
+    await gateway.move_member("1", None)
+    await asyncio.sleep(0.3)
+    assert gateway.voice_updates[-1]["channel_id"] == VOICE_CHANNEL  # member 2 still listens
+    await gateway.move_member("2", None)
+    await _until(lambda: gateway.voice_updates[-1]["channel_id"] is None, timeout=5)
+
+
+async def test_a_dropped_voice_connection_resumes_and_the_channel_is_told(voice):
+    api, gateway, server, client, queued = voice
+    server.resume_delay = 1.0  # the voice server takes a second to come back
+    await _say(api, "A long message that is still playing when the voice server falls over and then comes back.")
+    await server.wait_packets(30)
+    await server.drop(4015)
+    notice = (await api.wait_for("POST", f"/channels/{TEXT_CHANNEL}/messages", timeout=30))[0]
+    assert "reconnected" in notice.json["content"]
+    before = len(server.packets)
+    await server.wait_packets(before + 20)  # audio flows again on the resumed session
+    assert server.bad_packets == 0
+
+
+def test_only_20_ms_opus_frames_are_accepted():
+    pcm = (0.2 * np.sin(np.arange(48000) / 10)).astype(np.float32)
+    assert len(OggOpusSource(encode_ogg_opus(pcm, 48000)).packets) == pytest.approx(50, abs=3)
+    buf = io.BytesIO()
+    sf.write(buf, pcm, 48000, format="OGG", subtype="VORBIS")
+    with pytest.raises(ValueError):
+        OggOpusSource(buf.getvalue())

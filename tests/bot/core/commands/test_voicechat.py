@@ -1,0 +1,84 @@
+"""/join /leave /skip /stop: who may do what, with a voice channel that records what it was told."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from bot.storage import Policy
+from tests.bot.core.commands.helpers import run
+
+
+@dataclass
+class RecordingVoice:
+    """A server's voice channel as the command layer sees it (the Discord one is tested in adapters)."""
+
+    caller: Optional[str] = "Lounge"
+    bot: Optional[str] = None
+    requester: Optional[str] = None
+    waiting: int = 0
+    calls: list[str] = field(default_factory=list)
+
+    def caller_channel(self):
+        return self.caller
+
+    def bot_channel(self):
+        return self.bot
+
+    async def join(self):
+        self.calls.append("join")
+        self.bot = self.caller
+        return self.caller
+
+    async def leave(self):
+        self.calls.append("leave")
+        self.bot = None
+
+    def now_playing_requester(self):
+        return self.requester
+
+    def skip(self):
+        self.calls.append("skip")
+
+    def stop(self):
+        self.calls.append("stop")
+        return self.waiting
+
+
+async def test_join_needs_the_caller_in_voice_and_leave_needs_the_bot_there(app):
+    voice = RecordingVoice(caller=None)
+    assert "Join a voice channel first" in (await run(app, "join", voice=voice)).last.text
+    voice.caller = "Lounge"
+    assert "I'm in Lounge" in (await run(app, "join", voice=voice)).last.text
+    assert (await run(app, "leave", voice=voice)).last.text == "I left the voice channel."
+    assert (await run(app, "leave", voice=voice)).last.text == "I'm not in a voice channel."
+    assert voice.calls == ["join", "leave"]
+
+
+async def test_join_follows_the_servers_say_rule_and_blocks(app):
+    await app.store.set_policy(Policy("test", "g1", say_mode="admins"))
+    voice = RecordingVoice()
+    assert "only admins" in (await run(app, "join", voice=voice)).last.text
+    assert "I'm in" in (await run(app, "join", voice=voice, user="boss", admin=True)).last.text
+    await app.store.set_policy(Policy("test", "g1"))
+    await run(app, "block", "@u2", user="boss", admin=True, mentions={"@u2": "u2"})
+    assert "blocked you" in (await run(app, "join", voice=voice, user="u2")).last.text
+    assert "blocked you" in (await run(app, "skip", voice=voice, user="u2")).last.text
+
+
+async def test_only_the_requester_or_a_moderator_skips_or_stops(app):
+    voice = RecordingVoice(bot="Lounge", requester="u1", waiting=2)
+    assert "Only the member who asked" in (await run(app, "skip", voice=voice, user="u2")).last.text
+    assert "Only the member who asked" in (await run(app, "stop", voice=voice, user="u2")).last.text
+    assert voice.calls == []
+    assert (await run(app, "skip", voice=voice, user="u1")).last.text == "Skipped."
+    assert (await run(app, "stop", voice=voice, user="mod", admin=True)).last.text == "Stopped; 2 waiting message(s) dropped."
+    assert voice.calls == ["skip", "stop"]
+    voice.requester = None
+    assert (await run(app, "skip", voice=voice, user="u1")).last.text == "Nothing is playing."
+
+
+async def test_voice_commands_outside_a_discord_server_say_where_they_work(app):
+    assert "Discord server" in (await run(app, "join")).last.text  # a platform without voice channels
+    assert "Discord server" in (await run(app, "join", voice=RecordingVoice(), private=True)).last.text
+    assert "Discord 服务器" in (await run(app, "skip", language="zh")).last.text
