@@ -46,6 +46,7 @@ class DiscordConfig:
     test_guild_id: Optional[int] = None
     voice_idle_seconds: int = 300  # leave a voice channel after this long with nothing to say (0: stay)
     voice_leave_when_alone: bool = True  # leave when no person is left in the voice channel
+    read_aloud: bool = False  # servers may bind a text channel to be read aloud (needs the message-content intent)
 
 
 #: Allowed ranges for numbers, by "table.key".

@@ -24,7 +24,7 @@ from indextts_core.engine import EMOTIONS
 from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
 from ..core.messages import NOT_ALLOWED_HERE, NOT_IN_VOICE, SOMETHING_WRONG, language_of, too_large_note, tr
 from ..core.say_args import MAX_SPEED, MIN_SPEED
-from .discord_voice import InteractionVoice, VoiceChannels
+from .discord_voice import MemberVoice, VoiceChannels
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class DiscordResponder:
     """
 
     def __init__(self, client: "VoiceBotClient", interaction: discord.Interaction, public: bool,
-                 voice_channel: Optional[InteractionVoice] = None) -> None:
+                 voice_channel: Optional[MemberVoice] = None) -> None:
         self.client = client
         self.interaction = interaction
         self.public = public
@@ -136,21 +136,25 @@ def _language(interaction: discord.Interaction) -> str:
 
 
 class VoiceBotClient(discord.Client):
-    """A client with only the intents it needs: guilds, direct messages, and guild message events
-    (to notice a /clone recording posted in a server by mistake; no privileged message content)."""
+    """A client with only the intents it needs: guilds, direct messages, guild message events (to
+    notice a /clone recording posted in a server by mistake), voice states; the privileged message
+    content only when the operator turns read-aloud on."""
 
     def __init__(self, commands, *, application_id: Optional[int] = None, test_guild_id: Optional[int] = None,
-                 voice_idle_seconds: int = 300, voice_leave_when_alone: bool = True, **options: Any) -> None:
+                 voice_idle_seconds: int = 300, voice_leave_when_alone: bool = True, read_aloud: bool = False,
+                 **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.dm_messages = True
         intents.guild_messages = True
         intents.voice_states = True  # who is in which voice channel (not privileged)
+        intents.message_content = read_aloud  # privileged: switch it on in the Developer Portal too
         super().__init__(intents=intents, application_id=application_id,
                          allowed_mentions=discord.AllowedMentions.none(), **options)
         self.commands = commands
         self.test_guild_id = test_guild_id
         self.voice_channels = VoiceChannels(self, voice_idle_seconds, voice_leave_when_alone)
+        self.read_aloud = read_aloud
         self.tree = app_commands.CommandTree(self)
         register_commands(self.tree, self)
 
@@ -184,10 +188,11 @@ class VoiceBotClient(discord.Client):
             Actor(PLATFORM, str(user.id), user.display_name, _language(interaction),
                   is_platform_admin=bool(perms.manage_guild or perms.administrator) and not private,
                   is_owner=owner, roles=roles),
-            Place(PLATFORM, f"dm:{user.id}" if private else str(interaction.guild_id), private),
+            Place(PLATFORM, f"dm:{user.id}" if private else str(interaction.guild_id), private,
+                  channel_id=str(interaction.channel_id or "")),
             audio=audio, mentions=mentions or {}, admin_mentions=admin_mentions, names=names or {},
             role_names=role_names or {},
-            voice=InteractionVoice(self.voice_channels, interaction) if guild is not None else None)
+            voice=MemberVoice(self.voice_channels, guild, user.id, interaction.channel_id or 0) if guild is not None else None)
 
     async def run_command(self, interaction: discord.Interaction, command: str, args: str = "", *,
                           public: bool = False, audio: Optional[AudioIn] = None,
@@ -230,6 +235,15 @@ class VoiceBotClient(discord.Client):
         await self.commands.handle(self.invocation(interaction, "button", custom_id[len(BUTTON_PREFIX):]),
                                    DiscordResponder(self, interaction, public=False))
 
+    async def read_aloud_message(self, message: discord.Message, actor: Actor) -> None:
+        """A server message, spoken if the command layer finds it in the read-aloud channel from a
+        member in voice with the bot (and allowed to speak there)."""
+        assert message.guild is not None
+        voice = MemberVoice(self.voice_channels, message.guild, message.author.id, message.channel.id)
+        place = Place(PLATFORM, str(message.guild.id), False, channel_id=str(message.channel.id))
+        inv = Invocation("aloud", message.content, actor, place, voice=voice)
+        await self.commands.handle(inv, _AloudResponder(voice, language_of(str(message.guild.preferred_locale))))
+
     async def on_message(self, message: discord.Message) -> None:
         """DM: a voice message continues a /clone in progress; text gets a hint.  Server channel:
         a voice message from someone whose /clone waits for a recording gets "send it in a DM"."""
@@ -239,7 +253,9 @@ class VoiceBotClient(discord.Client):
         actor = Actor(PLATFORM, str(message.author.id), message.author.display_name, language=None)
         if message.guild is not None:
             if not message.flags.voice:
-                return  # ordinary conversation (we cannot read its content, and need not)
+                if self.read_aloud and message.content.strip():
+                    await self.read_aloud_message(message, actor)
+                return  # otherwise ordinary conversation (we cannot read its content, and need not)
             inv = Invocation("audio", "", actor, Place(PLATFORM, str(message.guild.id), False))
         elif message.attachments:
             inv = Invocation("audio", "", actor, Place(PLATFORM, f"dm:{message.author.id}", True),
@@ -267,6 +283,24 @@ class VoiceBotClient(discord.Client):
                 await message.channel.typing()
 
         await self.commands.handle(inv, ChannelResponder())
+
+
+class _AloudResponder:
+    """Replies to a message read aloud: the speech goes to the voice channel, and nothing is
+    written back (a busy channel would fill with "slow down" notes); refusals are only logged."""
+
+    def __init__(self, voice: MemberVoice, language: str) -> None:
+        self.voice_channel = voice
+        self.language = language
+
+    async def text(self, message: str, buttons=None) -> None:
+        log.info("read-aloud message not spoken: %s", message)
+
+    async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption=None, cache_key=None) -> None:
+        await self.voice_channel.play(ogg, self.language)
+
+    async def recording(self) -> None:
+        return None
 
 
 def _attachment_audio(attachment: discord.Attachment, flagged_voice: bool = False) -> AudioIn:
@@ -346,6 +380,12 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
             await client.run_command(interaction, _name)
         tree.command(name=name, description=description)(app_commands.guild_only()(_drop_default(voice_cmd)))
 
+    @tree.command(name="readaloud", description="Whether your messages in the read-aloud channel are spoken in voice")
+    @app_commands.guild_only()
+    @app_commands.describe(allow="False: never read my messages aloud here")
+    async def readaloud(interaction: discord.Interaction, allow: bool) -> None:
+        await client.run_command(interaction, "readaloud", "on" if allow else "off")
+
     @tree.command(name="share", description="Let this server use your voice (/say as_member)")
     @app_commands.guild_only()
     @app_commands.describe(off="Stop sharing")
@@ -360,13 +400,17 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
         await client.run_command(interaction, "policy", with_roles=True)
 
     @admin.command(name="set", description="Change a policy setting")
-    @app_commands.choices(setting=[app_commands.Choice(name=n, value=n) for n in ("clone", "say", "role", "cooldown", "max_chars", "shared")])
+    @app_commands.choices(setting=[app_commands.Choice(name=n, value=n) for n in
+                                   ("clone", "say", "role", "cooldown", "max_chars", "shared", "read_aloud")])
     @app_commands.describe(value="on/off, everyone/role/admins, a number, or a role name for 'role'",
-                           role="For 'role': pick the role (instead of typing its name)")
+                           role="For 'role': pick the role (instead of typing its name)",
+                           channel="For 'read_aloud': the text channel to read aloud in voice (value 'off' turns it off)")
     async def set_policy(interaction: discord.Interaction, setting: app_commands.Choice[str], value: str = "",
-                         role: Optional[discord.Role] = None) -> None:
+                         role: Optional[discord.Role] = None, channel: Optional[discord.TextChannel] = None) -> None:
         if setting.value == "role" and role is not None:
             value = str(role.id)
+        if setting.value == "read_aloud" and channel is not None:
+            value = str(channel.id)
         await client.run_command(interaction, "policy", f"set {setting.value} {value}".strip(), with_roles=True)
 
     for verb, description in (("block", "Block a member from the voice bot here"), ("unblock", "Unblock a member"),
@@ -415,7 +459,7 @@ async def run_discord(app, token: str, stop: Optional[asyncio.Event] = None) -> 
     """Connect to the gateway until ``stop`` is set (or forever)."""
     cfg = app.config.discord
     client = VoiceBotClient(app.commands, test_guild_id=cfg.test_guild_id, voice_idle_seconds=cfg.voice_idle_seconds,
-                            voice_leave_when_alone=cfg.voice_leave_when_alone)
+                            voice_leave_when_alone=cfg.voice_leave_when_alone, read_aloud=cfg.read_aloud)
     async with client:
         task = asyncio.create_task(client.start(token))
         if stop is None:

@@ -265,20 +265,20 @@ class VoiceChannels:
             await player.leave()
 
 
-class InteractionVoice:
-    """The :class:`bot.core.invocation.VoiceChannel` of one interaction's server and caller."""
+class MemberVoice:
+    """The :class:`bot.core.invocation.VoiceChannel` of one server, seen by one member (the caller,
+    or the author of a message to read aloud); news goes to the text channel they wrote in."""
 
-    def __init__(self, channels: VoiceChannels, interaction: discord.Interaction) -> None:
+    def __init__(self, channels: VoiceChannels, guild: discord.Guild, member_id: int, text_channel_id: int) -> None:
         self.channels = channels
-        self.interaction = interaction
-        self.player = channels.player(interaction.guild_id or 0)
+        self.guild = guild
+        self.member_id = member_id
+        self.text_channel_id = text_channel_id
+        self.player = channels.player(guild.id)
 
     def _caller(self) -> Optional[discord.VoiceChannel]:
-        voice = getattr(self.interaction.user, "voice", None)
-        channel = voice.channel if voice is not None else None
-        if channel is None and self.interaction.guild is not None:  # the interaction's member lacks it: ask the cache
-            member = self.interaction.guild.get_member(self.interaction.user.id)
-            channel = member.voice.channel if member is not None and member.voice is not None else None
+        state = self.guild._voice_state_for(self.member_id)  # the gateway's voice states (no members intent needed)
+        channel = state.channel if state is not None else None
         return channel if isinstance(channel, discord.VoiceChannel) else None
 
     def caller_channel(self) -> Optional[str]:
@@ -315,5 +315,5 @@ class InteractionVoice:
                                     or not self.player.voice_client.is_connected()):
             await self.player.join(channel)
         self.player.language = language
-        return self.player.enqueue(QueueItem(ogg, str(self.interaction.user.id), self.interaction.channel_id or 0))
+        return self.player.enqueue(QueueItem(ogg, str(self.member_id), self.text_channel_id))
 

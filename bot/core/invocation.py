@@ -27,6 +27,7 @@ class Place:
     platform: str
     server_id: str
     is_private: bool = False
+    channel_id: str = ""  # the text channel, where the platform has several per server (Discord)
 
 
 @dataclass

@@ -34,7 +34,8 @@ class Decision:
 ALLOW = Decision(True)
 
 #: Commands anyone may run anywhere, blocked or not: information and one's own data.
-OPEN_COMMANDS = frozenset({"start", "help", "emotions", "voice", "forget", "button", "audio", "text", "cancel"})
+OPEN_COMMANDS = frozenset({"start", "help", "emotions", "voice", "forget", "button", "audio", "text", "cancel",
+                           "readaloud"})
 ADMIN_COMMANDS = frozenset({"policy", "block", "unblock", "trust", "untrust", "purge"})
 
 
@@ -55,7 +56,7 @@ def decide(command: str, role: Role, policy: Policy, blocked: bool) -> Decision:
                         "本服务器已关闭声音克隆。请在与我的私聊中尝试。")
     if command in ("skip", "stop"):
         return ALLOW  # whose playback it is decides: see may_control_playback
-    if command in ("say", "share", "join", "leave"):
+    if command in ("say", "share", "join", "leave", "aloud"):
         needed = {"everyone": Role.USER, "role": Role.TRUSTED, "admins": Role.ADMIN}[policy.say_mode]
         if role >= needed:
             return ALLOW

@@ -115,4 +115,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, platform, server_id)
     );
     """,
+    # 3: read-aloud in voice channels: the bound text channel, and members who opted out
+    """
+    ALTER TABLE server_policies ADD COLUMN read_aloud_channel TEXT;
+    CREATE TABLE read_aloud_optouts (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (user_id, platform, server_id)
+    );
+    """,
 ]

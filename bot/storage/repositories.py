@@ -51,6 +51,7 @@ class Policy:
     cooldown_s: int = 0
     max_chars: int = 500
     shared_voices_allowed: bool = False
+    read_aloud_channel: Optional[str] = None  # text channel whose messages are spoken in voice (Discord)
 
 
 @dataclass(frozen=True)
@@ -214,19 +215,38 @@ class Store:
         if row is None:
             return Policy(platform, server_id)
         return Policy(platform, server_id, bool(row["clone_allowed"]), row["say_mode"], row["say_role"],
-                      int(row["cooldown_s"]), int(row["max_chars"]), bool(row["shared_voices_allowed"]))
+                      int(row["cooldown_s"]), int(row["max_chars"]), bool(row["shared_voices_allowed"]),
+                      row["read_aloud_channel"])
 
     async def set_policy(self, policy: Policy) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO server_policies (platform, server_id, clone_allowed, say_mode, say_role, cooldown_s, "
-                "max_chars, shared_voices_allowed, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
+                "max_chars, shared_voices_allowed, read_aloud_channel, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(platform, server_id) DO UPDATE SET clone_allowed=excluded.clone_allowed, "
                 "say_mode=excluded.say_mode, say_role=excluded.say_role, cooldown_s=excluded.cooldown_s, "
-                "max_chars=excluded.max_chars, shared_voices_allowed=excluded.shared_voices_allowed, updated_at=excluded.updated_at",
+                "max_chars=excluded.max_chars, shared_voices_allowed=excluded.shared_voices_allowed, "
+                "read_aloud_channel=excluded.read_aloud_channel, updated_at=excluded.updated_at",
                 (policy.platform, policy.server_id, int(policy.clone_allowed), policy.say_mode, policy.say_role,
-                 policy.cooldown_s, policy.max_chars, int(policy.shared_voices_allowed), time.time()),
+                 policy.cooldown_s, policy.max_chars, int(policy.shared_voices_allowed), policy.read_aloud_channel,
+                 time.time()),
             )
+
+    async def read_aloud_opted_out(self, user_id: int, platform: str, server_id: str) -> bool:
+        async with self.db.conn.execute(
+            "SELECT 1 FROM read_aloud_optouts WHERE user_id=? AND platform=? AND server_id=?", (user_id, platform, server_id)
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def set_read_aloud_opt_out(self, user_id: int, platform: str, server_id: str, opted_out: bool) -> None:
+        """A member's choice not to have their messages read aloud in this server (kept until /forget)."""
+        async with self.db.transaction() as conn:
+            if opted_out:
+                await conn.execute("INSERT OR IGNORE INTO read_aloud_optouts (user_id, platform, server_id, created_at) "
+                                   "VALUES (?,?,?,?)", (user_id, platform, server_id, time.time()))
+            else:
+                await conn.execute("DELETE FROM read_aloud_optouts WHERE user_id=? AND platform=? AND server_id=?",
+                                   (user_id, platform, server_id))
 
     # ---------------------------------------------------------------- members
     # Blocks are the server's moderation records: keyed by the platform's id (or an @handle when
@@ -340,7 +360,7 @@ class Store:
         total = 0
         for table, col in (("users", "id"), ("voices", "user_id"), ("consents", "user_id"), ("pending_actions", "user_id"),
                            ("cooldowns", "user_id"), ("member_roles", "user_id"), ("voice_shares", "owner_id"), ("audit_log", "user_id"),
-                           ("audit_log", "voice_owner_id")):
+                           ("audit_log", "voice_owner_id"), ("read_aloud_optouts", "user_id")):
             async with self.db.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {col}=?", (user_id,)) as cur:
                 total += (await cur.fetchone())[0]
         return total

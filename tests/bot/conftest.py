@@ -58,9 +58,9 @@ def invocation(command: str, args: str = "", *, user: str = "u1", server: str = 
                admin: bool = False, owner: bool = False, platform: str = "test", audio: Optional[AudioIn] = None,
                mentions: Optional[dict[str, str]] = None, reply_text: Optional[str] = None, language: Optional[str] = "en",
                reply_audio: Optional[AudioIn] = None, handle: str = "", role_names: Optional[dict[str, str]] = None,
-               roles: tuple[str, ...] = (), voice=None) -> Invocation:
+               roles: tuple[str, ...] = (), voice=None, channel: str = "") -> Invocation:
     return Invocation(command, args, Actor(platform, user, user, language, admin, owner, roles=roles, handle=handle),
-                      Place(platform, f"dm:{user}" if private else server, private), audio=audio,
+                      Place(platform, f"dm:{user}" if private else server, private, channel_id=channel), audio=audio,
                       reply_text=reply_text, reply_audio=reply_audio, mentions=mentions or {},
                       role_names=role_names or {}, voice=voice)
 

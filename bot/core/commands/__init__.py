@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Invocation, Responder, User], Awaitable[None]]
 #: Invocations that are events, not commands a user types.
-EVENTS = frozenset({"button", "audio", "text"})
+EVENTS = frozenset({"button", "audio", "text", "aloud"})
 
 
 class CommandLayer:
@@ -50,8 +50,10 @@ class CommandLayer:
         self.account = AccountCommands(self.services, self.confirmations)
         self.clone = CloneCommands(self.services, self.confirmations)
         self._handlers: dict[str, Handler] = {"button": self.on_button}
-        for family in (InfoCommands(self.services), self.clone, SayCommands(self.services, self.role),
-                       self.account, AdminCommands(self.services), VoiceChatCommands(self.role)):
+        say = SayCommands(self.services, self.role)
+        self.voicechat = VoiceChatCommands(self.services, self.role, say.say)
+        for family in (InfoCommands(self.services), self.clone, say, self.account, AdminCommands(self.services),
+                       self.voicechat):
             self._handlers.update(family.handlers())
 
     @property
@@ -63,6 +65,8 @@ class CommandLayer:
         """Run one invocation; every failure becomes a short message, never a traceback."""
         lang = inv.actor.language or "en"
         try:
+            if inv.command == "aloud" and not await self.voicechat.wants_aloud(inv):
+                return
             user = await self.store.user(inv.actor.platform, inv.actor.user_id, inv.actor.language)
             lang = user.language
             handler = self._handlers.get(inv.command)

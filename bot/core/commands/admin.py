@@ -11,8 +11,10 @@ from ..invocation import Invocation, Responder
 from ..messages import tr
 from .base import Services
 
-POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | role NAME | cooldown N | max_chars N | shared on|off",
-                "用法：/policy set clone on|off | say everyone|role|admins | role 角色名 | cooldown N | max_chars N | shared on|off")
+POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | role NAME | cooldown N | max_chars N | shared on|off"
+                " | read_aloud CHANNEL|here|off",
+                "用法：/policy set clone on|off | say everyone|role|admins | role 角色名 | cooldown N | max_chars N | shared on|off"
+                " | read_aloud 频道|here|off")
 
 
 class AdminCommands:
@@ -38,7 +40,10 @@ class AdminCommands:
             tr(lang, "clone (cloned voices here)", "clone（这里可用克隆声音）") + f": {on if policy.clone_allowed else off}\n"
             + tr(lang, "say (who may speak)", "say（谁可以让机器人说话）") + f": {policy.say_mode}" + (f" ({role})" if role else "")
             + "\n" + tr(lang, "cooldown", "冷却") + f": {policy.cooldown_s} s\nmax_chars: {policy.max_chars}\n"
-            + tr(lang, "shared voices", "共享声音") + f": {on if policy.shared_voices_allowed else off}")
+            + tr(lang, "shared voices", "共享声音") + f": {on if policy.shared_voices_allowed else off}"
+            + ("\n" + tr(lang, "read aloud in voice", "在语音频道朗读") + ": "
+               + (f"<#{policy.read_aloud_channel}>" if policy.read_aloud_channel else off)
+               if inv.voice is not None else ""))
 
     @staticmethod
     def _target(inv: Invocation) -> tuple[str, str, Optional[str]]:
@@ -146,5 +151,15 @@ def _apply(policy: Policy, key: str, value: str, inv: Invocation) -> Policy:
         if not lo <= n <= hi:
             raise BadRequest(f"{key} must be between {lo} and {hi}.", f"{key} 必须在 {lo} 到 {hi} 之间。")
         return replace(policy, cooldown_s=n) if key == "cooldown" else replace(policy, max_chars=n)
-    raise BadRequest("Unknown policy setting. Use clone, say, role, cooldown, max_chars or shared.",
-                     "未知设置。可用：clone、say、role、cooldown、max_chars、shared。")
+    if key == "read_aloud":
+        if inv.voice is None:
+            raise BadRequest("Read-aloud works in Discord servers with voice channels.", "朗读功能只能在有语音频道的 Discord 服务器使用。")
+        v = value.strip().lower()
+        if v in ("off", "关"):
+            return replace(policy, read_aloud_channel=None)
+        channel = inv.place.channel_id if v == "here" else value.strip().lstrip("<#").rstrip(">")
+        if not channel.isdigit():
+            raise BadRequest("read_aloud needs a text channel, 'here' or 'off'.", "read_aloud 需要一个文字频道、here 或 off。")
+        return replace(policy, read_aloud_channel=channel)
+    raise BadRequest("Unknown policy setting. Use clone, say, role, cooldown, max_chars, shared or read_aloud.",
+                     "未知设置。可用：clone、say、role、cooldown、max_chars、shared、read_aloud。")

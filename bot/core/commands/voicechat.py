@@ -1,12 +1,16 @@
-"""/join, /leave, /skip, /stop: the bot in a server's voice channel (Discord).
+"""/join, /leave, /skip, /stop, /readaloud and read-aloud messages: the bot in a server's voice
+channel (Discord).
 
 The adapter hands in a :class:`~bot.core.invocation.VoiceChannel` for the server; who may do what
-is decided here and in :mod:`bot.core.permissions` (join and leave follow the server's /say rule,
-skip and stop belong to whoever asked for what is playing, or a moderator).  What the bot speaks
-there comes from /say with its voice-channel option, so it is cleaned, limited and audited as /say.
+is decided here and in :mod:`bot.core.permissions` (join, leave and being read aloud follow the
+server's /say rule and blocks, skip and stop belong to whoever asked for what is playing, or a
+moderator).  Everything spoken there goes through /say, so it is cleaned, limited, cooled down and
+audited as /say, and always in the speaker's own voice (or the default one), never someone else's.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from ...storage import User
 from ..errors import BadRequest, PermissionDenied
@@ -16,11 +20,14 @@ from ..permissions import may_control_playback
 
 
 class VoiceChatCommands:
-    def __init__(self, role_of) -> None:
+    def __init__(self, services, role_of, say) -> None:
+        self.s = services
         self.role_of = role_of
+        self.say = say  # the /say family's handler
 
     def handlers(self):
-        return {"join": self.join, "leave": self.leave, "skip": self.skip, "stop": self.stop}
+        return {"join": self.join, "leave": self.leave, "skip": self.skip, "stop": self.stop,
+                "readaloud": self.read_aloud_choice, "aloud": self.aloud}
 
     @staticmethod
     def _voice(inv: Invocation) -> VoiceChannel:
@@ -66,3 +73,32 @@ class VoiceChatCommands:
         dropped = voice.stop()
         await out.text(tr(user.language, f"Stopped; {dropped} waiting message(s) dropped.",
                           f"已停止；丢弃了 {dropped} 条等待中的消息。"))
+
+    async def read_aloud_choice(self, inv: Invocation, out: Responder, user: User) -> None:
+        """/readaloud off|on: whether this member's messages in the bound channel are spoken."""
+        self._voice(inv)
+        choice = inv.args.strip().lower()
+        if choice not in ("on", "off", "开", "关"):
+            raise BadRequest("Use /readaloud off to keep your messages silent, /readaloud on to allow them again.",
+                             "用 /readaloud off 让你的消息不被朗读，/readaloud on 重新允许。")
+        off = choice in ("off", "关")
+        await self.s.store.set_read_aloud_opt_out(user.id, inv.place.platform, inv.place.server_id, off)
+        await out.text(tr(user.language, "Your messages will not be read aloud here." if off else
+                          "Your messages in the read-aloud channel will be spoken here again.",
+                          "你在这里的消息不会被朗读。" if off else "你在朗读频道的消息会再次被朗读。"))
+
+    async def wants_aloud(self, inv: Invocation) -> bool:
+        """Is this message in the server's read-aloud channel, from a member in voice with the bot?
+        Asked before anything is stored about its author: other chatter leaves no trace."""
+        voice = inv.voice
+        if voice is None or voice.bot_channel() is None or voice.caller_channel() != voice.bot_channel():
+            return False
+        policy = await self.s.store.policy(inv.place.platform, inv.place.server_id)
+        return bool(policy.read_aloud_channel) and inv.place.channel_id == policy.read_aloud_channel
+
+    async def aloud(self, inv: Invocation, out: Responder, user: User) -> None:
+        """A message :meth:`wants_aloud` accepted: spoken unless its author opted out."""
+        if await self.s.store.read_aloud_opted_out(user.id, inv.place.platform, inv.place.server_id):
+            return
+        # "--": the message is only text (no "as @member", no options), spoken in the author's voice
+        await self.say(dataclasses.replace(inv, command="say", args="-- " + inv.args), out, user)

@@ -19,7 +19,8 @@ from bot.adapters import discord_voice
 from bot.adapters.discord import VoiceBotClient
 from bot.adapters.discord_voice import OggOpusSource
 from indextts_core.audio import encode_ogg_opus
-from tests.bot.adapters.test_discord import dispatch, interaction, opt
+from tests.bot.adapters.test_discord import ADMIN_PERMS, dispatch, interaction, opt
+from tests.bot.conftest import clone
 from tests.bot.core.commands.helpers import spoken_hashes
 from tests.fakes.discord_api import APP_ID, FakeDiscord
 from tests.fakes.discord_voice import TEXT_CHANNEL, VOICE_CHANNEL, FakeGateway, FakeVoiceServer, self_signed_cert
@@ -37,14 +38,14 @@ async def voice(app, tmp_path, monkeypatch):
     monkeypatch.setattr(Route, "BASE", api.base)
     monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(gateway.url))
     queued: list[bytes] = []
-    original = discord_voice.InteractionVoice.play
+    original = discord_voice.MemberVoice.play
 
     async def spy(self, ogg, language):  # what the engine made, as it was queued
         queued.append(ogg)
         return await original(self, ogg, language)
 
-    monkeypatch.setattr(discord_voice.InteractionVoice, "play", spy)
-    client = VoiceBotClient(app.commands, application_id=APP_ID, voice_idle_seconds=2,
+    monkeypatch.setattr(discord_voice.MemberVoice, "play", spy)
+    client = VoiceBotClient(app.commands, application_id=APP_ID, voice_idle_seconds=2, read_aloud=True,
                             connector=aiohttp.TCPConnector(ssl=server.client_ssl()))
     await client.login("fake-token")
     task = asyncio.create_task(client.connect())
@@ -64,8 +65,8 @@ async def _say(api, text: str, user: int = 1, in_voice: bool = True, **kw):
     return p, (await api.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0]
 
 
-async def _command(api, name: str, user: int = 1, **kw) -> str:
-    p = dispatch(api, interaction(name, user=user, **kw))
+async def _command(api, name: str, user: int = 1, options=(), **kw) -> str:
+    p = dispatch(api, interaction(name, options, user=user, **kw))
     return (await api.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0].json["content"]
 
 
@@ -97,6 +98,9 @@ async def test_say_in_voice_speaks_the_engines_audio_over_encrypted_rtp_at_20_ms
     assert gateway.voice_updates[0]["channel_id"] == VOICE_CHANNEL and gateway.voice_updates[0]["self_deaf"]
     session = server.sessions[0]
     assert session.identify["server_id"] == "7000" and session.identify["token"] == "voice-token"
+    # it offers DAVE end-to-end encryption (Discord closes voice without it, code 4017); this fake
+    # server answers with version 0, the transport-encryption-only path
+    assert session.identify["max_dave_protocol_version"] >= 1
     expected = OggOpusSource(queued[0]).packets
     packets = await server.wait_packets(len(expected) + 5)
     assert server.bad_packets == 0  # every packet decrypted with the session's key
@@ -200,3 +204,55 @@ def test_only_20_ms_opus_frames_are_accepted():
     sf.write(buf, pcm, 48000, format="OGG", subtype="VORBIS")
     with pytest.raises(ValueError):
         OggOpusSource(buf.getvalue())
+
+
+_message_ids = iter(range(800_000, 900_000))
+
+
+async def _post(gateway, user: int, text: str, channel: str = TEXT_CHANNEL) -> None:
+    """A member writes in a text channel (MESSAGE_CREATE through the gateway)."""
+    author = {"id": str(user), "username": f"user{user}", "discriminator": "0", "global_name": None, "avatar": None}
+    await gateway.dispatch("MESSAGE_CREATE", {
+        "id": str(next(_message_ids)), "channel_id": channel, "guild_id": "7000", "author": author,
+        "member": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0},
+        "content": text, "timestamp": "2026-11-22T00:00:00+00:00", "edited_timestamp": None, "tts": False,
+        "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+        "pinned": False, "type": 0, "flags": 0, "components": []})
+
+
+async def _audit(app) -> list[tuple[str, object]]:
+    """(author's platform id, voice owner's row id or None) of every speech, in order."""
+    async with app.db.conn.execute("SELECT u.platform_user_id, a.voice_owner_id FROM audit_log a "
+                                   "JOIN users u ON u.id = a.user_id ORDER BY a.id") as cur:
+        return [(r[0], r[1]) for r in await cur.fetchall()]
+
+
+async def test_read_aloud_speaks_members_in_voice_in_their_own_voice_only(voice, app, engine):
+    api, gateway, server, client, queued = voice
+    await clone(app, engine, user="1", platform="discord")
+    owner = (await app.store.find_user("discord", "1")).id
+    set_here = [{"name": "set", "type": 1, "options": [opt("setting", "read_aloud"), opt("value", "here")]}]
+    assert "read aloud in voice: <#7001>" in await _command(api, "voiceadmin", user=9, perms=ADMIN_PERMS, options=set_here)
+    await _post(gateway, 1, "Nobody hears this: the bot is not in voice yet.")
+    await _command(api, "join", user=1)
+    await _post(gateway, 1, "Hello everyone, this is me, read aloud in my own voice.")
+    await _until(lambda: len(queued) == 1)
+    await _post(gateway, 2, "And I have no voice of my own yet.")
+    await _until(lambda: len(queued) == 2)
+    await _post(gateway, 3, "I am not in the voice channel.")
+    await _post(gateway, 1, "This goes to another channel.", channel="7005")
+    await asyncio.sleep(1.0)
+    assert await _audit(app) == [("1", owner), ("2", None)]  # their own profile; the default voice otherwise
+    assert await app.store.find_user("discord", "3") is None  # chatter outside read-aloud leaves no trace
+    await server.wait_packets(len(OggOpusSource(queued[0]).packets) + len(OggOpusSource(queued[1]).packets))
+
+    block = [{"name": "block", "type": 1, "options": [opt("member", "2", 6)]}]
+    resolved = {"users": {"2": {"id": "2", "username": "user2", "discriminator": "0", "global_name": None, "avatar": None}},
+                "members": {"2": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False,
+                                  "flags": 0, "permissions": "0"}}}
+    await _command(api, "voiceadmin", user=9, perms=ADMIN_PERMS, options=block, resolved=resolved)
+    await _post(gateway, 2, "Blocked members are not read.")
+    assert "will not be read aloud" in await _command(api, "readaloud", user=1, options=[opt("allow", False, 5)])
+    await _post(gateway, 1, "I opted out, so this stays text.")
+    await asyncio.sleep(1.0)
+    assert len(queued) == 2 and len(await _audit(app)) == 2

@@ -68,7 +68,8 @@ async def test_forget_removes_every_row_of_the_user(store):
     assert await store.reserve_cooldown(me.id, "tg", "g", 60) == 0
     await store.audit(AuditEntry(me.id, "tg", "g", "h", "happy 1", 1.0))
     await store.audit(AuditEntry(other.id, "tg", "g", "h", "neutral", 1.0, voice_owner_id=me.id))
-    assert await store.count_rows(me.id) > 5
+    await store.set_read_aloud_opt_out(me.id, "tg", "g", True)
+    assert await store.count_rows(me.id) > 6
     await store.forget(me.id)
     assert await store.count_rows(me.id) == 0
     assert await store.find_user("tg", "2") is not None
@@ -81,6 +82,17 @@ async def test_policy_defaults_and_update(store):
     await store.set_policy(Policy("tg", "g", clone_allowed=False, say_mode="admins", cooldown_s=5, max_chars=100))
     q = await store.policy("tg", "g")
     assert (q.clone_allowed, q.say_mode, q.cooldown_s, q.max_chars) == (False, "admins", 5, 100)
+    await store.set_policy(Policy("tg", "g", read_aloud_channel="7001"))
+    assert (await store.policy("tg", "g")).read_aloud_channel == "7001"
+
+
+async def test_read_aloud_opt_out_is_per_server_and_reversible(store):
+    me = await store.user("dc", "1")
+    await store.set_read_aloud_opt_out(me.id, "dc", "g", True)
+    await store.set_read_aloud_opt_out(me.id, "dc", "g", True)  # twice is the same as once
+    assert await store.read_aloud_opted_out(me.id, "dc", "g") and not await store.read_aloud_opted_out(me.id, "dc", "h")
+    await store.set_read_aloud_opt_out(me.id, "dc", "g", False)
+    assert not await store.read_aloud_opted_out(me.id, "dc", "g")
 
 
 async def test_purge_member_only_touches_that_server(store):

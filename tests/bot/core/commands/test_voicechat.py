@@ -82,3 +82,19 @@ async def test_voice_commands_outside_a_discord_server_say_where_they_work(app):
     assert "Discord server" in (await run(app, "join")).last.text  # a platform without voice channels
     assert "Discord server" in (await run(app, "join", voice=RecordingVoice(), private=True)).last.text
     assert "Discord 服务器" in (await run(app, "skip", language="zh")).last.text
+
+
+async def test_admins_bind_a_read_aloud_channel_and_members_opt_out(app):
+    voice = RecordingVoice()
+    out = await run(app, "policy", "set read_aloud here", voice=voice, channel="7001", user="boss", admin=True)
+    assert "read aloud in voice: <#7001>" in out.last.text and (await app.store.policy("test", "g1")).read_aloud_channel == "7001"
+    assert "Only admins" in (await run(app, "policy", "set read_aloud off", voice=voice)).last.text
+    await run(app, "policy", "set read_aloud off", voice=voice, user="boss", admin=True)
+    assert (await app.store.policy("test", "g1")).read_aloud_channel is None
+    assert "Discord servers" in (await run(app, "policy", "set read_aloud here", user="boss", admin=True)).last.text
+    assert "will not be read aloud" in (await run(app, "readaloud", "off", voice=voice)).last.text
+    user = await app.store.find_user("test", "u1")
+    assert await app.store.read_aloud_opted_out(user.id, "test", "g1")
+    await run(app, "readaloud", "on", voice=voice)
+    assert not await app.store.read_aloud_opted_out(user.id, "test", "g1")
+    assert "/readaloud off" in (await run(app, "readaloud", "maybe", voice=voice)).last.text
