@@ -49,15 +49,20 @@ HELP = {
         "mobile app: desktop clients cannot record voice messages), or attach it with /clone recording:\n"
         "/voice — about your voice\n/share [off] — let this server use your voice (/say as_member)\n"
         "/emotions — the 8 emotions\n/forget — delete everything I keep about you\n"
+        "Voice channels: /join, /say … voice:True (speak there in your voice), /skip and /stop (yours, or any as a "
+        "moderator), /leave; /readaloud allow:False keeps your messages in the read-aloud channel silent.\n"
         "Admins (Manage Server): /voiceadmin policy | set | block | unblock | trust | untrust | purge.\n"
-        "Settings: " + _ADMIN_HELP_EN,
+        "Settings: " + _ADMIN_HELP_EN + "; read_aloud CHANNEL|here|off — speak that channel's messages in voice "
+        "(members in voice with the bot, in their own voice)",
         "/say text:… [emotion:…] [intensity:0–1] [speed:0.8–1.33] [seconds:…] [emotion_text:…] [as_member:…] —— "
         "把文本读成语音消息。speed 1.2 = 快 20%；emotion_text 用文字描述情绪（\"冷笑着说\"）。长文本会分成几条。\n"
         "/clone —— 录制你的声音：先同意，再私信给我一条语音消息（请用 Discord 手机应用录制：电脑客户端无法录制语音消息），"
         "或用 /clone recording: 附上它\n/voice —— 查看你的声音\n/share [off] —— 允许本服务器使用你的声音（/say as_member）\n"
         "/emotions —— 8 种情绪\n/forget —— 删除我保存的你的全部数据\n"
+        "语音频道：/join，/say … voice:True（用你的声音在那里说），/skip 和 /stop（你点播的，管理员可处理任何一条），/leave；"
+        "/readaloud allow:False 让你在朗读频道的消息不被读出。\n"
         "管理员（管理服务器权限）：/voiceadmin policy | set | block | unblock | trust | untrust | purge。\n"
-        "设置：" + _ADMIN_HELP_ZH),
+        "设置：" + _ADMIN_HELP_ZH + "；read_aloud 频道|here|off —— 在语音频道朗读该频道的消息（与机器人同在语音里的成员，用其本人声音）"),
 }
 
 
