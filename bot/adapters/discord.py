@@ -66,11 +66,12 @@ class DiscordResponder:
     """
 
     def __init__(self, client: "VoiceBotClient", interaction: discord.Interaction, public: bool,
-                 voice_channel: Optional[MemberVoice] = None) -> None:
+                 voice_channel: Optional[MemberVoice] = None, also_post: bool = False) -> None:
         self.client = client
         self.interaction = interaction
         self.public = public
-        self.voice_channel = voice_channel  # /say voice:True — speak there instead of posting
+        self.voice_channel = voice_channel  # /say voice:True — speak there ...
+        self.also_post = also_post  # ... and, with also_post:True, post the voice message as well
         self.spoke = False
 
     async def text(self, message: str, buttons: Optional[list[Button]] = None) -> None:
@@ -92,9 +93,10 @@ class DiscordResponder:
             await self.interaction.followup.send(
                 tr(lang, f"Speaking in {where}" + (f" (number {place} in line)." if place > 1 else "."),
                    f"正在 {where} 里说" + (f"（排在第 {place} 位）。" if place > 1 else "。"))
-                + (f"\n{caption}" if caption else ""), ephemeral=True)
+                + (f"\n{caption}" if caption and not self.also_post else ""), ephemeral=True)
             self.spoke = True
-            return
+            if not self.also_post:
+                return
         limit = self.interaction.guild.filesize_limit if self.interaction.guild else DEFAULT_UPLOAD_LIMIT
         if len(ogg) > limit:
             await self.text(tr(_language(self.interaction), *too_large_note(len(ogg) / 1e6)))
@@ -198,10 +200,12 @@ class VoiceBotClient(discord.Client):
                           public: bool = False, audio: Optional[AudioIn] = None,
                           mentions: Optional[dict[str, str]] = None, admin_mentions: frozenset[str] = frozenset(),
                           names: Optional[dict[str, str]] = None, with_roles: bool = False,
-                          in_voice: bool = False) -> None:
+                          in_voice: bool = False, also_post: bool = False) -> None:
         """Acknowledge first (3 s deadline), then hand over to the command layer.  ``in_voice``:
-        what the command speaks goes to the caller's voice channel instead of the text channel."""
-        await interaction.response.defer(thinking=True, ephemeral=not public or in_voice)
+        what the command speaks goes to the caller's voice channel instead of the text channel
+        (``also_post``: to both)."""
+        posts = public and (not in_voice or also_post)
+        await interaction.response.defer(thinking=True, ephemeral=not posts)
         inv = self.invocation(interaction, command, args, audio, mentions, admin_mentions, names,
                               await self.role_names(interaction) if with_roles else None)
         target = None
@@ -210,7 +214,7 @@ class VoiceBotClient(discord.Client):
                 await interaction.followup.send(tr(_language(interaction), *NOT_IN_VOICE), ephemeral=True)
                 return
             target = inv.voice
-        await self.commands.handle(inv, DiscordResponder(self, interaction, public and not in_voice, target))
+        await self.commands.handle(inv, DiscordResponder(self, interaction, posts, target, also_post and in_voice))
 
     async def role_names(self, interaction: discord.Interaction) -> dict[str, str]:
         """The server's role ids → names (the cache when the gateway filled it, else one HTTP call)."""
@@ -330,13 +334,14 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
                            intensity="Emotion intensity 0–1", speed="Speed: 1.2 = 20 % faster, 0.8 = 20 % slower",
                            seconds="Exact duration in seconds", emotion_text="Describe the emotion, e.g. trembling with fear",
                            as_member="Use a voice this member shared here",
-                           voice="Speak it in your voice channel instead of posting a voice message")
+                           voice="Speak it in your voice channel instead of posting a voice message",
+                           also_post="With voice: also post it as a voice message")
     async def say(interaction: discord.Interaction, text: str, emotion: Optional[str] = None,
                   intensity: Optional[app_commands.Range[float, 0.0, 1.0]] = None,
                   speed: Optional[app_commands.Range[float, MIN_SPEED, MAX_SPEED]] = None,
                   seconds: Optional[app_commands.Range[float, 0.5, 120.0]] = None,
                   emotion_text: Optional[str] = None, as_member: Optional[discord.Member] = None,
-                  voice: bool = False) -> None:
+                  voice: bool = False, also_post: bool = False) -> None:
         parts: list[str] = []
         mentions: dict[str, str] = {}
         names: dict[str, str] = {}
@@ -355,7 +360,7 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
         if seconds is not None:
             parts.append(f"{seconds:g}s")
         await client.run_command(interaction, "say", " ".join(parts + ["--", text]), public=True, mentions=mentions,
-                                 names=names, in_voice=voice)
+                                 names=names, in_voice=voice, also_post=also_post)
 
     @say.autocomplete("emotion")
     async def emotion_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

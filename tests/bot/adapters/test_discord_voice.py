@@ -256,3 +256,27 @@ async def test_read_aloud_speaks_members_in_voice_in_their_own_voice_only(voice,
     await _post(gateway, 1, "I opted out, so this stays text.")
     await asyncio.sleep(1.0)
     assert len(queued) == 2 and len(await _audit(app)) == 2
+
+
+async def test_a_connection_that_does_not_come_back_is_made_again(voice, monkeypatch):
+    api, gateway, server, client, queued = voice
+    monkeypatch.setattr(discord_voice, "RECOVER_S", 1.0)
+    server.resume_delay = 60.0  # the resumed session never answers
+    await _say(api, "A long message that is still playing when the voice server falls over and stays down.")
+    await server.wait_packets(30)
+    await server.drop(4015)
+    notice = (await api.wait_for("POST", f"/channels/{TEXT_CHANNEL}/messages", timeout=40))[0]
+    assert "reconnected" in notice.json["content"]
+    assert len(server.sessions) == 2  # a fresh identify, not the stuck resume
+    await _until(lambda: any(p.ssrc == server.sessions[1].ssrc for p in server.packets), timeout=20)
+
+
+async def test_say_in_voice_can_also_post_the_voice_message(voice):
+    api, gateway, server, client, queued = voice
+    p = dispatch(api, interaction("say", [opt("text", "Both here and in the lounge."), opt("voice", True, 5),
+                                          opt("also_post", True, 5)], user=1))
+    posted = await api.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", count=2)
+    notes = [r for r in posted if r.json and r.json.get("flags", 0) & (1 << 13)]
+    assert len(notes) == 1 and not notes[0].json["flags"] & (1 << 6)  # a public voice message
+    assert notes[0].files["files[0]"][1] == queued[0]  # the same audio that plays in the channel
+    await server.wait_packets(len(OggOpusSource(queued[0]).packets))
