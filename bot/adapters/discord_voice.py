@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import logging
 import struct
 import time
@@ -82,6 +83,18 @@ class QueueItem:
     ogg: bytes
     requester: str  # platform user id
     notice_channel: int  # text channel for "reconnected" and similar news
+    request: int = 0  # the parts of one long /say share it and play back to back
+
+
+def queue_position(queue: "deque[QueueItem]", current: Optional[QueueItem], request: int) -> int:
+    """Where a new part of ``request`` goes: right after its own queued parts, first in line when
+    its previous part is playing now, else at the end."""
+    mine = [i for i, queued in enumerate(queue) if queued.request == request]
+    if mine:
+        return mine[-1] + 1
+    if current is not None and current.request == request:
+        return 0
+    return len(queue)
 
 
 class GuildPlayer:
@@ -132,12 +145,14 @@ class GuildPlayer:
             self._task = None
 
     def enqueue(self, item: QueueItem) -> int:
-        """Queue ``item``; its place in line (1: plays next or now)."""
-        self.queue.append(item)
+        """Queue ``item`` (after the earlier parts of its own request, so a long message is not
+        cut in two by someone else's); its place in line (1: plays next or now)."""
+        position = queue_position(self.queue, self.current, item.request)
+        self.queue.insert(position, item)
         self._last_activity = time.monotonic()
         self._ensure_task()
         self._wake.set()
-        return len(self.queue) + (self.current is not None)
+        return position + 1 + (self.current is not None)
 
     def skip(self) -> None:
         vc = self.voice_client
@@ -265,6 +280,9 @@ class VoiceChannels:
             await player.leave()
 
 
+_requests = itertools.count(1)
+
+
 class MemberVoice:
     """The :class:`bot.core.invocation.VoiceChannel` of one server, seen by one member (the caller,
     or the author of a message to read aloud); news goes to the text channel they wrote in."""
@@ -275,6 +293,7 @@ class MemberVoice:
         self.member_id = member_id
         self.text_channel_id = text_channel_id
         self.player = channels.player(guild.id)
+        self.request = next(_requests)  # one invocation: one request, however many parts it has
 
     def _caller(self) -> Optional[discord.VoiceChannel]:
         state = self.guild._voice_state_for(self.member_id)  # the gateway's voice states (no members intent needed)
@@ -315,5 +334,5 @@ class MemberVoice:
                                     or not self.player.voice_client.is_connected()):
             await self.player.join(channel)
         self.player.language = language
-        return self.player.enqueue(QueueItem(ogg, str(self.member_id), self.text_channel_id))
+        return self.player.enqueue(QueueItem(ogg, str(self.member_id), self.text_channel_id, self.request))
 

@@ -280,3 +280,21 @@ async def test_say_in_voice_can_also_post_the_voice_message(voice):
     assert len(notes) == 1 and not notes[0].json["flags"] & (1 << 6)  # a public voice message
     assert notes[0].files["files[0]"][1] == queued[0]  # the same audio that plays in the channel
     await server.wait_packets(len(OggOpusSource(queued[0]).packets))
+
+
+
+def test_the_parts_of_a_long_message_stay_together_in_the_queue():
+    """A long /say comes in parts; another member's message, ready in between, waits for all of them."""
+    from collections import deque
+
+    from bot.adapters.discord_voice import QueueItem, queue_position
+
+    def item(request: int) -> QueueItem:
+        return QueueItem(b"", "u", 0, request)
+
+    queue: deque = deque([item(2)])  # B waits while A's first part plays
+    assert queue_position(queue, item(1), 1) == 0  # A's second part goes before B
+    queue.appendleft(item(1))
+    assert queue_position(queue, item(9), 1) == 1  # and its third after its second
+    assert queue_position(queue, item(1), 3) == 2  # a new request waits at the end
+    assert queue_position(deque(), None, 1) == 0
