@@ -100,10 +100,11 @@ def queue_position(queue: "deque[QueueItem]", current: Optional[QueueItem], requ
 class GuildPlayer:
     """One server's voice connection and playback queue (requests play in the order they came)."""
 
-    def __init__(self, client: discord.Client, guild_id: int, idle_seconds: int) -> None:
+    def __init__(self, client: discord.Client, guild_id: int, idle_seconds: int, leave_when_alone: bool) -> None:
         self.client = client
         self.guild_id = guild_id
         self.idle_seconds = idle_seconds
+        self.leave_when_alone = leave_when_alone
         self.queue: deque[QueueItem] = deque()
         self.current: Optional[QueueItem] = None
         self.language = "en"
@@ -143,6 +144,12 @@ class GuildPlayer:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+
+    def configure(self, idle_seconds: int, leave_when_alone: bool) -> None:
+        """The server's choices of when to leave; an idle wait in progress starts over with them."""
+        if (idle_seconds, leave_when_alone) != (self.idle_seconds, self.leave_when_alone):
+            self.idle_seconds, self.leave_when_alone = idle_seconds, leave_when_alone
+            self._wake.set()
 
     def enqueue(self, item: QueueItem) -> int:
         """Queue ``item`` (after the earlier parts of its own request, so a long message is not
@@ -262,14 +269,14 @@ class VoiceChannels:
 
     def player(self, guild_id: int) -> GuildPlayer:
         if guild_id not in self.players:
-            self.players[guild_id] = GuildPlayer(self.client, guild_id, self.idle_seconds)
+            self.players[guild_id] = GuildPlayer(self.client, guild_id, self.idle_seconds, self.leave_when_alone)
         return self.players[guild_id]
 
     async def on_voice_state_update(self, member: discord.Member, before, after) -> None:
         """Leave a channel where no person is left to listen."""
         player = self.players.get(member.guild.id)
         channel = player.channel() if player is not None else None
-        if player is None or channel is None or not self.leave_when_alone:
+        if player is None or channel is None or not player.leave_when_alone:
             return
         if not any(not m.bot for m in channel.members):
             log.info("voice: alone in %s, leaving", channel.name)
@@ -317,6 +324,10 @@ class MemberVoice:
 
     async def leave(self) -> None:
         await self.player.leave()
+
+    def apply_policy(self, idle_seconds: Optional[int], leave_when_alone: Optional[bool]) -> None:
+        self.player.configure(self.channels.idle_seconds if idle_seconds is None else idle_seconds,
+                              self.channels.leave_when_alone if leave_when_alone is None else leave_when_alone)
 
     def now_playing_requester(self) -> Optional[str]:
         return self.player.current.requester if self.player.current is not None else None

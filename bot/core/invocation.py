@@ -98,6 +98,10 @@ class VoiceChannel(Protocol):
 
     async def leave(self) -> None: ...
 
+    def apply_policy(self, idle_seconds: Optional[int], leave_when_alone: Optional[bool]) -> None:
+        """The server's own choices of when the bot leaves (None: the operator's default)."""
+        ...
+
     def now_playing_requester(self) -> Optional[str]:
         """User id of whoever asked for what is playing now, or None when nothing plays."""
         ...

@@ -115,9 +115,12 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, platform, server_id)
     );
     """,
-    # 3: read-aloud in voice channels: the bound text channel, and members who opted out
+    # 3: voice channels: the read-aloud text channel, members who opted out, and when the bot leaves
+    #    (NULL: the operator's default from config.toml)
     """
     ALTER TABLE server_policies ADD COLUMN read_aloud_channel TEXT;
+    ALTER TABLE server_policies ADD COLUMN voice_idle_s INTEGER;
+    ALTER TABLE server_policies ADD COLUMN voice_leave_alone INTEGER;
     CREATE TABLE read_aloud_optouts (
         user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         platform TEXT NOT NULL,

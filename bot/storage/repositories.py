@@ -52,6 +52,8 @@ class Policy:
     max_chars: int = 500
     shared_voices_allowed: bool = False
     read_aloud_channel: Optional[str] = None  # text channel whose messages are spoken in voice (Discord)
+    voice_idle_s: Optional[int] = None  # leave voice after this long unused (None: the operator's default)
+    voice_leave_alone: Optional[bool] = None  # leave voice when no person is left (None: the operator's default)
 
 
 @dataclass(frozen=True)
@@ -216,19 +218,23 @@ class Store:
             return Policy(platform, server_id)
         return Policy(platform, server_id, bool(row["clone_allowed"]), row["say_mode"], row["say_role"],
                       int(row["cooldown_s"]), int(row["max_chars"]), bool(row["shared_voices_allowed"]),
-                      row["read_aloud_channel"])
+                      row["read_aloud_channel"], row["voice_idle_s"],
+                      None if row["voice_leave_alone"] is None else bool(row["voice_leave_alone"]))
 
     async def set_policy(self, policy: Policy) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO server_policies (platform, server_id, clone_allowed, say_mode, say_role, cooldown_s, "
-                "max_chars, shared_voices_allowed, read_aloud_channel, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "max_chars, shared_voices_allowed, read_aloud_channel, voice_idle_s, voice_leave_alone, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(platform, server_id) DO UPDATE SET clone_allowed=excluded.clone_allowed, "
                 "say_mode=excluded.say_mode, say_role=excluded.say_role, cooldown_s=excluded.cooldown_s, "
                 "max_chars=excluded.max_chars, shared_voices_allowed=excluded.shared_voices_allowed, "
-                "read_aloud_channel=excluded.read_aloud_channel, updated_at=excluded.updated_at",
+                "read_aloud_channel=excluded.read_aloud_channel, voice_idle_s=excluded.voice_idle_s, "
+                "voice_leave_alone=excluded.voice_leave_alone, updated_at=excluded.updated_at",
                 (policy.platform, policy.server_id, int(policy.clone_allowed), policy.say_mode, policy.say_role,
                  policy.cooldown_s, policy.max_chars, int(policy.shared_voices_allowed), policy.read_aloud_channel,
+                 policy.voice_idle_s, None if policy.voice_leave_alone is None else int(policy.voice_leave_alone),
                  time.time()),
             )
 

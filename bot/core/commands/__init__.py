@@ -77,6 +77,8 @@ class CommandLayer:
             policy = await self.store.policy(inv.place.platform, inv.place.server_id)
             blocked = not inv.place.is_private and await self.store.is_blocked(
                 inv.place.platform, inv.place.server_id, (inv.actor.user_id, inv.actor.handle.lower()))
+            if inv.voice is not None:  # every voice-channel request carries the server's current choices
+                inv.voice.apply_policy(policy.voice_idle_s, policy.voice_leave_alone)
             verdict = decide(inv.command, role, policy, blocked)
             if not verdict.allowed:
                 raise PermissionDenied(verdict.reason_en, verdict.reason_zh)

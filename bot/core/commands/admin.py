@@ -12,9 +12,9 @@ from ..messages import tr
 from .base import Services
 
 POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | role NAME | cooldown N | max_chars N | shared on|off"
-                " | read_aloud CHANNEL|here|off",
+                " | read_aloud CHANNEL|here|off | voice_idle SECONDS|default | leave_alone on|off|default",
                 "用法：/policy set clone on|off | say everyone|role|admins | role 角色名 | cooldown N | max_chars N | shared on|off"
-                " | read_aloud 频道|here|off")
+                " | read_aloud 频道|here|off | voice_idle 秒数|default | leave_alone on|off|default")
 
 
 class AdminCommands:
@@ -34,6 +34,8 @@ class AdminCommands:
                 raise BadRequest(*POLICY_USAGE)
             policy = _apply(policy, parts[1].lower(), " ".join(parts[2:]), inv)
             await self.s.store.set_policy(policy)
+            if inv.voice is not None:  # a bot already in voice follows the new choice at once
+                inv.voice.apply_policy(policy.voice_idle_s, policy.voice_leave_alone)
         on, off = tr(lang, "on", "开"), tr(lang, "off", "关")
         role = inv.role_names.get(policy.say_role or "", policy.say_role)
         await out.text(
@@ -43,6 +45,10 @@ class AdminCommands:
             + tr(lang, "shared voices", "共享声音") + f": {on if policy.shared_voices_allowed else off}"
             + ("\n" + tr(lang, "read aloud in voice", "在语音频道朗读") + ": "
                + (f"<#{policy.read_aloud_channel}>" if policy.read_aloud_channel else off)
+               + "\n" + tr(lang, "leave voice after idle", "语音空闲多久后离开") + ": "
+               + (f"{policy.voice_idle_s} s" if policy.voice_idle_s is not None else tr(lang, "default", "默认"))
+               + "\n" + tr(lang, "leave voice when alone", "只剩机器人时离开语音") + ": "
+               + ({True: on, False: off}.get(policy.voice_leave_alone) or tr(lang, "default", "默认"))
                if inv.voice is not None else ""))
 
     @staticmethod
@@ -151,6 +157,17 @@ def _apply(policy: Policy, key: str, value: str, inv: Invocation) -> Policy:
         if not lo <= n <= hi:
             raise BadRequest(f"{key} must be between {lo} and {hi}.", f"{key} 必须在 {lo} 到 {hi} 之间。")
         return replace(policy, cooldown_s=n) if key == "cooldown" else replace(policy, max_chars=n)
+    if key in ("voice_idle", "leave_alone"):
+        if inv.voice is None:
+            raise BadRequest("Voice channels work in Discord servers.", "语音频道只能在 Discord 服务器使用。")
+        if value.strip().lower() in ("default", "默认"):
+            return replace(policy, **{"voice_idle_s" if key == "voice_idle" else "voice_leave_alone": None})
+        if key == "leave_alone":
+            return replace(policy, voice_leave_alone=_on(value))
+        if not value.strip().isdigit() or not 0 <= int(value) <= 86_400:
+            raise BadRequest("voice_idle needs seconds from 0 (stay) to 86400, or 'default'.",
+                             "voice_idle 需要 0（一直留着）到 86400 之间的秒数，或 default。")
+        return replace(policy, voice_idle_s=int(value))
     if key == "read_aloud":
         if inv.voice is None:
             raise BadRequest("Read-aloud works in Discord servers with voice channels.", "朗读功能只能在有语音频道的 Discord 服务器使用。")
@@ -161,5 +178,6 @@ def _apply(policy: Policy, key: str, value: str, inv: Invocation) -> Policy:
         if not channel.isdigit():
             raise BadRequest("read_aloud needs a text channel, 'here' or 'off'.", "read_aloud 需要一个文字频道、here 或 off。")
         return replace(policy, read_aloud_channel=channel)
-    raise BadRequest("Unknown policy setting. Use clone, say, role, cooldown, max_chars, shared or read_aloud.",
-                     "未知设置。可用：clone、say、role、cooldown、max_chars、shared、read_aloud。")
+    raise BadRequest("Unknown policy setting. Use clone, say, role, cooldown, max_chars, shared, read_aloud, voice_idle "
+                     "or leave_alone.",
+                     "未知设置。可用：clone、say、role、cooldown、max_chars、shared、read_aloud、voice_idle、leave_alone。")

@@ -53,7 +53,8 @@ HELP = {
         "moderator), /leave; /readaloud allow:False keeps your messages in the read-aloud channel silent.\n"
         "Admins (Manage Server): /voiceadmin policy | set | block | unblock | trust | untrust | purge.\n"
         "Settings: " + _ADMIN_HELP_EN + "; read_aloud CHANNEL|here|off — speak that channel's messages in voice "
-        "(members in voice with the bot, in their own voice)",
+        "(members in voice with the bot, in their own voice); voice_idle SECONDS|default, leave_alone on|off|default "
+        "— when the bot leaves voice",
         "/say text:… [emotion:…] [intensity:0–1] [speed:0.8–1.33] [seconds:…] [emotion_text:…] [as_member:…] —— "
         "把文本读成语音消息。speed 1.2 = 快 20%；emotion_text 用文字描述情绪（\"冷笑着说\"）。长文本会分成几条。\n"
         "/clone —— 录制你的声音：先同意，再私信给我一条语音消息（请用 Discord 手机应用录制：电脑客户端无法录制语音消息），"
@@ -62,7 +63,8 @@ HELP = {
         "语音频道：/join，/say … voice:True（用你的声音在那里说），/skip 和 /stop（你点播的，管理员可处理任何一条），/leave；"
         "/readaloud allow:False 让你在朗读频道的消息不被读出。\n"
         "管理员（管理服务器权限）：/voiceadmin policy | set | block | unblock | trust | untrust | purge。\n"
-        "设置：" + _ADMIN_HELP_ZH + "；read_aloud 频道|here|off —— 在语音频道朗读该频道的消息（与机器人同在语音里的成员，用其本人声音）"),
+        "设置：" + _ADMIN_HELP_ZH + "；read_aloud 频道|here|off —— 在语音频道朗读该频道的消息（与机器人同在语音里的成员，用其本人声音）；"
+        "voice_idle 秒数|default、leave_alone on|off|default —— 机器人何时离开语音"),
 }
 
 

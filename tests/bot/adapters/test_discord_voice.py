@@ -298,3 +298,22 @@ def test_the_parts_of_a_long_message_stay_together_in_the_queue():
     assert queue_position(queue, item(9), 1) == 1  # and its third after its second
     assert queue_position(queue, item(1), 3) == 2  # a new request waits at the end
     assert queue_position(deque(), None, 1) == 0
+
+
+async def test_a_server_can_keep_the_bot_in_voice_or_let_it_go_sooner(voice):
+    api, gateway, server, client, queued = voice
+
+    async def setting(name: str, value: str) -> None:
+        options = [{"name": "set", "type": 1, "options": [opt("setting", name), opt("value", value)]}]
+        await _command(api, "voiceadmin", user=9, perms=ADMIN_PERMS, options=options)
+
+    await setting("voice_idle", "0")
+    await setting("leave_alone", "off")
+    await _command(api, "join", user=1)
+    await _until(lambda: bool(server.sessions))
+    await gateway.move_member("1", None)
+    await gateway.move_member("2", None)
+    await asyncio.sleep(3.0)  # past the operator's 2 s, and alone
+    assert gateway.voice_updates[-1]["channel_id"] == VOICE_CHANNEL
+    await setting("voice_idle", "1")  # applies to the bot already in voice
+    await _until(lambda: gateway.voice_updates[-1]["channel_id"] is None, timeout=10)

@@ -18,6 +18,7 @@ class RecordingVoice:
     requester: Optional[str] = None
     waiting: int = 0
     calls: list[str] = field(default_factory=list)
+    policy: tuple = ()
 
     def caller_channel(self):
         return self.caller
@@ -33,6 +34,9 @@ class RecordingVoice:
     async def leave(self):
         self.calls.append("leave")
         self.bot = None
+
+    def apply_policy(self, idle_seconds, leave_when_alone):
+        self.policy = (idle_seconds, leave_when_alone)
 
     def now_playing_requester(self):
         return self.requester
@@ -98,3 +102,18 @@ async def test_admins_bind_a_read_aloud_channel_and_members_opt_out(app):
     await run(app, "readaloud", "on", voice=voice)
     assert not await app.store.read_aloud_opted_out(user.id, "test", "g1")
     assert "/readaloud off" in (await run(app, "readaloud", "maybe", voice=voice)).last.text
+
+
+async def test_each_server_chooses_when_the_bot_leaves_voice(app):
+    voice = RecordingVoice()
+    await run(app, "join", voice=voice)
+    assert voice.policy == (None, None)  # the operator's defaults
+    out = await run(app, "policy", "set voice_idle 60", voice=voice, user="boss", admin=True)
+    assert "leave voice after idle: 60 s" in out.last.text and voice.policy == (60, None)
+    await run(app, "policy", "set leave_alone off", voice=voice, user="boss", admin=True)
+    await run(app, "join", voice=voice)
+    assert voice.policy == (60, False)  # every voice request carries the server's current choice
+    assert "0 (stay) to 86400" in (await run(app, "policy", "set voice_idle soon", voice=voice, user="boss", admin=True)).last.text
+    await run(app, "policy", "set voice_idle default", voice=voice, user="boss", admin=True)
+    assert (await app.store.policy("test", "g1")).voice_idle_s is None
+    assert "Discord servers" in (await run(app, "policy", "set voice_idle 5", user="boss", admin=True)).last.text
