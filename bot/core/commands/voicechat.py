@@ -17,10 +17,11 @@ from ..errors import BadRequest, PermissionDenied
 from ..invocation import Invocation, Responder, VoiceChannel
 from ..messages import NOT_IN_VOICE, tr
 from ..permissions import may_control_playback
+from .base import Services
 
 
 class VoiceChatCommands:
-    def __init__(self, services, role_of, say) -> None:
+    def __init__(self, services: Services, role_of, say) -> None:
         self.s = services
         self.role_of = role_of
         self.say = say  # the /say family's handler
