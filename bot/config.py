@@ -33,6 +33,8 @@ class BotConfig:
     per_user: int = 2
     console_output_dir: Path = Path("out")
     preload_clone_models: bool = True  # load the speaker encoder and Whisper in the background at start
+    metrics_port: int = 0  # Prometheus /metrics and /health on this port (0: off)
+    metrics_host: str = "127.0.0.1"  # where they listen (0.0.0.0 for a scraper on another machine)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class DiscordConfig:
 
 #: Allowed ranges for numbers, by "table.key".
 _RANGES = {"bot.workers": (1, 64), "bot.max_pending": (1, 100_000), "bot.per_user": (1, 1000),
+           "bot.metrics_port": (0, 65_535),
            "discord.test_guild_id": (1, 2**63 - 1), "discord.voice_idle_seconds": (0, 86_400)}
 _CHOICES = {"bot.consent_mode": ("spoken", "button")}
 

@@ -31,8 +31,11 @@ class JobQueue:
     jobs.  Beyond either, :meth:`submit` raises :class:`Busy` with a wait estimate.
     """
 
-    def __init__(self, workers: int = 1, max_pending: int = 64, per_user: int = 2) -> None:
+    def __init__(self, workers: int = 1, max_pending: int = 64, per_user: int = 2,
+                 on_finished: Optional[Callable[[float, str], None]] = None) -> None:
         self.workers = workers
+        #: told (seconds from queueing, outcome) of every job: done, failed, busy (refused), cancelled
+        self.on_finished = on_finished
         self.max_pending = max_pending
         self.per_user = per_user
         self._queues: dict[str, Deque[_Job]] = {}
@@ -49,11 +52,21 @@ class JobQueue:
         if not self._tasks:
             self._tasks = [asyncio.create_task(self._worker(i), name=f"synth-worker-{i}") for i in range(self.workers)]
 
+    @property
+    def depth(self) -> int:
+        """Jobs waiting or running (``_inflight`` counts both, per user)."""
+        return sum(self._inflight.values())
+
+    def _finished(self, job: Optional[_Job], outcome: str) -> None:
+        if self.on_finished is not None:
+            self.on_finished(time.monotonic() - job.queued_at if job is not None else 0.0, outcome)
+
     def estimate_wait(self) -> float:
         """Seconds until a job submitted now would start, roughly."""
         return (self._pending + sum(self._inflight.values())) * self._avg_seconds / max(1, self.workers)
 
     def _busy(self, en: str, zh: str) -> Busy:
+        self._finished(None, "busy")
         wait = max(1, round(self.estimate_wait()))
         return Busy(f"{en} Please try again in ~{wait} s.", f"{zh}请约 {wait} 秒后再试。")
 
@@ -103,14 +116,17 @@ class JobQueue:
                 continue
             if job.future.cancelled():
                 self._inflight[job.user] -= 1
+                self._finished(job, "cancelled")
                 continue
             started = time.monotonic()
             try:
                 result = await loop.run_in_executor(self._executor, job.fn)
             except Exception as exc:  # delivered to the waiting command
+                self._finished(job, "failed")
                 if not job.future.done():
                     job.future.set_exception(exc)
             else:
+                self._finished(job, "done")
                 if not job.future.done():
                     job.future.set_result(result)
             finally:
@@ -126,6 +142,7 @@ class JobQueue:
             while (job := self._next()) is not None:
                 job.future.cancel()
                 self._inflight[job.user] -= 1
+                self._finished(job, "cancelled")
         self._wakeup.set()
         if self._tasks:
             done, pending = await asyncio.wait(self._tasks, timeout=timeout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -41,6 +42,8 @@ class Services:
         self.jobs = jobs
         self.transcriber = transcriber
         self.settings = settings
+        #: told (seconds of synthesis, seconds of speech) after every voice note (metrics)
+        self.on_synthesized: Optional[Callable[[float, float], None]] = None
 
     async def wait_job(self, future: asyncio.Future, out: Responder) -> Any:
         """Await queued work, keeping the platform's "recording voice…" indicator alive."""
@@ -56,7 +59,10 @@ class Services:
 
     def render(self, text: str, profile: Optional[VoiceProfile], emotion, duration) -> dict[str, Any]:
         """Blocking: synthesise and encode one voice note."""
+        started = time.perf_counter()
         result = self.engine.synthesize(text, voice=profile, emotion=emotion, duration=duration)
+        if self.on_synthesized is not None:
+            self.on_synthesized(time.perf_counter() - started, result.duration)
         ogg = encode_ogg_opus(result.samples, result.sample_rate, tags={
             "comment": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
         return {"ogg": ogg, "duration": ogg_opus_info(ogg).duration, "waveform": waveform(result.samples)}

@@ -80,3 +80,25 @@ async def test_errors_reach_the_caller():
     with pytest.raises(ZeroDivisionError):
         await q.submit("A", lambda: 1 / 0)
     await q.close()
+
+
+async def test_every_job_outcome_is_reported_once_with_its_time():
+    seen: list[tuple[float, str]] = []
+    q = JobQueue(workers=1, per_user=1, on_finished=lambda seconds, outcome: seen.append((seconds, outcome)))
+    gate = threading.Event()
+    first = q.submit("A", lambda: gate.wait(5))
+    assert q.depth == 1
+    with pytest.raises(Busy):
+        q.submit("A", lambda: None)
+    failing = q.submit("B", lambda: 1 / 0)
+    queued = q.submit("C", lambda: "never")
+    assert q.depth == 3
+    queued.cancel()  # its requester went away while it waited
+    await asyncio.sleep(0.1)
+    gate.set()
+    await first
+    with pytest.raises(ZeroDivisionError):
+        await failing
+    await q.close()
+    assert sorted(outcome for _, outcome in seen) == ["busy", "cancelled", "done", "failed"]
+    assert dict((o, s) for s, o in seen)["done"] >= 0.1 and q.depth == 0
