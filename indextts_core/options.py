@@ -23,3 +23,11 @@ def option_choice(cfg: dict[str, Any], key: str, default: str, choices: Sequence
     if value not in choices:
         raise EngineConfigError(f"engine.{key} must be one of {', '.join(map(repr, choices))} (got {value!r})")
     return value
+
+
+def option_bool(cfg: dict[str, Any], key: str, default: bool) -> bool:
+    """Pop ``key`` as true or false."""
+    value = cfg.pop(key, default)
+    if not isinstance(value, bool):
+        raise EngineConfigError(f"engine.{key} must be true or false (got {value!r})")
+    return value

@@ -292,10 +292,7 @@ class DefaultEngine:
 
     def analyze(self, text: str) -> Analysis:
         """The front end's reading of ``text`` (what ``inspect`` shows)."""
-        if len(text) > self.max_chars:
-            raise TextError(f"This text has {len(text)} characters; the limit is {self.max_chars}. Please shorten it.",
-                            f"这段文字有 {len(text)} 个字符，上限是 {self.max_chars}。请缩短。")
-        return analyze(text)
+        return analyze(text, max_chars=self.max_chars)
 
     def _emotion_target(self, emotion: Optional[EmotionSpec]) -> ProsodyTarget:
         if emotion is not None and emotion.reference is not None:

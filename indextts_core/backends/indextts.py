@@ -45,10 +45,10 @@ from ..engine import (
     DAMAGED_PROFILE, AudioSource, DurationSpec, EmotionSpec, ProgressCallback, SynthesisResult, VoiceProfile,
 )
 from ..errors import EngineConfigError, EngineUnavailableError, ProfileError, TextError
-from ..frontend import Analysis, Sentence, analyze
+from ..frontend import Sentence, analyze
 from ..frontend.pinyin import resolve_chars
 from ..frontend.segment import Run
-from ..options import option_choice, option_int
+from ..options import option_bool, option_choice, option_int
 from .default import CALIBRATION_TEXT, DEFAULT_ENGLISH, EDGE_S, MAX_TEXT_CHARS, SENTENCE_PAUSE_S
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,6 @@ DOWNLOAD_GB = 7
 #: Conditioning arrays a profile keeps (the w2v-BERT features are only needed to make them).
 PROFILE_ARRAYS = ("emovec", "style", "conds", "prompt_condition", "ref_mel")
 DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-
-
-def _option_bool(cfg: dict[str, Any], key: str, default: bool) -> bool:
-    value = cfg.pop(key, default)
-    if not isinstance(value, bool):
-        raise EngineConfigError(f"engine.{key} must be true or false (got {value!r})")
-    return value
 
 
 @lru_cache(maxsize=4096)
@@ -125,7 +118,7 @@ class IndexTTSEngine:
         if not (isinstance(device, str) and DEVICE_RE.match(device)):
             raise EngineConfigError(f"engine.device must be 'auto', 'cpu', 'cuda' or 'cuda:N' (got {device!r})")
         self.device = device
-        if _option_bool(cfg, "fp16", False):
+        if option_bool(cfg, "fp16", False):
             raise EngineConfigError("engine.fp16: the ONNX implementation of IndexTTS-2.5 runs in fp32 only; "
                                     "remove the option or set it to false")
         self.threads = option_int(cfg, "threads", min(4, os.cpu_count() or 1), 1, 256)
@@ -331,12 +324,6 @@ class IndexTTSEngine:
         return replace(ctx, conds=conds, emovec=ctx.emovec + emotion.alpha * (other.emovec - ctx.emovec))
 
     # ------------------------------------------------------------------ speaking
-    def analyze(self, text: str) -> Analysis:
-        if len(text) > self.max_chars:
-            raise TextError(f"This text has {len(text)} characters; the limit is {self.max_chars}. Please shorten it.",
-                            f"这段文字有 {len(text)} 个字符，上限是 {self.max_chars}。请缩短。")
-        return analyze(text)
-
     def synthesize(
         self,
         text: str,
@@ -349,7 +336,7 @@ class IndexTTSEngine:
         t0 = time.perf_counter()
         pipe = self._load()
         ctx = self._context(voice)
-        analysis = self.analyze(text)
+        analysis = analyze(text, max_chars=self.max_chars)
         from_clip = emotion is not None and emotion.reference is not None
         if from_clip:
             ctx = self._with_emotion_of(ctx, emotion)

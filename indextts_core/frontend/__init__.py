@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from ..errors import TextError
 from .clean import check_script, strip_controls
@@ -46,8 +47,12 @@ def _display(text: str, notes: list[Annotation]) -> str:
     return PLACEHOLDER_RE.sub(lambda m: back(m[0]), text)
 
 
-def analyze(text: str, max_sentence_chars: int = 220) -> Analysis:
-    """Run the whole front end on ``text``; :class:`TextError` for text no voice can speak."""
+def analyze(text: str, max_sentence_chars: int = 220, *, max_chars: Optional[int] = None) -> Analysis:
+    """Run the whole front end on ``text``; :class:`TextError` for text no voice can speak, or
+    longer than the engine's ``max_chars``."""
+    if max_chars is not None and len(text) > max_chars:
+        raise TextError(f"This text has {len(text)} characters; the limit is {max_chars}. Please shorten it.",
+                        f"这段文字有 {len(text)} 个字符，上限是 {max_chars}。请缩短。")
     check_script(text)
     marked, notes = extract_annotations(strip_controls(text))
     normalized = normalize(marked)
