@@ -259,12 +259,14 @@ def encode_ogg_opus(
     if max_true_peak_dbtp is not None and len(pcm):
         from .loudness import true_peak_dbtp
 
-        for _ in range(3):  # the codec's overshoot is not exactly proportional: check each try
-            decoded, _ = sf.read(io.BytesIO(data), dtype="float32")
+        # The codec's overshoot is not exactly proportional to the gain, so every try is decoded
+        # and checked, the last one included, with a margin that grows each time.
+        for attempt in range(1, 9):
+            decoded, _ = sf.read(io.BytesIO(data), dtype="float64")
             over = true_peak_dbtp(decoded, OPUS_RATE) - max_true_peak_dbtp
             if over <= 0:
                 break
-            pcm = pcm * np.float32(10 ** (-(over + 0.2) / 20))
+            pcm = pcm * np.float32(10 ** (-(over + 0.2 * attempt) / 20))
             data = _encode(pcm, tags, compression_level)
     return data
 

@@ -1,5 +1,6 @@
 """Reference checks on crafted clips, format support, and the voice-note output format."""
 
+import io
 import shutil
 import subprocess
 
@@ -124,6 +125,26 @@ def test_ogg_opus_voice_note_is_valid_48k_mono_with_disclosure_tags(tmp_path, re
         out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,sample_rate,channels",
                               "-of", "default=nw=1", str(path)], capture_output=True, text=True, check=True).stdout
         assert "codec_name=opus" in out and "sample_rate=48000" in out and "channels=1" in out
+
+
+def _hard_clipped(seed: int) -> np.ndarray:
+    """Half a second of square-ish or clipped-sine signal at full scale: Opus overshoots it by
+    several tenths of a dB, more than one or two gain corrections remove."""
+    rng = np.random.default_rng(seed)
+    n = 24000
+    if seed % 3 == 0:
+        x = np.sign(rng.normal(size=n // int(rng.integers(2, 40))).repeat(40)[:n])
+    else:
+        x = np.clip(5 * np.sin(2 * np.pi * rng.uniform(50, 3000) * np.arange(n) / 48000), -1, 1)
+    return np.pad(0.999 * x, (0, n - len(x))).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [5, 48, 54])
+def test_no_voice_note_decodes_above_minus_1_dbtp_even_for_full_scale_square_waves(seed):
+    from indextts_core.loudness import true_peak_dbtp
+
+    decoded, rate = sf.read(io.BytesIO(encode_ogg_opus(_hard_clipped(seed), 48000)), dtype="float64")
+    assert true_peak_dbtp(decoded, rate) <= -1.0
 
 
 def test_waveform_is_at_most_256_bytes_and_follows_loudness():
