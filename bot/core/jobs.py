@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -32,8 +33,11 @@ class JobQueue:
     """
 
     def __init__(self, workers: int = 1, max_pending: int = 64, per_user: int = 2,
-                 on_finished: Optional[Callable[[float, str], None]] = None) -> None:
+                 on_finished: Optional[Callable[[float, str], None]] = None,
+                 runner: Optional[Callable[[Any], Any]] = None) -> None:
         self.workers = workers
+        #: runs a job given as data (a :mod:`.tasks` task); a job given as a function runs itself
+        self.runner = runner
         #: told (seconds from queueing, outcome) of every job: done, failed, busy (refused), cancelled
         self.on_finished = on_finished
         self.max_pending = max_pending
@@ -70,8 +74,14 @@ class JobQueue:
         wait = max(1, round(self.estimate_wait()))
         return Busy(f"{en} Please try again in ~{wait} s.", f"{zh}请约 {wait} 秒后再试。")
 
-    def submit(self, user: str, fn: Callable[[], Any]) -> asyncio.Future:
-        """Queue ``fn`` (blocking) for ``user``; await the returned future for its result."""
+    async def enqueue(self, user: str, work: Any) -> asyncio.Future:
+        """:meth:`submit`, with the signature every queue has (the Redis one must talk to Redis)."""
+        return self.submit(user, work)
+
+    def submit(self, user: str, work: Any) -> asyncio.Future:
+        """Queue ``work`` (a blocking function, or a task for ``runner``) for ``user``; await the
+        returned future for its result."""
+        fn = work if callable(work) else functools.partial(self._run_task, work)
         if self._closing:
             raise Busy("The bot is shutting down. Please try again in a minute.", "机器人正在重启，请一分钟后再试。")
         if self._inflight[user] >= self.per_user:
@@ -88,6 +98,11 @@ class JobQueue:
         self._pending += 1
         self._wakeup.set()
         return job.future
+
+    def _run_task(self, task: Any) -> Any:
+        if self.runner is None:
+            raise RuntimeError("this queue has no runner for tasks")
+        return self.runner(task)
 
     def _next(self) -> Optional[_Job]:
         while self._order:

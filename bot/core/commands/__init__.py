@@ -10,15 +10,13 @@ and turns every failure into a message in the user's language.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable
 
 from indextts_core.errors import IndexTTSError
 
 from ...storage import Store, User
-from ..asr import Transcriber
 from ..errors import BadRequest, BotError, PermissionDenied
 from ..invocation import Invocation, Responder
-from ..jobs import JobQueue
 from ..messages import SOMETHING_WRONG, tr
 from ..permissions import Role, decide, resolve_role
 from .account import AccountCommands
@@ -40,12 +38,11 @@ EVENTS = frozenset({"button", "audio", "text", "aloud"})
 class CommandLayer:
     """Turns invocations into replies.  Adapters only translate platform objects."""
 
-    def __init__(self, store: Store, engine: Any, jobs: JobQueue, transcriber: Optional[Transcriber] = None,
-                 settings: Settings = Settings()) -> None:
-        if settings.consent_mode == "spoken" and transcriber is None:
-            raise ValueError("spoken consent needs a transcriber (install faster-whisper) or consent_mode = 'button'")
+    def __init__(self, store: Store, engine: Any, jobs: Any, settings: Settings = Settings()) -> None:
+        """``engine``: its ``name`` and ``version``; ``jobs``: the queue (:class:`~..jobs.JobQueue`
+        or the Redis one) that runs :mod:`..tasks` wherever the engine is."""
         self.store = store
-        self.services = Services(store, engine, jobs, transcriber, settings)
+        self.services = Services(store, engine, jobs, settings)
         self.confirmations = Confirmations(self.services)
         self.account = AccountCommands(self.services, self.confirmations)
         self.clone = CloneCommands(self.services, self.confirmations)

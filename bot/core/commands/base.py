@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from indextts_core.audio import encode_ogg_opus, ogg_opus_info, waveform
 from indextts_core.engine import VoiceProfile
 
 from ...storage import Store
-from ..asr import Transcriber
 from ..invocation import Invocation, Responder
-from ..jobs import JobQueue
+from ..tasks import Task
 
 RECORDING_PING_S = 4.0
 
@@ -33,17 +30,17 @@ def job_key(inv: Invocation) -> str:
 
 
 class Services:
-    """The shared parts every command family uses (built once by :class:`CommandLayer`)."""
+    """The shared parts every command family uses (built once by :class:`CommandLayer`).
 
-    def __init__(self, store: Store, engine: Any, jobs: JobQueue, transcriber: Optional[Transcriber],
-                 settings: Settings) -> None:
+    ``engine`` is only asked its ``name`` and ``version`` (which profiles it can use): the work
+    itself goes through ``jobs`` as :mod:`..tasks`, in this process or in a worker.
+    """
+
+    def __init__(self, store: Store, engine: Any, jobs: Any, settings: Settings) -> None:
         self.store = store
         self.engine = engine
         self.jobs = jobs
-        self.transcriber = transcriber
         self.settings = settings
-        #: told (seconds of synthesis, seconds of speech) after every voice note (metrics)
-        self.on_synthesized: Optional[Callable[[float, float], None]] = None
 
     async def wait_job(self, future: asyncio.Future, out: Responder) -> Any:
         """Await queued work, keeping the platform's "recording voice…" indicator alive."""
@@ -53,19 +50,13 @@ class Services:
             if done:
                 return future.result()
 
-    async def run(self, inv: Invocation, out: Responder, fn: Callable[[], Any]) -> Any:
-        """Queue blocking work for this user (fair, bounded) and wait for its result."""
-        return await self.wait_job(self.jobs.submit(job_key(inv), fn), out)
+    async def submit(self, inv: Invocation, task: Task) -> asyncio.Future:
+        """Queue a task for this user (fair, bounded; :class:`Busy` when full)."""
+        return await self.jobs.enqueue(job_key(inv), task)
 
-    def render(self, text: str, profile: Optional[VoiceProfile], emotion, duration) -> dict[str, Any]:
-        """Blocking: synthesise and encode one voice note."""
-        started = time.perf_counter()
-        result = self.engine.synthesize(text, voice=profile, emotion=emotion, duration=duration)
-        if self.on_synthesized is not None:
-            self.on_synthesized(time.perf_counter() - started, result.duration)
-        ogg = encode_ogg_opus(result.samples, result.sample_rate, tags={
-            "comment": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
-        return {"ogg": ogg, "duration": ogg_opus_info(ogg).duration, "waveform": waveform(result.samples)}
+    async def run(self, inv: Invocation, out: Responder, task: Task) -> Any:
+        """Queue a task for this user and wait for its result."""
+        return await self.wait_job(await self.submit(inv, task), out)
 
     def profile(self, stored) -> Optional[VoiceProfile]:
         """The stored profile, or None when an older engine made it (the user must record again)."""

@@ -10,13 +10,14 @@ import hashlib
 import time
 from typing import Optional
 
-from indextts_core.audio import MAX_UPLOAD_BYTES, read_audio
+from indextts_core.audio import MAX_UPLOAD_BYTES
 
 from ...storage import Consent, PendingAction, User
-from ..consent import check_recording, code_matches, consent_sentence, new_code
+from ..consent import code_matches, consent_sentence, new_code
 from ..errors import BadRequest
 from ..invocation import AudioIn, Invocation, Responder
 from ..messages import tr
+from ..tasks import CloneTask, RenderTask
 from .base import Services
 from .confirm import Confirmations
 
@@ -142,7 +143,8 @@ class CloneCommands:
         if len(data) > MAX_UPLOAD_BYTES:
             raise BadRequest("That recording is too large (over 20 MB). Please send 5–30 seconds.", "录音太大（超过 20 MB）。请发送 5–30 秒。")
         digest = hashlib.sha256(data).hexdigest()
-        profile, check = await self.s.run(inv, out, lambda: self._build_voice(data, pending))
+        cloned = await self.s.run(inv, out, CloneTask(data, pending.method, pending.code, pending.language))
+        profile, check = cloned.profile, cloned.check
         if check is not None and not check.accepted:
             if not code_matches(pending.code, check.code_heard):
                 raise BadRequest("I could not hear the code correctly. Please record the sentence again, reading the code "
@@ -159,17 +161,5 @@ class CloneCommands:
                           check.score if check else None, digest, time.time())
         await self.s.store.save_voice(user.id, profile.to_bytes(), profile.engine, profile.version, profile.meta, consent)
         await out.text(tr(lang, "Your voice is ready. Try /say Hello! — here is a preview:", "你的声音已就绪。试试 /say 你好！——先听听预览："))
-        preview = await self.s.run(inv, out, lambda: self.s.render(PREVIEW_TEXT[lang], profile, None, None))
-        await out.voice(preview["ogg"], preview["duration"], preview["waveform"])
-
-    def _build_voice(self, data: bytes, pending: PendingAction):
-        """Blocking: the voice profile (the engine checks the clip once) and, in spoken mode, the
-        consent transcript of the same clip; the profile is dropped if consent fails."""
-        audio = read_audio(data)
-        profile = self.s.engine.create_voice(audio)
-        check: Optional[object] = None
-        if pending.method == "spoken":
-            if self.s.transcriber is None:
-                raise RuntimeError("spoken consent without a transcriber")
-            check = check_recording(self.s.transcriber, pending.code, audio.samples, audio.sample_rate, pending.language)
-        return profile, check
+        preview = await self.s.run(inv, out, RenderTask(PREVIEW_TEXT[lang], profile.to_bytes()))
+        await out.voice(preview.ogg, preview.duration, preview.waveform)

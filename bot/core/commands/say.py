@@ -18,7 +18,8 @@ from ..messages import tr
 from ..notes import plan_notes
 from ..permissions import Role
 from ..say_args import describe_speed, parse_say
-from .base import Services, job_key
+from ..tasks import RenderTask
+from .base import Services
 
 #: Longest acceptable wait before the first note (queue + the platform's own send backlog).
 MAX_WAIT_S = 45.0
@@ -96,19 +97,20 @@ class SayCommands:
         futures: collections.deque[asyncio.Future] = collections.deque()
         submitted = 0
 
-        def submit_more(first: bool) -> None:
+        voice = profile.to_bytes() if profile is not None else None
+
+        async def submit_more(first: bool) -> None:
             nonlocal submitted
             while submitted < len(notes) and len(futures) < PIPELINE:
-                piece = notes[submitted]
                 try:
-                    futures.append(self.s.jobs.submit(job_key(inv), lambda t=piece: self.s.render(t, profile, emotion, duration)))
+                    futures.append(await self.s.submit(inv, RenderTask(notes[submitted], voice, emotion, duration)))
                 except Busy:
                     if first and not futures:
                         raise
                     return
                 submitted += 1
 
-        submit_more(first=True)
+        await submit_more(first=True)
         sent = 0
         try:
             for index, piece in enumerate(notes):
@@ -119,18 +121,18 @@ class SayCommands:
                         raise Busy(f"I'm busy: I stopped after part {index} of {len(notes)}. Please send the rest again later.",
                                    f"我正忙：读到第 {index} 部分（共 {len(notes)} 部分）就停下了。请稍后再发送剩下的内容。")
                     await asyncio.sleep(BUSY_RETRY_S)
-                    submit_more(first=False)
+                    await submit_more(first=False)
                 rendered = await self.s.wait_job(futures.popleft(), out)
-                submit_more(first=False)
+                await submit_more(first=False)
                 parts = list(captions) if index == 0 else []
                 if len(notes) > 1:
                     parts.append(tr(lang, f"part {index + 1}/{len(notes)}", f"第 {index + 1}/{len(notes)} 部分"))
-                await out.voice(rendered["ogg"], rendered["duration"], rendered["waveform"],
+                await out.voice(rendered.ogg, rendered.duration, rendered.waveform,
                                 caption=" — ".join(parts) or None, cache_key=self._cache_key(profile, piece, emotion, duration))
                 sent += 1
                 await self.s.store.audit(AuditEntry(
                     user.id, inv.place.platform, inv.place.server_id, hashlib.sha256(piece.encode()).hexdigest(),
-                    emotion.describe() if emotion else "neutral", rendered["duration"], voice_owner_id=owner))
+                    emotion.describe() if emotion else "neutral", rendered.duration, voice_owner_id=owner))
         finally:
             for f in futures:
                 f.cancel()

@@ -60,7 +60,7 @@ async def test_the_recording_never_touches_the_disk(app, engine, tmp_path):
     sentence = out.last.text.split("\n\n", 1)[1]
     clip = spoken(engine, sentence)
     probe = clip[len(clip) // 2: len(clip) // 2 + 256]
-    real = app.commands.services.transcriber
+    real = app.runtime.transcriber
     found, calls = [], []
 
     class Inspecting:
@@ -77,7 +77,7 @@ async def test_the_recording_never_touches_the_disk(app, engine, tmp_path):
                             pass
             return real.transcribe(samples, rate, language, second_opinion)
 
-    app.commands.services.transcriber = Inspecting()
+    app.runtime.transcriber = Inspecting()
     await app.commands.handle(invocation("audio", private=True, audio=audio_in(clip)), out)
     assert calls and found == []  # looked while the clone was in progress, and found nothing
 

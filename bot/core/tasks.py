@@ -1,0 +1,174 @@
+"""The synthesis work the bot hands to a worker, as plain data, and the code that does it.
+
+Two kinds of job: :class:`RenderTask` (text → one voice note) and :class:`CloneTask` (a consent
+recording → a voice profile and, for spoken consent, what Whisper heard).  Both are pure data, so
+the same job runs in a thread of the bot process (the in-process queue) or in ``python -m
+bot.worker`` on another machine (the Redis queue): :class:`Runtime` is the one place that runs
+them.  :func:`pack` / :func:`unpack` turn jobs, results and errors into MessagePack bytes — data
+only, never pickle, so a shared Redis cannot make a worker run code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Optional, Union
+
+import msgpack
+
+from indextts_core.audio import encode_ogg_opus, ogg_opus_info, read_audio, waveform
+from indextts_core.engine import DurationSpec, EmotionSpec, VoiceProfile
+from indextts_core.errors import IndexTTSError
+
+from .consent import ConsentCheck, check_recording
+from .errors import BotError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderTask:
+    """Say ``text`` in the voice ``profile`` (serialised; None: the engine's default voice)."""
+
+    text: str
+    profile: Optional[bytes] = None
+    emotion: Optional[EmotionSpec] = None
+    duration: Optional[DurationSpec] = None
+
+
+@dataclass(frozen=True)
+class CloneTask:
+    """Make a voice from ``audio`` (the recording, in memory only); with ``method`` "spoken",
+    also transcribe it to check the consent sentence and its ``code``."""
+
+    audio: bytes
+    method: str
+    code: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    ogg: bytes
+    duration: float
+    waveform: bytes
+
+
+@dataclass(frozen=True)
+class Cloned:
+    profile: VoiceProfile
+    check: Optional[ConsentCheck]
+
+
+Task = Union[RenderTask, CloneTask]
+
+
+class JobFailed(BotError):
+    """A job failed in a worker; carries the worker's message for the user."""
+
+
+class Runtime:
+    """Runs tasks with an engine (and, for spoken consent, a transcriber).  Blocking."""
+
+    def __init__(self, engine: Any, transcriber: Any = None,
+                 on_synthesized: Optional[Callable[[float, float], None]] = None) -> None:
+        self.engine = engine
+        self.transcriber = transcriber
+        #: told (seconds of synthesis, seconds of speech) after every voice note (metrics)
+        self.on_synthesized = on_synthesized
+
+    def run(self, task: Task) -> Union[Rendered, Cloned]:
+        if isinstance(task, RenderTask):
+            return self.render(task)
+        return self.clone(task)
+
+    def render(self, task: RenderTask) -> Rendered:
+        profile = VoiceProfile.from_bytes(task.profile) if task.profile is not None else None
+        started = time.perf_counter()
+        result = self.engine.synthesize(task.text, voice=profile, emotion=task.emotion, duration=task.duration)
+        if self.on_synthesized is not None:
+            self.on_synthesized(time.perf_counter() - started, result.duration)
+        ogg = encode_ogg_opus(result.samples, result.sample_rate, tags={
+            "comment": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
+        return Rendered(ogg, ogg_opus_info(ogg).duration, waveform(result.samples))
+
+    def clone(self, task: CloneTask) -> Cloned:
+        """The profile (the engine checks the clip once) and, in spoken mode, the consent
+        transcript of the same clip; the caller drops the profile if consent fails."""
+        audio = read_audio(task.audio)
+        profile = self.engine.create_voice(audio)
+        check = None
+        if task.method == "spoken":
+            if self.transcriber is None:
+                raise RuntimeError("spoken consent without a transcriber")
+            check = check_recording(self.transcriber, task.code, audio.samples, audio.sample_rate, task.language)
+        return Cloned(profile, check)
+
+
+# --- the wire format -----------------------------------------------------------------------------
+
+_KINDS = {"render": RenderTask, "clone": CloneTask, "rendered": Rendered}
+
+
+def _emotion_to_wire(e: Optional[EmotionSpec]) -> Optional[dict]:
+    if e is None:
+        return None
+    if e.reference is not None and not isinstance(e.reference, bytes):
+        raise TypeError("only an emotion clip given as bytes can travel to a worker")
+    return {"preset": e.preset, "intensity": e.intensity, "vector": list(e.vector) if e.vector is not None else None,
+            "reference": e.reference, "description": e.description, "alpha": e.alpha,
+            "reference_speaker": e.reference_speaker.to_bytes() if e.reference_speaker is not None else None}
+
+
+def _emotion_from_wire(d: Optional[dict]) -> Optional[EmotionSpec]:
+    if d is None:
+        return None
+    speaker = d.pop("reference_speaker")
+    vector = d.pop("vector")
+    return EmotionSpec(**d, vector=tuple(vector) if vector is not None else None,
+                       reference_speaker=VoiceProfile.from_bytes(speaker) if speaker is not None else None)
+
+
+def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
+    """Jobs, results and errors as MessagePack bytes."""
+    if isinstance(obj, RenderTask):
+        d = {"kind": "render", "text": obj.text, "profile": obj.profile, "emotion": _emotion_to_wire(obj.emotion),
+             "duration": [obj.duration.ratio, obj.duration.seconds] if obj.duration is not None else None}
+    elif isinstance(obj, CloneTask):
+        d = {"kind": "clone", **{f.name: getattr(obj, f.name) for f in fields(obj)}}
+    elif isinstance(obj, Rendered):
+        d = {"kind": "rendered", "ogg": obj.ogg, "duration": obj.duration, "waveform": obj.waveform}
+    elif isinstance(obj, Cloned):
+        check = obj.check
+        d = {"kind": "cloned", "profile": obj.profile.to_bytes(),
+             "check": [check.accepted, check.score, check.code_heard, check.transcript] if check is not None else None}
+    elif isinstance(obj, BaseException):
+        # What the user is told: the error's own bilingual message when it has one (bad clip,
+        # bad emotion, ...); anything else was a fault and is logged where it happened.
+        if isinstance(obj, (IndexTTSError, BotError)):
+            d = {"kind": "error", "en": obj.message("en"), "zh": obj.message("zh"), "fault": False}
+        else:
+            d = {"kind": "error", "en": "Making that voice note failed. Please try again in a moment.",
+                 "zh": "生成语音失败。请稍后再试。", "fault": True}
+    else:
+        raise TypeError(f"cannot pack {type(obj).__name__}")
+    return msgpack.packb(d, use_bin_type=True)
+
+
+def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
+    """The inverse of :func:`pack`; an error comes back as a :class:`JobFailed` (not raised)."""
+    d = msgpack.unpackb(data, raw=False)
+    kind = d.pop("kind")
+    if kind == "render":
+        duration = d.pop("duration")
+        return RenderTask(d["text"], d["profile"], _emotion_from_wire(d["emotion"]),
+                          DurationSpec(*duration) if duration is not None else None)
+    if kind == "cloned":
+        check = d["check"]
+        return Cloned(VoiceProfile.from_bytes(d["profile"]), ConsentCheck(*check) if check is not None else None)
+    if kind == "error":
+        return JobFailed(d["en"], d["zh"])
+    if kind not in _KINDS:
+        raise ValueError(f"unknown message kind {kind!r}")
+    return _KINDS[kind](**d)
