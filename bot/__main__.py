@@ -41,7 +41,8 @@ def check_writable(folder: Path, what: str) -> None:
 
 
 async def _run(config: Config) -> int:
-    engine = load_engine(config.engine.name, config.engine.options)  # checks its options; models load in start()
+    # The engine checks its options now (models load in start()); with [queue] url it lives in the workers.
+    engine = None if config.queue.url else load_engine(config.engine.name, config.engine.options)
     check_writable(config.bot.data_dir, "bot.data_dir")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

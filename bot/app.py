@@ -16,7 +16,7 @@ from .core.asr import WhisperTranscriber
 from .core.jobs import JobQueue
 from .core.tasks import Runtime
 from .metrics import Metrics, MetricsServer
-from .storage import Database, Store
+from .storage import Store, connect
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class BotApp:
 
     def __init__(self, config: Config, engine: Optional[Any] = None) -> None:
         self.config = config
-        self.db = Database(config.database_path)
+        self.db = connect(config.database_url)
         self.store = Store(self.db)
         self._engine = engine
         self.jobs: Optional[JobQueue] = None
@@ -42,19 +42,39 @@ class BotApp:
         shutil.rmtree(self.config.bot.data_dir / "uploads", ignore_errors=True)
         await self.db.open()
         await self.store.drop_stale_pending(time.time() - 24 * 3600)
-        if self._engine is None:
-            self._engine = await asyncio.to_thread(load_engine, self.config.engine.name, self.config.engine.options)
         if self.config.bot.metrics_port:  # up first: an orchestrator sees "starting" (503), not a refused port
             self._metrics_server = MetricsServer(self.metrics, self.health, self.config.bot.metrics_host,
                                                  self.config.bot.metrics_port)
             await self._metrics_server.start()
+        mode = self.config.bot.consent_mode
+        if self.config.queue.url:
+            await self._start_remote()
+        else:
+            await self._start_local(mode)
+        jobs = self.jobs
+        self.metrics.queue_depth.set_function(lambda: jobs.depth)
+        self.commands = CommandLayer(self.store, self._engine, self.jobs, Settings(consent_mode=mode))
+        self._serving = True
+        return self
+
+    async def _start_remote(self) -> None:
+        """Synthesis in ``python -m bot.worker`` processes: this process loads no model."""
+        from .redis_queue import RedisJobQueue
+
+        queue = self.config.queue
+        self.jobs = await RedisJobQueue(queue.url, queue.prefix, self.config.bot.max_pending, self.config.bot.per_user,
+                                        queue.job_timeout_seconds, on_finished=self.metrics.job_finished).start()
+        self._engine = self.jobs.engine  # name and version, as the workers registered them
+
+    async def _start_local(self, mode: str) -> None:
+        if self._engine is None:
+            self._engine = await asyncio.to_thread(load_engine, self.config.engine.name, self.config.engine.options)
         if hasattr(self._engine, "warm_up"):
             # Voices for /say now; the speaker encoder (torch) loads on the first /clone.
             started = time.perf_counter()
             await asyncio.to_thread(self._engine.warm_up, speaker_encoder=False)
             self.metrics.model_load_seconds.set(time.perf_counter() - started)
         transcriber = None
-        mode = self.config.bot.consent_mode
         if mode == "spoken":
             if WhisperTranscriber.available():
                 transcriber = WhisperTranscriber()
@@ -64,14 +84,9 @@ class BotApp:
         self.runtime = Runtime(self._engine, transcriber, on_synthesized=self.metrics.synthesized)
         self.jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user,
                              on_finished=self.metrics.job_finished, runner=self.runtime.run)
-        jobs = self.jobs
-        self.metrics.queue_depth.set_function(lambda: jobs.depth)
-        self.commands = CommandLayer(self.store, self._engine, self.jobs, Settings(consent_mode=mode))
-        self._serving = True
         if self.config.bot.preload_clone_models:
             # The first /clone would otherwise wait 20–80 s for torch and Whisper to load.
             self._preload = asyncio.create_task(asyncio.to_thread(self._load_clone_models, transcriber))
-        return self
 
     def _load_clone_models(self, transcriber: Optional[WhisperTranscriber]) -> None:
         started = time.perf_counter()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 import typing
+import urllib.parse
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
@@ -51,10 +52,24 @@ class DiscordConfig:
     read_aloud: bool = False  # servers may bind a text channel to be read aloud (needs the message-content intent)
 
 
+@dataclass(frozen=True)
+class QueueConfig:
+    url: Optional[str] = None  # "redis://host:6379/0": synthesis in `python -m bot.worker` processes (unset: in this process)
+    prefix: str = "voicebot"  # key prefix, so several bots can share one Redis
+    lease_seconds: int = 30  # a worker silent this long is presumed dead: its job goes to another worker
+    job_timeout_seconds: int = 300  # the bot stops waiting for a job after this long and says so
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    url: Optional[str] = None  # "sqlite:///data/bot.sqlite3" (unset: bot.data_dir/bot.sqlite3) or "postgresql://…"
+
+
 #: Allowed ranges for numbers, by "table.key".
 _RANGES = {"bot.workers": (1, 64), "bot.max_pending": (1, 100_000), "bot.per_user": (1, 1000),
            "bot.metrics_port": (0, 65_535),
-           "discord.test_guild_id": (1, 2**63 - 1), "discord.voice_idle_seconds": (0, 86_400)}
+           "discord.test_guild_id": (1, 2**63 - 1), "discord.voice_idle_seconds": (0, 86_400),
+           "queue.lease_seconds": (2, 3600), "queue.job_timeout_seconds": (5, 86_400)}
 _CHOICES = {"bot.consent_mode": ("spoken", "button")}
 
 
@@ -64,17 +79,20 @@ class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
     telegram_token: Optional[str] = None
     discord_token: Optional[str] = None
 
     @property
-    def database_path(self) -> Path:
-        return self.bot.data_dir / "bot.sqlite3"
+    def database_url(self) -> str:
+        return self.storage.url or f"sqlite:///{self.bot.data_dir / 'bot.sqlite3'}"
 
     @property
     def secrets(self) -> list[str]:
         """Values that must never appear in logs."""
-        return [t for t in (self.telegram_token, self.discord_token) if t]
+        passwords = [urllib.parse.urlsplit(u).password for u in (self.queue.url, self.storage.url) if u]
+        return [t for t in (self.telegram_token, self.discord_token, *passwords) if t]
 
 
 def _convert(where: str, value: Any, kind: Any) -> Any:
@@ -107,6 +125,16 @@ def _table(cls, data: Any, where: str):
     return cls(**{key: _convert(f"{where}.{key}", value, hints[key]) for key, value in data.items()})
 
 
+def _check_urls(table, where: str, schemes: tuple[str, ...]):
+    url = table.url
+    if url is None:
+        return table
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme not in schemes:
+        raise ConfigError(f"{where}.url must start with {' or '.join(s + '://' for s in schemes)} (got {url.split('@')[-1]!r})")
+    return table
+
+
 def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = None, *, required: bool = False) -> Config:
     """Read ``path`` and take tokens from ``env`` (``os.environ`` by default).
 
@@ -125,7 +153,7 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
                 raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
         elif required or p.exists():
             raise ConfigError(f"config file {path} not found" if not p.exists() else f"{path} is not a file")
-    unknown = sorted(set(data) - {"engine", "bot", "telegram", "discord"})
+    unknown = sorted(set(data) - {"engine", "bot", "telegram", "discord", "queue", "storage"})
     if unknown:
         raise ConfigError(f"Unknown table(s) in config: {', '.join(unknown)} (tokens belong in the environment)")
     engine_data = dict(data.get("engine", {}))
@@ -137,6 +165,9 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
         bot=_table(BotConfig, data.get("bot", {}), "bot"),
         telegram=_table(TelegramConfig, data.get("telegram", {}), "telegram"),
         discord=_table(DiscordConfig, data.get("discord", {}), "discord"),
+        queue=_check_urls(_table(QueueConfig, data.get("queue", {}), "queue"), "queue", ("redis", "rediss", "unix")),
+        storage=_check_urls(_table(StorageConfig, data.get("storage", {}), "storage"), "storage",
+                            ("sqlite", "postgresql", "postgres")),
         telegram_token=env.get("TELEGRAM_TOKEN") or None,
         discord_token=env.get("DISCORD_TOKEN") or None,
     )

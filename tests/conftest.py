@@ -68,3 +68,19 @@ def itts(tiny_model_dir):
     eng.warm_up(speaker_encoder=False)
     yield eng
     eng.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server for the session (skipped with the reason when not installed)."""
+    from tests.servers import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on it for each test."""
+    return postgres_server.new_database()

@@ -1,6 +1,6 @@
-"""Storage: SQLite via aiosqlite."""
+"""Storage: SQLite via aiosqlite (default) or PostgreSQL via asyncpg, one set of repositories."""
 
-from .db import Database, SchemaTooNewError, StorageError
+from .db import Database, PostgresDatabase, SchemaTooNewError, StorageError, connect, sqlite_path
 from .repositories import AuditEntry, Consent, PendingAction, Policy, Store, StoredVoice, User
 
-__all__ = ["AuditEntry", "Consent", "Database", "PendingAction", "Policy", "SchemaTooNewError", "StorageError", "Store", "StoredVoice", "User"]
+__all__ = ["AuditEntry", "Consent", "Database", "PostgresDatabase", "connect", "PendingAction", "Policy", "SchemaTooNewError", "StorageError", "Store", "sqlite_path", "StoredVoice", "User"]

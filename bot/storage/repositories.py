@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
-from .db import Database
+from .db import Database, PostgresDatabase
 
 
 @dataclass(frozen=True)
@@ -95,125 +95,105 @@ class AuditEntry:
 class Store:
     """Every query of the bot, grouped by table."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Union[Database, PostgresDatabase]) -> None:
         self.db = db
 
     # ---------------------------------------------------------------- users
     async def user(self, platform: str, platform_user_id: str, language: Optional[str] = None) -> User:
         """Get or create the user row."""
-        async with self.db.conn.execute(
-            "SELECT * FROM users WHERE platform=? AND platform_user_id=?", (platform, platform_user_id)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone("SELECT * FROM users WHERE platform=? AND platform_user_id=?", platform, platform_user_id)
         if row is None:
-            async with self.db.transaction() as conn:
-                await conn.execute(
-                    "INSERT OR IGNORE INTO users (platform, platform_user_id, language, created_at) VALUES (?,?,?,?)",
-                    (platform, platform_user_id, language or "en", time.time()),
-                )
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO users (platform, platform_user_id, language, created_at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
+                    platform, platform_user_id, language or "en", time.time())
             return await self.user(platform, platform_user_id)
         user = User(row["id"], row["platform"], row["platform_user_id"], row["language"])
         if language and language != user.language:
-            async with self.db.transaction() as conn:
-                await conn.execute("UPDATE users SET language=? WHERE id=?", (language, user.id))
+            async with self.db.transaction() as tx:
+                await tx.execute("UPDATE users SET language=? WHERE id=?", language, user.id)
             user = User(user.id, user.platform, user.platform_user_id, language)
         return user
 
     async def find_user(self, platform: str, platform_user_id: str) -> Optional[User]:
-        async with self.db.conn.execute(
-            "SELECT * FROM users WHERE platform=? AND platform_user_id=?", (platform, platform_user_id)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone("SELECT * FROM users WHERE platform=? AND platform_user_id=?", platform, platform_user_id)
         return None if row is None else User(row["id"], row["platform"], row["platform_user_id"], row["language"])
 
     async def forget(self, user_id: int) -> None:
         """Delete the user and, through ON DELETE CASCADE, every row that refers to them; then
         scrub the write-ahead log so the deleted bytes are gone from disk too."""
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM users WHERE id=?", (user_id,))
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM users WHERE id=?", user_id)
         await self.db.scrub()
 
     # ---------------------------------------------------------------- voices + consent
     async def save_voice(self, user_id: int, profile: bytes, engine: str, version: str, meta: dict[str, Any], consent: Consent) -> None:
         """Store the profile and the consent record together, or neither."""
         now = time.time()
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO consents (user_id, method, text_shown, transcript, score, audio_sha256, created_at) VALUES (?,?,?,?,?,?,?)",
-                (user_id, consent.method, consent.text_shown, consent.transcript, consent.score, consent.audio_sha256, consent.created_at),
-            )
-            await conn.execute(
+                user_id, consent.method, consent.text_shown, consent.transcript, consent.score, consent.audio_sha256, consent.created_at)
+            await tx.execute(
                 "INSERT INTO voices (user_id, profile, engine, version, meta, created_at) VALUES (?,?,?,?,?,?) "
                 "ON CONFLICT(user_id) DO UPDATE SET profile=excluded.profile, engine=excluded.engine, "
                 "version=excluded.version, meta=excluded.meta, created_at=excluded.created_at",
-                (user_id, profile, engine, version, json.dumps(meta), now),
-            )
+                user_id, profile, engine, version, json.dumps(meta), now)
 
     async def voice(self, user_id: int) -> Optional[StoredVoice]:
-        async with self.db.conn.execute("SELECT * FROM voices WHERE user_id=?", (user_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone("SELECT * FROM voices WHERE user_id=?", user_id)
         if row is None:
             return None
         return StoredVoice(row["user_id"], bytes(row["profile"]), row["engine"], row["version"], json.loads(row["meta"]), row["created_at"])
 
     async def consents(self, user_id: int) -> list[Consent]:
-        async with self.db.conn.execute("SELECT * FROM consents WHERE user_id=? ORDER BY id", (user_id,)) as cur:
-            rows = await cur.fetchall()
+        rows = await self.db.fetchall("SELECT * FROM consents WHERE user_id=? ORDER BY id", user_id)
         return [Consent(r["user_id"], r["method"], r["text_shown"], r["transcript"], r["score"], r["audio_sha256"], r["created_at"]) for r in rows]
 
     # ---------------------------------------------------------------- pending confirmations
     async def add_pending(self, action: "PendingAction") -> None:
         """Store a confirmation step; an older open one of the same kind for this user is replaced."""
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM pending_actions WHERE user_id=? AND kind=? AND status IN ('open', 'agreed')",
-                               (action.user_id, action.kind))
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM pending_actions WHERE user_id=? AND kind=? AND status IN ('open', 'agreed')",
+                               action.user_id, action.kind)
+            await tx.execute(
                 "INSERT INTO pending_actions (token, user_id, kind, status, method, code, sentence, language, created_at, expires_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (action.token, action.user_id, action.kind, action.status, action.method, action.code, action.sentence,
-                 action.language, action.created_at, action.expires_at),
-            )
+                action.token, action.user_id, action.kind, action.status, action.method, action.code, action.sentence,
+                 action.language, action.created_at, action.expires_at)
 
     async def pending(self, token: str) -> Optional["PendingAction"]:
-        async with self.db.conn.execute("SELECT * FROM pending_actions WHERE token=?", (token,)) as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone("SELECT * FROM pending_actions WHERE token=?", token)
         return None if row is None else _pending_row(row)
 
     async def latest_pending(self, user_id: int, kind: str) -> Optional["PendingAction"]:
         """The user's most recent step of ``kind`` (any status), for "where am I?" questions."""
-        async with self.db.conn.execute(
-            "SELECT * FROM pending_actions WHERE user_id=? AND kind=? ORDER BY created_at DESC, rowid DESC LIMIT 1",
-            (user_id, kind),
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone("SELECT * FROM pending_actions WHERE user_id=? AND kind=? ORDER BY created_at DESC LIMIT 1", user_id, kind)
         return None if row is None else _pending_row(row)
 
     async def set_pending_status(self, token: str, status: str, expected: tuple[str, ...]) -> bool:
         """Move a step to ``status`` only from one of ``expected``: False when someone got there first."""
         marks = ",".join("?" * len(expected))
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(f"UPDATE pending_actions SET status=? WHERE token=? AND status IN ({marks})",
-                                     (status, token, *expected))
-            return cur.rowcount == 1
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(f"UPDATE pending_actions SET status=? WHERE token=? AND status IN ({marks})",
+                                     status, token, *expected)
+            return changed == 1
 
     async def cancel_pending(self, user_id: int) -> int:
         """Cancel every open step of the user; returns how many."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute("UPDATE pending_actions SET status='cancelled' WHERE user_id=? AND status IN ('open', 'agreed')",
-                                     (user_id,))
-            return cur.rowcount
+        async with self.db.transaction() as tx:
+            changed = await tx.execute("UPDATE pending_actions SET status='cancelled' WHERE user_id=? AND status IN ('open', 'agreed')",
+                                     user_id)
+            return changed
 
     async def drop_stale_pending(self, older_than: float) -> None:
         """Housekeeping at start-up: steps that ended or expired long ago (they hold consent codes)."""
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM pending_actions WHERE expires_at < ?", (older_than,))
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM pending_actions WHERE expires_at < ?", older_than)
 
     # ---------------------------------------------------------------- policies
     async def policy(self, platform: str, server_id: str) -> Policy:
-        async with self.db.conn.execute(
-            "SELECT * FROM server_policies WHERE platform=? AND server_id=?", (platform, server_id)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone("SELECT * FROM server_policies WHERE platform=? AND server_id=?", platform, server_id)
         if row is None:
             return Policy(platform, server_id)
         return Policy(platform, server_id, bool(row["clone_allowed"]), row["say_mode"], row["say_role"],
@@ -222,8 +202,8 @@ class Store:
                       None if row["voice_leave_alone"] is None else bool(row["voice_leave_alone"]))
 
     async def set_policy(self, policy: Policy) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO server_policies (platform, server_id, clone_allowed, say_mode, say_role, cooldown_s, "
                 "max_chars, shared_voices_allowed, read_aloud_channel, voice_idle_s, voice_leave_alone, updated_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -232,27 +212,23 @@ class Store:
                 "max_chars=excluded.max_chars, shared_voices_allowed=excluded.shared_voices_allowed, "
                 "read_aloud_channel=excluded.read_aloud_channel, voice_idle_s=excluded.voice_idle_s, "
                 "voice_leave_alone=excluded.voice_leave_alone, updated_at=excluded.updated_at",
-                (policy.platform, policy.server_id, int(policy.clone_allowed), policy.say_mode, policy.say_role,
+                policy.platform, policy.server_id, int(policy.clone_allowed), policy.say_mode, policy.say_role,
                  policy.cooldown_s, policy.max_chars, int(policy.shared_voices_allowed), policy.read_aloud_channel,
                  policy.voice_idle_s, None if policy.voice_leave_alone is None else int(policy.voice_leave_alone),
-                 time.time()),
-            )
+                 time.time())
 
     async def read_aloud_opted_out(self, user_id: int, platform: str, server_id: str) -> bool:
-        async with self.db.conn.execute(
-            "SELECT 1 FROM read_aloud_optouts WHERE user_id=? AND platform=? AND server_id=?", (user_id, platform, server_id)
-        ) as cur:
-            return await cur.fetchone() is not None
+        return await self.db.fetchone("SELECT 1 FROM read_aloud_optouts WHERE user_id=? AND platform=? AND server_id=?", user_id, platform, server_id) is not None
 
     async def set_read_aloud_opt_out(self, user_id: int, platform: str, server_id: str, opted_out: bool) -> None:
         """A member's choice not to have their messages read aloud in this server (kept until /forget)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             if opted_out:
-                await conn.execute("INSERT OR IGNORE INTO read_aloud_optouts (user_id, platform, server_id, created_at) "
-                                   "VALUES (?,?,?,?)", (user_id, platform, server_id, time.time()))
+                await tx.execute("INSERT INTO read_aloud_optouts (user_id, platform, server_id, created_at) "
+                                   "VALUES (?,?,?,?) ON CONFLICT DO NOTHING", user_id, platform, server_id, time.time())
             else:
-                await conn.execute("DELETE FROM read_aloud_optouts WHERE user_id=? AND platform=? AND server_id=?",
-                                   (user_id, platform, server_id))
+                await tx.execute("DELETE FROM read_aloud_optouts WHERE user_id=? AND platform=? AND server_id=?",
+                                   user_id, platform, server_id)
 
     # ---------------------------------------------------------------- members
     # Blocks are the server's moderation records: keyed by the platform's id (or an @handle when
@@ -264,69 +240,57 @@ class Store:
         if not subjects:
             return False
         marks = ",".join("?" * len(subjects))
-        async with self.db.conn.execute(
-            f"SELECT 1 FROM member_blocks WHERE platform=? AND server_id=? AND subject IN ({marks})",
-            (platform, server_id, *subjects),
-        ) as cur:
-            return await cur.fetchone() is not None
+        return await self.db.fetchone(f"SELECT 1 FROM member_blocks WHERE platform=? AND server_id=? AND subject IN ({marks})", platform, server_id, *subjects) is not None
 
     async def set_blocked(self, platform: str, server_id: str, subject: str, blocked: bool, by: str) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             if blocked:
-                await conn.execute(
-                    "INSERT OR IGNORE INTO member_blocks (platform, server_id, subject, blocked_by, created_at) VALUES (?,?,?,?,?)",
-                    (platform, server_id, subject, by, time.time()),
-                )
+                await tx.execute(
+                    "INSERT INTO member_blocks (platform, server_id, subject, blocked_by, created_at) VALUES (?,?,?,?,?) "
+                    "ON CONFLICT DO NOTHING",
+                    platform, server_id, subject, by, time.time())
             else:
-                await conn.execute("DELETE FROM member_blocks WHERE platform=? AND server_id=? AND subject=?",
-                                   (platform, server_id, subject))
+                await tx.execute("DELETE FROM member_blocks WHERE platform=? AND server_id=? AND subject=?",
+                                   platform, server_id, subject)
 
     async def is_trusted(self, platform: str, server_id: str, user_id: int) -> bool:
-        async with self.db.conn.execute(
-            "SELECT 1 FROM member_roles WHERE platform=? AND server_id=? AND user_id=? AND role='trusted'", (platform, server_id, user_id)
-        ) as cur:
-            return await cur.fetchone() is not None
+        return await self.db.fetchone("SELECT 1 FROM member_roles WHERE platform=? AND server_id=? AND user_id=? AND role='trusted'", platform, server_id, user_id) is not None
 
     async def set_trusted(self, platform: str, server_id: str, user_id: int, trusted: bool) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             if trusted:
-                await conn.execute("INSERT OR IGNORE INTO member_roles VALUES (?,?,?,'trusted')", (platform, server_id, user_id))
+                await tx.execute("INSERT INTO member_roles VALUES (?,?,?,'trusted') ON CONFLICT DO NOTHING", platform, server_id, user_id)
             else:
-                await conn.execute("DELETE FROM member_roles WHERE platform=? AND server_id=? AND user_id=?", (platform, server_id, user_id))
+                await tx.execute("DELETE FROM member_roles WHERE platform=? AND server_id=? AND user_id=?", platform, server_id, user_id)
 
     # ---------------------------------------------------------------- shares
     async def set_shared(self, owner_id: int, platform: str, server_id: str, shared: bool) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             if shared:
-                await conn.execute("INSERT OR IGNORE INTO voice_shares VALUES (?,?,?,?)", (owner_id, platform, server_id, time.time()))
+                await tx.execute("INSERT INTO voice_shares VALUES (?,?,?,?) ON CONFLICT DO NOTHING", owner_id, platform, server_id, time.time())
             else:
-                await conn.execute("DELETE FROM voice_shares WHERE owner_id=? AND platform=? AND server_id=?", (owner_id, platform, server_id))
+                await tx.execute("DELETE FROM voice_shares WHERE owner_id=? AND platform=? AND server_id=?", owner_id, platform, server_id)
 
     async def is_shared(self, owner_id: int, platform: str, server_id: str) -> bool:
-        async with self.db.conn.execute(
-            "SELECT 1 FROM voice_shares WHERE owner_id=? AND platform=? AND server_id=?", (owner_id, platform, server_id)
-        ) as cur:
-            return await cur.fetchone() is not None
+        return await self.db.fetchone("SELECT 1 FROM voice_shares WHERE owner_id=? AND platform=? AND server_id=?", owner_id, platform, server_id) is not None
 
     async def shares(self, owner_id: int) -> list[tuple[str, str]]:
-        async with self.db.conn.execute("SELECT platform, server_id FROM voice_shares WHERE owner_id=?", (owner_id,)) as cur:
-            return [(r[0], r[1]) for r in await cur.fetchall()]
+        return [(r[0], r[1]) for r in await self.db.fetchall("SELECT platform, server_id FROM voice_shares WHERE owner_id=?", owner_id)]
 
     async def purge_member(self, platform: str, server_id: str, user_id: int) -> None:
         """Remove a member's shares and generation history in one server."""
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM voice_shares WHERE owner_id=? AND platform=? AND server_id=?", (user_id, platform, server_id))
-            await conn.execute("DELETE FROM audit_log WHERE user_id=? AND platform=? AND server_id=?", (user_id, platform, server_id))
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM voice_shares WHERE owner_id=? AND platform=? AND server_id=?", user_id, platform, server_id)
+            await tx.execute("DELETE FROM audit_log WHERE user_id=? AND platform=? AND server_id=?", user_id, platform, server_id)
 
     # ---------------------------------------------------------------- audit
     async def audit(self, entry: AuditEntry) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO audit_log (user_id, voice_owner_id, platform, server_id, text_sha256, emotion, duration_s, created_at) "
                 "VALUES (?,?,?,?,?,?,?,?)",
-                (entry.user_id, entry.voice_owner_id, entry.platform, entry.server_id, entry.text_sha256, entry.emotion,
-                 entry.duration_s, entry.created_at),
-            )
+                entry.user_id, entry.voice_owner_id, entry.platform, entry.server_id, entry.text_sha256, entry.emotion,
+                 entry.duration_s, entry.created_at)
 
     async def reserve_cooldown(self, user_id: int, platform: str, server_id: str, seconds: int) -> float:
         """Take this member's speaking slot atomically: 0 when taken, else seconds left to wait.
@@ -334,31 +298,26 @@ class Store:
         One conditional upsert, so two simultaneous requests cannot both pass.
         """
         now = time.time()
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
                 "INSERT INTO cooldowns (user_id, platform, server_id, reserved_at) VALUES (?,?,?,?) "
                 "ON CONFLICT(user_id, platform, server_id) DO UPDATE SET reserved_at=excluded.reserved_at "
                 "WHERE cooldowns.reserved_at <= ?",
-                (user_id, platform, server_id, now, now - seconds),
-            )
-            if cur.rowcount == 1:
+                user_id, platform, server_id, now, now - seconds)
+            if changed == 1:
                 return 0.0
-            async with conn.execute("SELECT reserved_at FROM cooldowns WHERE user_id=? AND platform=? AND server_id=?",
-                                    (user_id, platform, server_id)) as cur2:
-                row = await cur2.fetchone()
+            row = await tx.fetchone("SELECT reserved_at FROM cooldowns WHERE user_id=? AND platform=? AND server_id=?",
+                                    user_id, platform, server_id)
         return max(0.001, float(row[0]) + seconds - now)
 
     async def release_cooldown(self, user_id: int, platform: str, server_id: str) -> None:
         """Give the slot back (the request failed, so it should not count)."""
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM cooldowns WHERE user_id=? AND platform=? AND server_id=?",
-                               (user_id, platform, server_id))
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM cooldowns WHERE user_id=? AND platform=? AND server_id=?",
+                               user_id, platform, server_id)
 
     async def last_generation(self, user_id: int, platform: str, server_id: str) -> Optional[float]:
-        async with self.db.conn.execute(
-            "SELECT MAX(created_at) FROM audit_log WHERE user_id=? AND platform=? AND server_id=?", (user_id, platform, server_id)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone("SELECT MAX(created_at) FROM audit_log WHERE user_id=? AND platform=? AND server_id=?", user_id, platform, server_id)
         return row[0] if row and row[0] is not None else None
 
     async def count_rows(self, user_id: int) -> int:
@@ -367,6 +326,5 @@ class Store:
         for table, col in (("users", "id"), ("voices", "user_id"), ("consents", "user_id"), ("pending_actions", "user_id"),
                            ("cooldowns", "user_id"), ("member_roles", "user_id"), ("voice_shares", "owner_id"), ("audit_log", "user_id"),
                            ("audit_log", "voice_owner_id"), ("read_aloud_optouts", "user_id")):
-            async with self.db.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {col}=?", (user_id,)) as cur:
-                total += (await cur.fetchone())[0]
+            total += (await self.db.fetchone(f"SELECT COUNT(*) FROM {table} WHERE {col}=?", user_id))[0]
         return total

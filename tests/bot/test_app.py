@@ -60,3 +60,31 @@ async def test_the_indextts_engine_serves_clone_say_and_forget_with_one_worker(t
         assert await app.store.find_user("test", "u1") is None  # the profile went with everything else
     finally:
         await app.stop()
+
+
+async def test_the_whole_bot_runs_on_postgresql(tmp_path, engine, postgres_url, reference_clip):
+    """[storage] url = postgresql://…: clone, say, the audit log and /forget on a real server."""
+    from bot.config import StorageConfig
+    from bot.storage import PostgresDatabase
+    from tests.bot.conftest import audio_in, invocation
+    from tests.bot.core.commands.helpers import press, run, say, spoken_hashes
+    from tests.conftest import wav_bytes
+
+    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="button", preload_clone_models=False),
+                    storage=StorageConfig(url=postgres_url))
+    app = await BotApp(config, engine=engine).start()
+    try:
+        assert isinstance(app.db, PostgresDatabase)
+        out = await run(app, "clone", private=True)
+        await press(app, out, private=True)
+        await app.commands.handle(invocation("audio", private=True, audio=audio_in(wav_bytes(reference_clip, 22050))), out)
+        assert out.last.kind == "voice", out.last.text  # the preview in the new voice
+        user = await app.store.find_user("test", "u1")
+        assert (await app.store.voice(user.id)).engine == engine.name
+        assert (await say(app, "happy 0.5 Hello from PostgreSQL!")).last.kind == "voice"
+        assert len(await spoken_hashes(app, "u1")) == 1
+        out = await run(app, "forget", private=True)
+        await press(app, out, private=True)
+        assert await app.store.count_rows(user.id) == 0
+    finally:
+        await app.stop()

@@ -18,6 +18,9 @@ def test_example_config_loads_and_tokens_come_from_the_environment():
     ('telegram_token = "x"\n', "tokens belong in the environment"),
     ('[bot]\nconsent_mode = "maybe"\n', "consent_mode"),
     ('[bot\n', "config"),
+    ('[queue]\nurl = "http://redis:6379"\n', "queue.url must start with redis://"),
+    ('[queue]\nlease_seconds = 1\n', "lease_seconds must be between"),
+    ('[storage]\nurl = "mysql://u:pw@db/x"\n', "storage.url must start with sqlite:// or postgresql://"),
 ])
 def test_bad_config_is_refused(tmp_path, text, match):
     path = tmp_path / "c.toml"
@@ -28,7 +31,7 @@ def test_bad_config_is_refused(tmp_path, text, match):
 
 def test_missing_file_means_defaults(tmp_path):
     cfg = load_config(tmp_path / "none.toml", env={})
-    assert cfg.database_path == Path("data") / "bot.sqlite3"
+    assert cfg.database_url == f"sqlite:///{Path('data') / 'bot.sqlite3'}"
 
 
 def test_python_m_bot_with_a_bad_engine_option_exits_2_with_one_line(tmp_path):
@@ -109,3 +112,12 @@ def test_a_damaged_database_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys
     (tmp_path / "d" / "bot.sqlite3").write_bytes(b"not a database" * 100)
     code, err = _main(tmp_path, monkeypatch, capsys, f'[bot]\ndata_dir = "{tmp_path / "d"}"\nconsent_mode = "button"\n')
     assert code == 2 and err.startswith("cannot start: cannot use the database") and len(err.strip().splitlines()) == 1
+
+
+def test_queue_and_storage_urls_and_their_passwords_never_reach_the_logs(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[queue]\nurl = "redis://:redis-pw@10.0.0.5:6379/0"\n'
+                    '[storage]\nurl = "postgresql://bot:pg-pw@10.0.0.6/voicebot"\n')
+    cfg = load_config(path, env={})
+    assert cfg.queue.url.startswith("redis://") and cfg.database_url.startswith("postgresql://")
+    assert {"redis-pw", "pg-pw"} <= set(cfg.secrets)

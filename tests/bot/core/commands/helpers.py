@@ -25,5 +25,4 @@ async def press(app, out: RecordingResponder, label_index: int = 0, *, reply_ind
 async def spoken_hashes(app, user: str, platform: str = "test") -> list[str]:
     """sha256 of every text spoken for ``user``, in order (the audit log)."""
     row = await app.store.find_user(platform, user)
-    async with app.db.conn.execute("SELECT text_sha256 FROM audit_log WHERE user_id=? ORDER BY id", (row.id,)) as cur:
-        return [r[0] for r in await cur.fetchall()]
+    return [r[0] for r in await app.db.fetchall("SELECT text_sha256 FROM audit_log WHERE user_id=? ORDER BY id", row.id)]

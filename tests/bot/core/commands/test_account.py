@@ -1,5 +1,7 @@
 """/voice, /share, /forget and /cancel: a user's own data, and confirmations bound to them."""
 
+from pathlib import Path
+
 from bot.storage import Policy
 from tests.bot.conftest import RecordingResponder, clone, invocation
 from tests.bot.core.commands.helpers import press, run, say
@@ -17,7 +19,7 @@ async def test_forget_leaves_no_rows_and_nothing_readable_on_disk(app, engine):
     assert await app.store.count_rows(user.id) > 0  # nothing deleted before confirming
     await press(app, out)
     assert await app.store.count_rows(user.id) == 0 and "deleted" in out.last.text
-    db = app.config.database_path
+    db = Path(app.db.path)
     on_disk = b"".join(p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists())
     assert consent.text_shown.encode() not in on_disk  # the sentence with its code
     assert consent.transcript.encode() not in on_disk

@@ -1,0 +1,513 @@
+"""The synthesis queue across machines: bot processes enqueue into Redis, ``python -m bot.worker``
+processes take the jobs.
+
+Why plain Redis (redis-py) and not arq, RQ or Dramatiq: those queues are first-in first-out, and
+the bot promises per-user round-robin (nobody waits behind another user's backlog), a per-user
+limit and a busy estimate across the whole cluster.  Those are a few atomic steps over lists, so
+each step is one Lua script and Redis runs it atomically:
+
+- ``<p>:ring`` lists the users with queued jobs, each once; ``<p>:u:<user>`` their job ids, oldest
+  first; a worker's claim takes the next user's oldest job and puts that user at the back.
+- ``<p>:job:<id>`` holds the packed task, the user, the reply list and the attempt count;
+  ``<p>:count:<user>`` the user's queued + running jobs; ``<p>:pending`` all queued ones.
+- ``<p>:running`` is a sorted set of leases: a worker renews its job's lease while it works.  A job
+  whose lease ran out (its worker died) is queued again at the front, once; the second time its
+  user gets a message.  A late result from a worker that lost its lease is dropped, so no reply is
+  ever sent twice.
+- Results go to the reply list of the bot process that asked (``<p>:done:<bot id>``), read by one
+  task that resolves the waiting futures.
+
+Recordings pass through Redis (a /clone job carries the clip), in memory only: run Redis without
+persistence (``save ""``, ``appendonly no``).  Start-up warns when it is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .core.errors import Busy
+from .core.tasks import JobFailed, pack, unpack
+
+log = logging.getLogger(__name__)
+
+#: A job is tried on at most this many workers: the one that died, and one more.
+MAX_ATTEMPTS = 2
+#: Results no bot picked up (it restarted) are dropped after this long.
+RESULT_TTL_S = 600
+
+_PRELUDE = """
+local p = ARGV[1]
+local function finish(id, user)
+  redis.call('ZREM', p..':running', id)
+  redis.call('DEL', p..':job:'..id)
+  if redis.call('DECR', p..':count:'..user) <= 0 then redis.call('DEL', p..':count:'..user) end
+end
+local function wake()
+  redis.call('RPUSH', p..':wake', '1')
+  redis.call('LTRIM', p..':wake', -64, -1)
+end
+"""
+
+# ARGV: prefix, id, user, task, reply key, per-user limit, max pending, now
+_ENQUEUE = _PRELUDE + """
+local id, user = ARGV[2], ARGV[3]
+if tonumber(redis.call('GET', p..':count:'..user) or '0') >= tonumber(ARGV[6]) then return -1 end
+if tonumber(redis.call('GET', p..':pending') or '0') >= tonumber(ARGV[7]) then return -2 end
+redis.call('HSET', p..':job:'..id, 'task', ARGV[4], 'user', user, 'reply', ARGV[5], 'attempts', 0,
+           'state', 'queued', 'worker', '', 'queued_at', ARGV[8])
+redis.call('INCR', p..':count:'..user)
+redis.call('INCR', p..':pending')
+if redis.call('RPUSH', p..':u:'..user, id) == 1 then redis.call('RPUSH', p..':ring', user) end
+wake()
+return 1
+"""
+
+# ARGV: prefix, worker id, lease deadline (ms) → {id, task, attempt} or nil
+_CLAIM = _PRELUDE + """
+while true do
+  local user = redis.call('LPOP', p..':ring')
+  if not user then return false end
+  local ukey = p..':u:'..user
+  local id = redis.call('LPOP', ukey)
+  if id then
+    if redis.call('LLEN', ukey) > 0 then redis.call('RPUSH', p..':ring', user) end
+    redis.call('DECR', p..':pending')
+    local jkey = p..':job:'..id
+    if redis.call('EXISTS', jkey) == 1 then
+      redis.call('HSET', jkey, 'state', 'running', 'worker', ARGV[2])
+      local attempt = redis.call('HINCRBY', jkey, 'attempts', 1)
+      redis.call('ZADD', p..':running', ARGV[3], id)
+      return {id, redis.call('HGET', jkey, 'task'), attempt}
+    end
+    if redis.call('DECR', p..':count:'..user) <= 0 then redis.call('DEL', p..':count:'..user) end
+  end
+end
+"""
+
+# ARGV: prefix, id, worker id, new lease deadline (ms) → 1 while the job is still this worker's
+_RENEW = _PRELUDE + """
+local jkey = p..':job:'..ARGV[2]
+if redis.call('HGET', jkey, 'worker') ~= ARGV[3] or redis.call('HGET', jkey, 'state') ~= 'running' then return 0 end
+redis.call('ZADD', p..':running', 'XX', ARGV[4], ARGV[2])
+return 1
+"""
+
+# ARGV: prefix, id, worker id, reply message, seconds the job took → 1 delivered, 0 dropped (stale)
+_COMPLETE = _PRELUDE + """
+local id = ARGV[2]
+local jkey = p..':job:'..id
+if redis.call('HGET', jkey, 'worker') ~= ARGV[3] or redis.call('HGET', jkey, 'state') ~= 'running' then return 0 end
+local reply = redis.call('HGET', jkey, 'reply')
+redis.call('RPUSH', reply, ARGV[4])
+redis.call('EXPIRE', reply, %d)
+finish(id, redis.call('HGET', jkey, 'user'))
+local avg = tonumber(redis.call('GET', p..':avg') or ARGV[5])
+redis.call('SET', p..':avg', tostring(0.8 * avg + 0.2 * tonumber(ARGV[5])))
+return 1
+""" % RESULT_TTL_S
+
+# ARGV: prefix, now (ms), max attempts, the packed "worker lost" error → jobs handled
+_REAP = _PRELUDE + """
+local n = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p..':running', '-inf', ARGV[2])) do
+  local jkey = p..':job:'..id
+  redis.call('ZREM', p..':running', id)
+  local user = redis.call('HGET', jkey, 'user')
+  if user then
+    if tonumber(redis.call('HGET', jkey, 'attempts')) < tonumber(ARGV[3]) then
+      -- back to the front: the job keeps its place in its user's line, its user in the ring
+      redis.call('HSET', jkey, 'state', 'queued', 'worker', '')
+      redis.call('INCR', p..':pending')
+      if redis.call('LPUSH', p..':u:'..user, id) == 1 then redis.call('LPUSH', p..':ring', user) end
+      wake()
+    else
+      local reply = redis.call('HGET', jkey, 'reply')
+      redis.call('RPUSH', reply, id..'\\n'..ARGV[4])
+      redis.call('EXPIRE', reply, %d)
+      finish(id, user)
+    end
+    n = n + 1
+  end
+end
+return n
+""" % RESULT_TTL_S
+
+# ARGV: prefix, id → 1 when a queued job was withdrawn
+_CANCEL = _PRELUDE + """
+local id = ARGV[2]
+local jkey = p..':job:'..id
+if redis.call('HGET', jkey, 'state') ~= 'queued' then return 0 end
+local user = redis.call('HGET', jkey, 'user')
+redis.call('LREM', p..':u:'..user, 0, id)
+if redis.call('LLEN', p..':u:'..user) == 0 then redis.call('LREM', p..':ring', 0, user) end
+redis.call('DECR', p..':pending')
+finish(id, user)
+return 1
+"""
+
+WORKER_LOST = JobFailed("The worker making your voice note stopped twice. Please try again in a minute.",
+                        "生成语音的工作进程两次中断。请一分钟后再试。")
+UNREACHABLE = Busy("The synthesis queue can't be reached right now. Please try again in a minute.",
+                   "暂时无法连接合成队列。请一分钟后再试。")
+
+
+def _client(url: str):
+    try:
+        import redis.asyncio as aioredis
+    except ImportError as exc:  # the optional extra
+        raise RuntimeError("[queue] url needs the Redis client: pip install '.[scale]'") from exc
+    return aioredis.from_url(url, socket_connect_timeout=5, socket_keepalive=True, health_check_interval=15)
+
+
+class _Scripts:
+    """The Lua steps, registered on one client."""
+
+    def __init__(self, client) -> None:
+        self.enqueue = client.register_script(_ENQUEUE)
+        self.claim = client.register_script(_CLAIM)
+        self.renew = client.register_script(_RENEW)
+        self.complete = client.register_script(_COMPLETE)
+        self.reap = client.register_script(_REAP)
+        self.cancel = client.register_script(_CANCEL)
+
+
+async def reap(scripts: _Scripts, prefix: str) -> int:
+    """Requeue (or fail, on the last attempt) the jobs whose worker stopped renewing its lease."""
+    return int(await scripts.reap(args=[prefix, int(time.time() * 1000), MAX_ATTEMPTS, pack(WORKER_LOST)]))
+
+
+async def check_persistence(client, url: str) -> None:
+    """Warn when Redis writes its data to disk: /clone jobs carry recordings."""
+    try:
+        save = (await client.config_get("save")).get("save", "")
+        aof = (await client.config_get("appendonly")).get("appendonly", "no")
+    except Exception:  # managed Redis often refuses CONFIG: say what to check instead
+        log.warning("cannot read the persistence settings of %s: make sure it keeps no snapshot or AOF on disk, "
+                    "because /clone jobs carry voice recordings", _safe(url))
+        return
+    if save or aof == "yes":
+        log.warning("Redis at %s saves its data to disk (save %r, appendonly %s): /clone jobs carry voice "
+                    "recordings, and they must not reach a disk. Run it with --save '' --appendonly no.",
+                    _safe(url), save, aof)
+
+
+def _safe(url: str) -> str:
+    """The URL without a password."""
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.split('@', 1)[1]}"
+    return url
+
+
+@dataclass
+class _Waiting:
+    future: asyncio.Future
+    queued_at: float
+    timer: Optional[asyncio.TimerHandle] = None
+
+
+class EngineIdentity:
+    """The ``name`` and ``version`` of the engine the workers run, as they registered it (the
+    bot checks stored profiles against it without loading the engine)."""
+
+    def __init__(self) -> None:
+        self.name: Optional[str] = None
+        self.version: Optional[str] = None
+
+
+class RedisJobQueue:
+    """The bot side: same interface as :class:`~bot.core.jobs.JobQueue` (``enqueue``,
+    ``estimate_wait``, ``depth``, ``workers``, ``close``), jobs run by worker processes."""
+
+    def __init__(self, url: str, prefix: str = "voicebot", max_pending: int = 64, per_user: int = 2,
+                 job_timeout: float = 300.0, on_finished: Optional[Callable[[float, str], None]] = None) -> None:
+        self.url, self.prefix = url, prefix
+        self.max_pending, self.per_user = max_pending, per_user
+        self.job_timeout = job_timeout
+        self.on_finished = on_finished
+        self.engine = EngineIdentity()
+        self.bot_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._reply = f"{prefix}:done:{self.bot_id}"
+        self._client: Any = None
+        self._scripts: Optional[_Scripts] = None
+        self._waiting: dict[str, _Waiting] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._closing = False
+        self._stopping = False
+        self._run_id: Optional[str] = None
+        self.workers = 0
+        self._pending = 0
+        self._running = 0
+        self._avg_seconds = 1.0
+
+    async def start(self) -> "RedisJobQueue":
+        self._client = _client(self.url)
+        try:
+            info = await self._client.info("server")
+        except Exception as exc:
+            await self._client.aclose()
+            raise RuntimeError(f"[queue] url {_safe(self.url)} is not reachable: {exc}") from exc
+        self._run_id = info.get("run_id")
+        self._scripts = _Scripts(self._client)
+        await check_persistence(self._client, self.url)
+        await self._refresh()
+        self._tasks = [asyncio.create_task(self._read_results(), name="redis-results"),
+                       asyncio.create_task(self._monitor(), name="redis-monitor")]
+        log.info("synthesis queue: Redis at %s, %d worker(s) registered", _safe(self.url), self.workers)
+        return self
+
+    # --- what the command layer uses ----------------------------------------------------------
+
+    @property
+    def depth(self) -> int:
+        return self._pending + self._running
+
+    def estimate_wait(self) -> float:
+        return (self._pending + self._running) * self._avg_seconds / max(1, self.workers)
+
+    def _busy(self, en: str, zh: str) -> Busy:
+        self._finished(None, "busy")
+        wait = max(1, round(self.estimate_wait()))
+        return Busy(f"{en} Please try again in ~{wait} s.", f"{zh}请约 {wait} 秒后再试。")
+
+    async def enqueue(self, user: str, task: Any) -> asyncio.Future:
+        if self._closing:
+            raise Busy("The bot is shutting down. Please try again in a minute.", "机器人正在重启，请一分钟后再试。")
+        if self.workers == 0:
+            self._finished(None, "busy")
+            raise Busy("No voice workers are running right now. Please try again in a few minutes.",
+                       "现在没有正在运行的语音工作进程。请几分钟后再试。")
+        job_id = uuid.uuid4().hex
+        try:
+            verdict = await self._scripts.enqueue(args=[self.prefix, job_id, user, pack(task), self._reply,
+                                                        self.per_user, self.max_pending, time.time()])
+        except Exception as exc:
+            log.warning("enqueue failed: %s", exc)
+            self._finished(None, "busy")
+            raise UNREACHABLE from exc
+        if verdict == -1:
+            raise self._busy("You already have requests being made.", "你已有请求正在处理。")
+        if verdict == -2:
+            raise self._busy("I'm busy with other requests.", "我正忙着处理其他请求。")
+        loop = asyncio.get_running_loop()
+        waiting = _Waiting(loop.create_future(), time.monotonic())
+        waiting.timer = loop.call_later(self.job_timeout, self._expire, job_id)
+        waiting.future.add_done_callback(lambda f, job_id=job_id: self._on_done(job_id, f))
+        self._waiting[job_id] = waiting
+        self._pending += 1  # until the next refresh: a burst sees itself in the estimate
+        return waiting.future
+
+    def _finished(self, waiting: Optional[_Waiting], outcome: str) -> None:
+        if self.on_finished is not None:
+            self.on_finished(time.monotonic() - waiting.queued_at if waiting is not None else 0.0, outcome)
+
+    def _on_done(self, job_id: str, future: asyncio.Future) -> None:
+        waiting = self._waiting.pop(job_id, None)
+        if waiting is None:
+            return
+        if waiting.timer is not None:
+            waiting.timer.cancel()
+        if future.cancelled():
+            self._finished(waiting, "cancelled")
+            if self._client is not None:
+                asyncio.ensure_future(self._withdraw(job_id))
+        else:
+            self._finished(waiting, "failed" if future.exception() is not None else "done")
+
+    async def _withdraw(self, job_id: str) -> None:
+        """A cancelled request's job leaves the queue if no worker took it yet."""
+        try:
+            await self._scripts.cancel(args=[self.prefix, job_id])
+        except Exception as exc:
+            log.debug("cancel of %s failed: %s", job_id, exc)
+
+    def _expire(self, job_id: str) -> None:
+        waiting = self._waiting.get(job_id)
+        if waiting is not None and not waiting.future.done():
+            waiting.future.set_exception(JobFailed(
+                "Your voice note took too long to make, and I stopped waiting. Please try again.",
+                "语音生成时间过长，我已停止等待。请再试一次。"))
+
+    def _fail_all(self, error: Exception) -> None:
+        for waiting in list(self._waiting.values()):
+            if not waiting.future.done():
+                waiting.future.set_exception(error)
+
+    # --- background -----------------------------------------------------------------------------
+
+    async def _read_results(self) -> None:
+        """Resolve futures from this bot's reply list; survive Redis going away and coming back."""
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                item = await self._client.blpop([self._reply], timeout=1)
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("Redis read failed (%s); retrying in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                await self._check_restart()
+                continue
+            if item is None:
+                continue
+            job_id, _, payload = item[1].partition(b"\n")
+            waiting = self._waiting.get(job_id.decode())
+            if waiting is None or waiting.future.done():
+                continue  # cancelled or timed out meanwhile
+            try:
+                result = unpack(payload)
+            except Exception:
+                log.exception("unreadable result for job %s", job_id)
+                result = JobFailed("Making that voice note failed. Please try again in a moment.",
+                                   "生成语音失败。请稍后再试。")
+            if isinstance(result, JobFailed):
+                waiting.future.set_exception(result)
+            else:
+                waiting.future.set_result(result)
+
+    async def _check_restart(self) -> None:
+        """After an error: if Redis came back as a new server, the jobs it held are gone."""
+        try:
+            run_id = (await self._client.info("server")).get("run_id")
+        except Exception:
+            return
+        if run_id != self._run_id:
+            log.warning("Redis restarted: %d waiting request(s) are told to try again", len(self._waiting))
+            self._run_id = run_id
+            self._fail_all(Busy("The voice queue restarted and lost your request. Please send it again.",
+                                "语音队列重启，丢失了你的请求。请重新发送。"))
+
+    async def _monitor(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(1.0)
+            try:
+                await reap(self._scripts, self.prefix)
+                await self._refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("queue refresh failed: %s", exc)
+                await self._check_restart()
+
+    async def _refresh(self) -> None:
+        """Cluster figures for the busy estimate, metrics and the engine's identity."""
+        workers = await live_workers(self._client, self.prefix)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(f"{self.prefix}:pending")
+        pipe.zcard(f"{self.prefix}:running")
+        pipe.get(f"{self.prefix}:avg")
+        pending, running, avg = await pipe.execute()
+        self._pending, self._running = int(pending or 0), int(running or 0)
+        self._avg_seconds = float(avg) if avg else self._avg_seconds
+        self.workers = len(workers)
+        if workers:
+            (name, version), _ = collections.Counter((w["engine"], w["version"]) for w in workers).most_common(1)[0]
+            self.engine.name, self.engine.version = name, version
+
+    async def close(self, drain: bool = True, timeout: float = 30.0) -> None:
+        """Stop taking jobs; wait for this bot's jobs (``drain``) or withdraw them."""
+        self._closing = True
+        if drain and self._waiting:
+            futures = [w.future for w in self._waiting.values()]
+            await asyncio.wait(futures, timeout=timeout)
+        for waiting in list(self._waiting.values()):
+            waiting.future.cancel()
+        await asyncio.sleep(0)  # let the withdrawals go out
+        # The loops stop at their next turn (a blocking read lasts at most a second): cancelling
+        # redis-py in the middle of a blocking read can leave it waiting for ever.
+        self._stopping = True
+        _, late = await asyncio.wait(self._tasks, timeout=5)
+        for task in late:
+            task.cancel()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+async def live_workers(client, prefix: str) -> list[dict]:
+    """Registered workers whose heartbeat key is still alive; the dead are forgotten."""
+    registered = await client.hgetall(f"{prefix}:workers")
+    if not registered:
+        return []
+    ids = list(registered)
+    alive = await client.mget([f"{prefix}:alive:{i.decode()}" for i in ids])
+    out, dead = [], []
+    for worker_id, info, beat in zip(ids, registered.values(), alive):
+        (out if beat is not None else dead).append(json.loads(info) if beat is not None else worker_id)
+    if dead:
+        await client.hdel(f"{prefix}:workers", *dead)
+    return out
+
+
+class WorkerLink:
+    """The worker side: register, claim, renew the lease, hand back results."""
+
+    def __init__(self, url: str, prefix: str, lease_s: float, identity: dict) -> None:
+        self.url, self.prefix, self.lease_s = url, prefix, lease_s
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.identity = identity
+        self._client: Any = None
+        self._scripts: Optional[_Scripts] = None
+
+    async def connect(self, job_seconds: float = 1.0) -> None:
+        """Connect and register; ``job_seconds`` (measured at warm-up) seeds the cluster's
+        average job time when no job has finished yet."""
+        self._client = _client(self.url)
+        await self._client.set(f"{self.prefix}:avg", str(job_seconds), nx=True)
+        self._scripts = _Scripts(self._client)
+        await check_persistence(self._client, self.url)
+        await self.beat()
+
+    async def beat(self) -> None:
+        """Say this worker is alive (and who it is) for a lease's length."""
+        await self._client.hset(f"{self.prefix}:workers", self.worker_id, json.dumps(self.identity))
+        await self._client.set(f"{self.prefix}:alive:{self.worker_id}", "1", px=int(self.lease_s * 1000))
+
+    def _deadline(self) -> int:
+        return int((time.time() + self.lease_s) * 1000)
+
+    async def claim(self, wait: float = 1.0) -> Optional[tuple[str, bytes, int]]:
+        """The next job in round-robin order (id, packed task, attempt), waiting up to ``wait`` s."""
+        await reap(self._scripts, self.prefix)
+        job = await self._scripts.claim(args=[self.prefix, self.worker_id, self._deadline()])
+        if job is None:
+            await self._client.blpop([f"{self.prefix}:wake"], timeout=wait)
+            job = await self._scripts.claim(args=[self.prefix, self.worker_id, self._deadline()])
+        if job is None:
+            return None
+        job_id, task, attempt = job
+        return job_id.decode(), task, int(attempt)
+
+    async def renew(self, job_id: str) -> bool:
+        return bool(await self._scripts.renew(args=[self.prefix, job_id, self.worker_id, self._deadline()]))
+
+    async def complete(self, job_id: str, payload: bytes, seconds: float) -> bool:
+        """Deliver the result; False when the job was no longer this worker's (dropped)."""
+        message = job_id.encode() + b"\n" + payload
+        return bool(await self._scripts.complete(args=[self.prefix, job_id, self.worker_id, message, seconds]))
+
+    async def depth(self) -> int:
+        pending, running = await asyncio.gather(self._client.get(f"{self.prefix}:pending"),
+                                                self._client.zcard(f"{self.prefix}:running"))
+        return int(pending or 0) + int(running or 0)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            try:
+                await self._client.hdel(f"{self.prefix}:workers", self.worker_id)
+                await self._client.delete(f"{self.prefix}:alive:{self.worker_id}")
+            except Exception:
+                pass  # Redis gone: the registration expires with its heartbeat
+            await self._client.aclose()
+            self._client = None

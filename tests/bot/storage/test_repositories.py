@@ -1,0 +1,144 @@
+"""The storage contract: every repository query, run on SQLite and on a real PostgreSQL server."""
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from bot.storage import AuditEntry, Consent, PendingAction, Policy, Store, connect
+
+try:
+    from asyncpg import IntegrityConstraintViolationError
+except ImportError:  # the scale extra is not installed: the PostgreSQL half is skipped
+    IntegrityConstraintViolationError = sqlite3.IntegrityError
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, IntegrityConstraintViolationError)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'b.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    db = connect(url)
+    await db.open()
+    yield Store(db)
+    await db.close()
+
+
+def _consent(user_id):
+    return Consent(user_id, "spoken", "I agree ...", "i agree", 0.97, "ab" * 32, 1.0)
+
+
+async def test_voice_and_consent_are_saved_together_or_not_at_all(store):
+    user = await store.user("tg", "1")
+    bad = Consent(user.id, "telepathy", "x", None, None, None, 1.0)  # violates the CHECK constraint
+    with pytest.raises(INTEGRITY_ERRORS):
+        await store.save_voice(user.id, b"profile", "default", "1.0", {}, bad)
+    assert await store.voice(user.id) is None and await store.consents(user.id) == []
+    await store.save_voice(user.id, b"profile", "default", "1.0", {"a": 1}, _consent(user.id))
+    stored = await store.voice(user.id)
+    assert stored.profile == b"profile" and stored.meta == {"a": 1}
+    assert len(await store.consents(user.id)) == 1
+
+
+async def test_forget_removes_every_row_of_the_user(store):
+    me, other = await store.user("tg", "1"), await store.user("tg", "2")
+    await store.save_voice(me.id, b"p", "default", "1.0", {}, _consent(me.id))
+    await store.set_shared(me.id, "tg", "g", True)
+    await store.set_blocked("tg", "g", "1", True, "admin")
+    await store.set_trusted("tg", "g", me.id, True)
+    assert await store.reserve_cooldown(me.id, "tg", "g", 60) == 0
+    await store.audit(AuditEntry(me.id, "tg", "g", "h", "happy 1", 1.0))
+    await store.audit(AuditEntry(other.id, "tg", "g", "h", "neutral", 1.0, voice_owner_id=me.id))
+    await store.set_read_aloud_opt_out(me.id, "tg", "g", True)
+    assert await store.count_rows(me.id) > 6
+    await store.forget(me.id)
+    assert await store.count_rows(me.id) == 0
+    assert await store.find_user("tg", "2") is not None
+    assert await store.is_blocked("tg", "g", ("1",))  # the server's moderation record stays
+
+
+async def test_policy_defaults_and_update(store):
+    p = await store.policy("tg", "g")
+    assert p == Policy("tg", "g")
+    await store.set_policy(Policy("tg", "g", clone_allowed=False, say_mode="admins", cooldown_s=5, max_chars=100))
+    q = await store.policy("tg", "g")
+    assert (q.clone_allowed, q.say_mode, q.cooldown_s, q.max_chars) == (False, "admins", 5, 100)
+    await store.set_policy(Policy("tg", "g", read_aloud_channel="7001"))
+    assert (await store.policy("tg", "g")).read_aloud_channel == "7001"
+
+
+async def test_read_aloud_opt_out_is_per_server_and_reversible(store):
+    me = await store.user("dc", "1")
+    await store.set_read_aloud_opt_out(me.id, "dc", "g", True)
+    await store.set_read_aloud_opt_out(me.id, "dc", "g", True)  # twice is the same as once
+    assert await store.read_aloud_opted_out(me.id, "dc", "g") and not await store.read_aloud_opted_out(me.id, "dc", "h")
+    await store.set_read_aloud_opt_out(me.id, "dc", "g", False)
+    assert not await store.read_aloud_opted_out(me.id, "dc", "g")
+
+
+async def test_purge_member_only_touches_that_server(store):
+    me = await store.user("tg", "1")
+    await store.set_shared(me.id, "tg", "g", True)
+    await store.set_shared(me.id, "tg", "h", True)
+    await store.audit(AuditEntry(me.id, "tg", "g", "h", "neutral", 1.0))
+    await store.audit(AuditEntry(me.id, "tg", "h", "h", "neutral", 1.0))
+    await store.purge_member("tg", "g", me.id)
+    assert await store.shares(me.id) == [("tg", "h")]
+    assert await store.last_generation(me.id, "tg", "g") is None
+    assert await store.last_generation(me.id, "tg", "h") is not None
+
+
+async def test_cooldown_reservation_is_atomic(store):
+    me = await store.user("tg", "1")
+    waits = await asyncio.gather(*[store.reserve_cooldown(me.id, "tg", "g", 60) for _ in range(5)])
+    assert sorted(w == 0 for w in waits) == [False] * 4 + [True]
+    assert all(55 < w <= 60 for w in waits if w)
+    await store.release_cooldown(me.id, "tg", "g")
+    assert await store.reserve_cooldown(me.id, "tg", "g", 60) == 0
+    assert await store.reserve_cooldown(me.id, "tg", "other", 60) == 0  # per server
+
+
+async def test_users_are_made_once_and_keep_their_language(store):
+    first = await asyncio.gather(*[store.user("tg", "42", "zh") for _ in range(5)])
+    assert len({u.id for u in first}) == 1 and first[0].language == "zh"
+    assert (await store.user("tg", "42", "en")).language == "en"
+    assert (await store.find_user("tg", "42")).language == "en" and await store.find_user("tg", "43") is None
+
+
+async def test_a_confirmation_step_moves_on_once(store):
+    me = await store.user("tg", "1")
+    step = PendingAction("tok", me.id, "consent", "open", 100.0, 200.0, "spoken", "1234", "I agree")
+    await store.add_pending(step)
+    assert (await store.pending("tok")).code == "1234"
+    results = await asyncio.gather(*[store.set_pending_status("tok", "agreed", ("open",)) for _ in range(3)])
+    assert sorted(results) == [False, False, True]
+    await store.add_pending(PendingAction("tok2", me.id, "consent", "open", 150.0, 250.0, "button"))
+    assert await store.pending("tok") is None  # an open step of the same kind is replaced
+    assert (await store.latest_pending(me.id, "consent")).token == "tok2"
+    assert await store.cancel_pending(me.id) == 1 and (await store.pending("tok2")).status == "cancelled"
+    await store.drop_stale_pending(300.0)
+    assert await store.pending("tok2") is None
+
+
+async def test_blocks_roles_and_shares(store):
+    me = await store.user("dc", "1")
+    await store.set_blocked("dc", "g", "@mallory", True, "admin")
+    await store.set_blocked("dc", "g", "@mallory", True, "admin")
+    assert await store.is_blocked("dc", "g", ("99", "@mallory")) and not await store.is_blocked("dc", "h", ("@mallory",))
+    await store.set_blocked("dc", "g", "@mallory", False, "admin")
+    assert not await store.is_blocked("dc", "g", ("@mallory",))
+    await store.set_trusted("dc", "g", me.id, True)
+    await store.set_trusted("dc", "g", me.id, True)
+    assert await store.is_trusted("dc", "g", me.id) and not await store.is_trusted("dc", "h", me.id)
+    await store.set_shared(me.id, "dc", "g", True)
+    assert await store.is_shared(me.id, "dc", "g") and await store.shares(me.id) == [("dc", "g")]
+
+
+async def test_profiles_keep_every_byte_and_timestamps_keep_their_precision(store):
+    me = await store.user("tg", "1")
+    profile = bytes(range(256)) * 40
+    await store.save_voice(me.id, profile, "indextts", "2.5-onnx/x/abc", {"english_voice": "heart"}, _consent(me.id))
+    await store.save_voice(me.id, profile[::-1], "indextts", "2.5-onnx/x/abd", {}, _consent(me.id))  # /clone again
+    stored = await store.voice(me.id)
+    assert stored.profile == profile[::-1] and stored.version.endswith("abd") and len(await store.consents(me.id)) == 2
+    await store.audit(AuditEntry(me.id, "tg", "g", "h", "neutral", 1.0, created_at=1_790_000_000.123456))
+    assert await store.last_generation(me.id, "tg", "g") == pytest.approx(1_790_000_000.123456, abs=1e-6)

@@ -1,0 +1,159 @@
+"""The Redis queue's protocol against a real redis-server: round-robin across users, limits,
+leases, retry once, no duplicate replies, Redis restarts.  Workers here are :class:`WorkerLink`
+objects driven by the test (the worker process itself is tested in test_worker.py)."""
+
+import asyncio
+
+import pytest
+
+from bot.core.errors import Busy
+from bot.core.tasks import JobFailed, Rendered, RenderTask, pack, unpack
+from bot.redis_queue import RedisJobQueue, WorkerLink
+from indextts_core.errors import TextError
+from tests.servers import RedisServer
+
+IDENTITY = {"engine": "default", "version": "9.9", "device": "", "host": "test"}
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def queue(redis_server):
+    q = await RedisJobQueue(redis_server.url, "t", max_pending=10, per_user=3, job_timeout=30).start()
+    yield q
+    await q.close(drain=False)
+
+
+async def _link(redis_server, lease: float = 30.0) -> WorkerLink:
+    link = WorkerLink(redis_server.url, "t", lease, IDENTITY)
+    await link.connect()
+    return link
+
+
+async def _enqueue(queue, user, text):
+    return await queue.enqueue(user, RenderTask(text))
+
+
+def _text(packed: bytes) -> str:
+    return unpack(packed).text
+
+
+async def test_jobs_are_taken_round_robin_across_users_and_results_reach_their_futures(queue, redis_server):
+    link = await _link(redis_server)
+    await queue._refresh()
+    futures = {t: await _enqueue(queue, u, t) for u, t in [("A", "a1"), ("A", "a2"), ("A", "a3"), ("B", "b1"), ("C", "c1")]}
+    order = []
+    for _ in range(5):
+        job_id, task, attempt = await link.claim(wait=0.1)
+        order.append(_text(task))
+        assert attempt == 1
+        assert await link.complete(job_id, pack(Rendered(b"OggS" + _text(task).encode(), 1.0, b"\0")), 0.1)
+    assert order == ["a1", "b1", "c1", "a2", "a3"]
+    for text, future in futures.items():
+        assert (await asyncio.wait_for(future, 5)).ogg == b"OggS" + text.encode()
+    assert await link.claim(wait=0.1) is None
+    await queue._refresh()
+    assert queue.depth == 0
+
+
+async def test_limits_per_user_and_in_all_say_busy_with_an_estimate(queue, redis_server):
+    await _link(redis_server)
+    await queue._refresh()
+    for i in range(3):
+        await _enqueue(queue, "A", f"a{i}")
+    with pytest.raises(Busy, match="already have requests"):
+        await _enqueue(queue, "A", "one too many")
+    for i in range(7):
+        await _enqueue(queue, f"user{i}", "x")
+    with pytest.raises(Busy, match=r"busy with other requests\. Please try again in ~\d+ s"):
+        await _enqueue(queue, "late", "x")
+
+
+async def test_no_workers_means_busy_not_a_request_that_waits_forever(queue):
+    await queue._refresh()
+    assert queue.workers == 0
+    with pytest.raises(Busy, match="No voice workers"):
+        await _enqueue(queue, "A", "hello")
+
+
+async def test_the_bot_learns_the_engine_name_and_version_from_its_workers(queue, redis_server):
+    assert queue.engine.name is None
+    await _link(redis_server)
+    await queue._refresh()
+    assert (queue.engine.name, queue.engine.version, queue.workers) == ("default", "9.9", 1)
+
+
+async def test_a_dead_workers_job_is_retried_once_elsewhere_and_its_late_result_is_dropped(queue, redis_server):
+    dying = await _link(redis_server, lease=0.5)
+    other = await _link(redis_server)
+    await queue._refresh()
+    future = await _enqueue(queue, "A", "hello")
+    job_id, _, _ = await dying.claim(wait=0.1)
+    await asyncio.sleep(0.7)  # the lease runs out: the job goes back to the front of the queue
+    again = await other.claim(wait=0.1)
+    assert again is not None and again[0] == job_id and again[2] == 2
+    assert not await dying.complete(job_id, pack(Rendered(b"late", 1.0, b"")), 1.0)  # not its job any more
+    assert await other.complete(job_id, pack(Rendered(b"on time", 1.0, b"")), 1.0)
+    assert (await asyncio.wait_for(future, 5)).ogg == b"on time"
+    assert await queue._client.llen(queue._reply) == 0  # exactly one reply was delivered
+
+
+async def test_a_job_that_loses_two_workers_tells_its_user(queue, redis_server):
+    links = [await _link(redis_server, lease=0.3) for _ in range(2)]
+    await queue._refresh()
+    future = await _enqueue(queue, "A", "hello")
+    for link in links:
+        assert await link.claim(wait=0.1) is not None
+        await asyncio.sleep(0.5)
+    assert await links[0].claim(wait=0.1) is None  # reaped for good, not queued a third time
+    with pytest.raises(JobFailed, match="stopped twice") as err:
+        await asyncio.wait_for(future, 5)
+    assert "两次" in err.value.message("zh")
+
+
+async def test_a_workers_error_reaches_the_user_in_their_language(queue, redis_server):
+    link = await _link(redis_server)
+    await queue._refresh()
+    future = await _enqueue(queue, "A", "hello")
+    job_id, _, _ = await link.claim(wait=0.1)
+    await link.complete(job_id, pack(TextError("Nothing to say.", "没有可说的内容。")), 0.1)
+    with pytest.raises(JobFailed) as err:
+        await asyncio.wait_for(future, 5)
+    assert (err.value.message("en"), err.value.message("zh")) == ("Nothing to say.", "没有可说的内容。")
+
+
+async def test_a_cancelled_request_leaves_the_queue(queue, redis_server):
+    link = await _link(redis_server)
+    await queue._refresh()
+    future = await _enqueue(queue, "A", "never said")
+    future.cancel()
+    for _ in range(50):
+        await asyncio.sleep(0.02)
+        if await queue._client.get("t:pending") in (b"0", None):
+            break
+    assert await link.claim(wait=0.1) is None
+    assert await queue._client.get("t:count:A") is None  # the user's slot is free again
+
+
+async def test_a_redis_restart_tells_waiting_users_to_try_again_and_the_queue_recovers(queue, redis_server):
+    link = await _link(redis_server)
+    await queue._refresh()
+    future = await _enqueue(queue, "A", "lost in the restart")
+    redis_server.stop()
+    with pytest.raises(Busy):
+        await _enqueue(queue, "B", "while Redis is down")
+    redis_server.start()
+    with pytest.raises(Busy, match="restarted"):
+        await asyncio.wait_for(future, 15)
+    await link.connect()  # a worker re-registers with its next heartbeat
+    await queue._refresh()
+    again = await _enqueue(queue, "A", "after the restart")
+    job_id, task, _ = await link.claim(wait=0.5)
+    assert _text(task) == "after the restart"
+    await link.complete(job_id, pack(Rendered(b"ok", 1.0, b"")), 0.1)
+    assert (await asyncio.wait_for(again, 5)).ogg == b"ok"

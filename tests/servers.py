@@ -1,0 +1,131 @@
+"""Real redis-server and PostgreSQL on loopback ports, in a temporary folder, for the scale-out
+tests.  Both are Debian packages (``.ci/run`` installs them); a test that needs one is skipped
+with the reason when it is missing."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not open port {port}")
+
+
+class RedisServer:
+    """``redis-server`` without persistence (as the README asks: recordings pass through it)."""
+
+    def __init__(self, folder: Path) -> None:
+        if shutil.which("redis-server") is None:
+            pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+        self.folder = folder
+        self.port = free_port()
+        self.proc: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder), "--protected-mode", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_port(self.port, self.proc, "redis-server")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self, down_for: float = 0.0) -> None:
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+
+
+def _pg_bin(name: str) -> Optional[str]:
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / name).exists():
+            return str(folder / name)
+    return None
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster (``initdb`` + ``pg_ctl``) on a loopback port; as root, it
+    runs as the ``postgres`` user, which PostgreSQL requires."""
+
+    def __init__(self) -> None:
+        self.initdb, self.pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+        if self.initdb is None or self.pg_ctl is None:
+            pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+        # Its own folder under /tmp: pytest's tmp_path is private to root, and the server runs as postgres.
+        self.folder = Path(tempfile.mkdtemp(prefix="voicebot-pg-"))
+        self.port = free_port()
+        self.user = "voicebot"
+        self.password = "test-password"
+        self._names = itertools.count(1)
+
+    def _run(self, *args: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+
+    def start(self) -> "PostgresServer":
+        data = self.folder / "pgdata"
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+            os.chmod(self.folder, 0o700)
+        pwfile = self.folder / "pw"
+        pwfile.write_text(self.password)
+        if os.geteuid() == 0:
+            shutil.chown(pwfile, "postgres")
+        self._run(self.initdb, "-D", str(data), "-U", self.user, "--pwfile", str(pwfile), "-A", "scram-sha-256",
+                  "-E", "UTF8", "--no-sync")
+        self._run(self.pg_ctl, "-D", str(data), "-w", "-l", str(self.folder / "log"), "-o",
+                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        return self
+
+    def new_database(self) -> str:
+        """Create an empty database; its URL."""
+        name = f"voicebot_{next(self._names)}"
+        env = {**os.environ, "PGPASSWORD": self.password}
+        subprocess.run([_pg_bin("psql") or "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d",
+                        "postgres", "-qc", f"CREATE DATABASE {name}"], check=True, env=env, capture_output=True, timeout=60)
+        return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        try:
+            self._run(self.pg_ctl, "-D", str(self.folder / "pgdata"), "-m", "fast", "-w", "stop")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.folder, ignore_errors=True)
