@@ -453,20 +453,25 @@ async def live_workers(client, prefix: str) -> list[dict]:
 class WorkerLink:
     """The worker side: register, claim, renew the lease, hand back results."""
 
-    def __init__(self, url: str, prefix: str, lease_s: float, identity: dict) -> None:
+    def __init__(self, url: str, prefix: str, lease_s: float) -> None:
         self.url, self.prefix, self.lease_s = url, prefix, lease_s
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.identity = identity
+        self.identity: dict = {}
         self._client: Any = None
         self._scripts: Optional[_Scripts] = None
 
-    async def connect(self, job_seconds: float = 1.0) -> None:
-        """Connect and register; ``job_seconds`` (measured at warm-up) seeds the cluster's
-        average job time when no job has finished yet."""
+    async def open(self) -> None:
+        """Connect (before the slow model load, so a wrong URL fails at once)."""
         self._client = _client(self.url)
-        await self._client.set(f"{self.prefix}:avg", str(job_seconds), nx=True)
+        await self._client.ping()
         self._scripts = _Scripts(self._client)
         await check_persistence(self._client, self.url)
+
+    async def register(self, identity: dict, job_seconds: float = 1.0) -> None:
+        """Announce this worker (engine name and version, device); ``job_seconds`` (measured at
+        warm-up) seeds the cluster's average job time while no job has finished yet."""
+        self.identity = identity
+        await self._client.set(f"{self.prefix}:avg", str(job_seconds), nx=True)
         await self.beat()
 
     async def beat(self) -> None:

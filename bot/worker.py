@@ -83,15 +83,15 @@ class Worker:
             self._metrics_server = MetricsServer(self.metrics, self.health, self.config.bot.metrics_host, self.metrics_port)
             await self._metrics_server.start()
         try:
-            self.runtime = await asyncio.to_thread(self._load)
-            engine = self.runtime.engine
-            self.link = WorkerLink(self.config.queue.url, self.config.queue.prefix, self.config.queue.lease_seconds,
-                                   {"engine": engine.name, "version": engine.version, "device": self.device or "",
-                                    "host": socket.gethostname()})
+            self.link = WorkerLink(self.config.queue.url, self.config.queue.prefix, self.config.queue.lease_seconds)
             try:
-                await self.link.connect(self.first_job_seconds)
+                await self.link.open()
             except Exception as exc:
                 raise ConfigError(f"[queue] url is not reachable: {exc}") from exc
+            self.runtime = await asyncio.to_thread(self._load)
+            engine = self.runtime.engine
+            await self.link.register({"engine": engine.name, "version": engine.version, "device": self.device or "",
+                                      "host": socket.gethostname()}, self.first_job_seconds)
             self.ready = True
             log.info("worker %s taking jobs", self.link.worker_id)
             beats = asyncio.create_task(self._heartbeat(stop))

@@ -30,8 +30,9 @@ async def queue(redis_server):
 
 
 async def _link(redis_server, lease: float = 30.0) -> WorkerLink:
-    link = WorkerLink(redis_server.url, "t", lease, IDENTITY)
-    await link.connect()
+    link = WorkerLink(redis_server.url, "t", lease)
+    await link.open()
+    await link.register(IDENTITY)
     return link
 
 
@@ -150,7 +151,8 @@ async def test_a_redis_restart_tells_waiting_users_to_try_again_and_the_queue_re
     redis_server.start()
     with pytest.raises(Busy, match="restarted"):
         await asyncio.wait_for(future, 15)
-    await link.connect()  # a worker re-registers with its next heartbeat
+    await link.open()
+    await link.register(IDENTITY)  # a worker re-registers with its next heartbeat
     await queue._refresh()
     again = await _enqueue(queue, "A", "after the restart")
     job_id, task, _ = await link.claim(wait=0.5)

@@ -158,3 +158,16 @@ async def test_a_worker_killed_mid_job_its_job_completes_on_the_other(bot, clust
     voices = tg.sent("sendVoice")
     assert len(voices) == parts and not tg.sent("sendMessage")  # every part once, no error
     assert sum(ogg_opus_info(v.files["voice"]).duration for v in voices) > 10
+
+
+@pytest.mark.parametrize("queue,expected", [
+    ("", "cannot start: python -m bot.worker needs [queue] url"),
+    ('[queue]\nurl = "redis://127.0.0.1:1/0"\n', "cannot start: [queue] url is not reachable"),
+])
+def test_a_worker_that_cannot_work_exits_2_with_one_line(tmp_path, queue, expected):
+    config = tmp_path / "c.toml"
+    config.write_text(f'[engine]\nenglish_voice = "joe"\n[bot]\nconsent_mode = "button"\n{queue}')
+    proc = subprocess.run([sys.executable, "-m", "bot.worker", "--config", str(config)], capture_output=True, text=True,
+                          timeout=300)
+    err = [line for line in proc.stderr.splitlines() if "Warning" not in line and "pkg_resources" not in line]
+    assert proc.returncode == 2 and len(err) == 1 and err[0].startswith(expected), proc.stderr[-2000:]

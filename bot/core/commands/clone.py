@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Optional
 
 from indextts_core.audio import MAX_UPLOAD_BYTES
 
