@@ -7,6 +7,7 @@ in file order and the last one kills a worker."""
 import asyncio
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from bot.app import BotApp
 from bot.config import load_config
 from indextts_core.audio import ogg_opus_info
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
-from tests.servers import RedisServer
+from tests.servers import RedisServer, free_port
 
 PREFIX = "e2e"
 
@@ -43,8 +44,10 @@ lease_seconds = 3
 """)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     logs = [open(folder / f"worker{i}.log", "w") for i in range(2)]
-    workers = [subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config)], stdout=log,
-                                stderr=subprocess.STDOUT, env=env) for log in logs]
+    metrics_port = free_port()
+    workers = [subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config),
+                                 *(["--metrics-port", str(metrics_port)] if i == 0 else [])],
+                                stdout=log, stderr=subprocess.STDOUT, env=env) for i, log in enumerate(logs)]
     try:
         import redis as redis_client
 
@@ -54,7 +57,7 @@ lease_seconds = 3
             assert all(w.poll() is None for w in workers), [(folder / f"worker{i}.log").read_text()[-2000:] for i in range(2)]
             assert time.monotonic() < deadline, "workers did not register"
             time.sleep(0.5)
-        yield {"config": config, "redis": redis, "workers": workers, "client": client}
+        yield {"config": config, "redis": redis, "workers": workers, "client": client, "metrics_port": metrics_port}
     finally:
         for w in workers:
             if w.poll() is None:
@@ -108,6 +111,20 @@ async def test_200_requests_from_50_users_none_lost_none_twice_fair_across_users
     assert all(ogg_opus_info(c.files["voice"]).duration > 0.5 for c in voices)
     first_fifty = {int(c.params["chat_id"]) for c in voices[:50]}
     assert len(first_fifty) >= 30  # round-robin; first-come-first-served would give ~13 users
+
+
+async def test_a_worker_serves_its_own_health_and_metrics(cluster):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{cluster['metrics_port']}/health") as r:
+            health = await r.json()
+            assert r.status == 200 and health["status"] == "ok" and health["jobs_done"] > 0
+        async with http.get(f"http://127.0.0.1:{cluster['metrics_port']}/metrics") as r:
+            text = await r.text()
+    done = float(re.search(r'^voicebot_jobs_total\{outcome="done"\} (\S+)$', text, re.M).group(1))
+    load = float(re.search(r"^voicebot_model_load_seconds (\S+)$", text, re.M).group(1))
+    assert 0 < done <= health["jobs_done"] and load > 0 and "voicebot_synthesis_rtf_count" in text
 
 
 async def test_redis_restarting_mid_run_makes_the_bot_say_busy_or_retry_never_crash(bot, cluster):
