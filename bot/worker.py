@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from indextts_core import load_engine
-from indextts_core.errors import EngineUnavailableError, IndexTTSError
+from indextts_core.errors import IndexTTSError
 
 from . import logsafe
 from .config import Config, ConfigError, load_config
@@ -194,9 +194,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         asyncio.run(serve())
         return 0
-    except EngineUnavailableError as exc:
-        print(f"cannot start: {exc}", file=sys.stderr)
-        return 2
     except (ConfigError, IndexTTSError, ValueError, RuntimeError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2

@@ -67,7 +67,7 @@ class JobQueue:
 
     def estimate_wait(self) -> float:
         """Seconds until a job submitted now would start, roughly."""
-        return (self._pending + sum(self._inflight.values())) * self._avg_seconds / max(1, self.workers)
+        return self.depth * self._avg_seconds / max(1, self.workers)
 
     def _busy(self, en: str, zh: str) -> Busy:
         self._finished(None, "busy")

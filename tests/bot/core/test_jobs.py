@@ -102,3 +102,18 @@ async def test_every_job_outcome_is_reported_once_with_its_time():
     await q.close()
     assert sorted(outcome for _, outcome in seen) == ["busy", "cancelled", "done", "failed"]
     assert dict((o, s) for s, o in seen)["done"] >= 0.1 and q.depth == 0
+
+
+async def test_the_busy_estimate_counts_each_waiting_job_once():
+    """With one worker busy and N jobs queued behind it, a new job starts after N + 1 job times."""
+    release = threading.Event()
+    q = JobQueue(workers=1, max_pending=50, per_user=50)
+    futures = [q.submit(f"u{i}", release.wait) for i in range(6)]
+    try:
+        await asyncio.sleep(0.05)  # the first job is running, five wait
+        assert q.depth == 6
+        assert q.estimate_wait() == pytest.approx(6 * 1.0)  # the average job time starts at 1 s
+    finally:
+        release.set()
+        await asyncio.gather(*futures)
+        await q.close()
