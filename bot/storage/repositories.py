@@ -155,12 +155,12 @@ class Store:
         """Store a confirmation step; an older open one of the same kind for this user is replaced."""
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM pending_actions WHERE user_id=? AND kind=? AND status IN ('open', 'agreed')",
-                               action.user_id, action.kind)
+                             action.user_id, action.kind)
             await tx.execute(
                 "INSERT INTO pending_actions (token, user_id, kind, status, method, code, sentence, language, created_at, expires_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?)",
                 action.token, action.user_id, action.kind, action.status, action.method, action.code, action.sentence,
-                 action.language, action.created_at, action.expires_at)
+                action.language, action.created_at, action.expires_at)
 
     async def pending(self, token: str) -> Optional["PendingAction"]:
         row = await self.db.fetchone("SELECT * FROM pending_actions WHERE token=?", token)
@@ -176,14 +176,14 @@ class Store:
         marks = ",".join("?" * len(expected))
         async with self.db.transaction() as tx:
             changed = await tx.execute(f"UPDATE pending_actions SET status=? WHERE token=? AND status IN ({marks})",
-                                     status, token, *expected)
+                                       status, token, *expected)
             return changed == 1
 
     async def cancel_pending(self, user_id: int) -> int:
         """Cancel every open step of the user; returns how many."""
         async with self.db.transaction() as tx:
             changed = await tx.execute("UPDATE pending_actions SET status='cancelled' WHERE user_id=? AND status IN ('open', 'agreed')",
-                                     user_id)
+                                       user_id)
             return changed
 
     async def drop_stale_pending(self, older_than: float) -> None:
@@ -213,9 +213,9 @@ class Store:
                 "read_aloud_channel=excluded.read_aloud_channel, voice_idle_s=excluded.voice_idle_s, "
                 "voice_leave_alone=excluded.voice_leave_alone, updated_at=excluded.updated_at",
                 policy.platform, policy.server_id, int(policy.clone_allowed), policy.say_mode, policy.say_role,
-                 policy.cooldown_s, policy.max_chars, int(policy.shared_voices_allowed), policy.read_aloud_channel,
-                 policy.voice_idle_s, None if policy.voice_leave_alone is None else int(policy.voice_leave_alone),
-                 time.time())
+                policy.cooldown_s, policy.max_chars, int(policy.shared_voices_allowed), policy.read_aloud_channel,
+                policy.voice_idle_s, None if policy.voice_leave_alone is None else int(policy.voice_leave_alone),
+                time.time())
 
     async def read_aloud_opted_out(self, user_id: int, platform: str, server_id: str) -> bool:
         return await self.db.fetchone("SELECT 1 FROM read_aloud_optouts WHERE user_id=? AND platform=? AND server_id=?", user_id, platform, server_id) is not None
@@ -225,10 +225,10 @@ class Store:
         async with self.db.transaction() as tx:
             if opted_out:
                 await tx.execute("INSERT INTO read_aloud_optouts (user_id, platform, server_id, created_at) "
-                                   "VALUES (?,?,?,?) ON CONFLICT DO NOTHING", user_id, platform, server_id, time.time())
+                                 "VALUES (?,?,?,?) ON CONFLICT DO NOTHING", user_id, platform, server_id, time.time())
             else:
                 await tx.execute("DELETE FROM read_aloud_optouts WHERE user_id=? AND platform=? AND server_id=?",
-                                   user_id, platform, server_id)
+                                 user_id, platform, server_id)
 
     # ---------------------------------------------------------------- members
     # Blocks are the server's moderation records: keyed by the platform's id (or an @handle when
@@ -251,7 +251,7 @@ class Store:
                     platform, server_id, subject, by, time.time())
             else:
                 await tx.execute("DELETE FROM member_blocks WHERE platform=? AND server_id=? AND subject=?",
-                                   platform, server_id, subject)
+                                 platform, server_id, subject)
 
     async def is_trusted(self, platform: str, server_id: str, user_id: int) -> bool:
         return await self.db.fetchone("SELECT 1 FROM member_roles WHERE platform=? AND server_id=? AND user_id=? AND role='trusted'", platform, server_id, user_id) is not None
@@ -290,7 +290,7 @@ class Store:
                 "INSERT INTO audit_log (user_id, voice_owner_id, platform, server_id, text_sha256, emotion, duration_s, created_at) "
                 "VALUES (?,?,?,?,?,?,?,?)",
                 entry.user_id, entry.voice_owner_id, entry.platform, entry.server_id, entry.text_sha256, entry.emotion,
-                 entry.duration_s, entry.created_at)
+                entry.duration_s, entry.created_at)
 
     async def reserve_cooldown(self, user_id: int, platform: str, server_id: str, seconds: int) -> float:
         """Take this member's speaking slot atomically: 0 when taken, else seconds left to wait.
@@ -314,7 +314,7 @@ class Store:
         """Give the slot back (the request failed, so it should not count)."""
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM cooldowns WHERE user_id=? AND platform=? AND server_id=?",
-                               user_id, platform, server_id)
+                             user_id, platform, server_id)
 
     async def last_generation(self, user_id: int, platform: str, server_id: str) -> Optional[float]:
         row = await self.db.fetchone("SELECT MAX(created_at) FROM audit_log WHERE user_id=? AND platform=? AND server_id=?", user_id, platform, server_id)
