@@ -1,15 +1,16 @@
 """The default engine on real audio: emotion, duration, Chinese, cloning."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
-from indextts_core import prosody
+from indextts_core import prosody, spectrum
 from indextts_core.audio import encode_ogg_opus, ogg_opus_info
 from indextts_core.emotion import PRESETS
 from indextts_core.engine import DurationSpec, EmotionSpec, VoiceProfile
-from indextts_core.errors import DurationError, ProfileVersionError, TextError
+from indextts_core.errors import DurationError, ProfileError, ProfileVersionError, TextError
 from indextts_core.frontend import analyze
 from indextts_core.speaker import similarity
 from tests.conftest import speech_clip, wav_bytes
@@ -208,6 +209,69 @@ def test_clone_moves_output_toward_the_reference_voice(engine, reference_clip):
     assert prosody.measure(cloned.samples, 22050).f0_median_hz == pytest.approx(190, abs=20)
     assert similarity(engine.speaker_embedding(cloned.samples, 22050), ref_emb) > \
         similarity(engine.speaker_embedding(plain.samples, 22050), ref_emb)
+
+
+def test_a_clone_copies_the_long_term_spectrum_of_its_reference(engine):
+    """A reference with a strong colour of its own (dark, with a resonance near 3 kHz): the clone
+    keeps an EQ toward it, and its speech is measurably closer to that colour than without it."""
+    from scipy.signal import butter, sosfilt
+
+    clip = speech_clip(engine, "I agree that my voice can be used by this bot. Today the weather is lovely and "
+                               "I would like to go for a walk in the park.", pitch_hz=200.0, formant=1.05)
+    dark = sosfilt(butter(2, 1200, "low", fs=22050, output="sos"), clip)
+    ring = sosfilt(butter(2, [2700, 3300], "band", fs=22050, output="sos"), clip)
+    coloured = (dark + 2.0 * ring + 0.15 * clip).astype(np.float32)
+    profile = engine.create_voice(wav_bytes(0.5 * coloured / np.abs(coloured).max(), 22050))
+    voices, timbres = engine._plan(VoiceProfile.from_bytes(profile.to_bytes()))
+    assert all(len(timbres[v].eq_db) == spectrum.BANDS for v in voices.values())
+
+    def speak(text, change=lambda t: t):
+        payload = json.loads(profile.payload)
+        payload["timbres"] = {v: dataclasses.asdict(change(t)) for v, t in timbres.items()}
+        return engine.synthesize(text, voice=VoiceProfile(profile.engine, profile.version, json.dumps(payload).encode())).samples
+
+    goal = spectrum.band_levels_db(coloured, 22050)
+
+    def off(x):
+        d = spectrum.band_levels_db(x, 22050) - goal
+        return float(np.sqrt(np.mean((d - d.mean()) ** 2)))
+
+    english = "A completely different sentence, to hear the colour of the voice."
+    assert off(speak(english)) < off(speak(english, lambda t: dataclasses.replace(t, eq_db=()))) - 1.0
+    # a message with Chinese keeps intelligibility first: no EQ, tilt within the plain fit's limit
+    timbre = timbres[voices["zh"]]
+    assert timbre.for_mandarin() == dataclasses.replace(timbre, eq_db=(), tilt_db=max(-6.0, min(6.0, timbre.tilt_db)))
+    mixed = "我们明天见。" + english
+    assert off(speak(mixed)) == pytest.approx(off(speak(mixed, lambda t: t.for_mandarin())), abs=0.5)
+
+
+@pytest.fixture(scope="module")
+def clone_payload(engine, reference_clip) -> tuple[VoiceProfile, dict]:
+    profile = engine.create_voice(wav_bytes(reference_clip, 22050))
+    return profile, json.loads(profile.payload)
+
+
+def _with_timbres(profile: VoiceProfile, payload: dict, **change) -> VoiceProfile:
+    """``profile`` with every voice's timbre changed (a ``None`` value removes the key)."""
+    payload = json.loads(json.dumps(payload))
+    for timbre in payload["timbres"].values():
+        for key, value in change.items():
+            if value is None:
+                timbre.pop(key, None)
+            else:
+                timbre[key] = value
+    return VoiceProfile(profile.engine, profile.version, json.dumps(payload).encode())
+
+
+def test_a_profile_with_a_damaged_eq_is_a_clear_profile_error(engine, clone_payload):
+    with pytest.raises(ProfileError):
+        engine.synthesize("hello", voice=_with_timbres(*clone_payload, eq_db=[1.0, 2.0]))
+
+
+def test_a_profile_saved_before_the_eq_existed_still_speaks(engine, clone_payload):
+    """Same engine version: profiles without ``eq_db`` keep working (no new recording needed)."""
+    r = engine.synthesize("Hello again, nice to hear you.", voice=_with_timbres(*clone_payload, eq_db=None))
+    assert r.duration > 1.0
 
 
 def test_profile_from_other_version_is_refused(engine):
