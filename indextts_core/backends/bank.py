@@ -42,6 +42,11 @@ BANK: dict[str, BankVoice] = {
 }
 #: Voices a clone may start from (eSpeak is a fallback for Mandarin, never a starting point).
 CLONE_CANDIDATES = tuple(v for v in BANK if v != "espeak")
+#: The Mandarin a clone speaks, per gender impression: the clearest style, not the nearest one.
+#: Bare, Whisper base CER on 10 everyday sentences: jf_gongitsune 0.055, jf_alpha+jf_gongitsune
+#: 0.126, jm_kumo 0.142 (the only male style), jf_alpha 0.165 — and a clone's pitch, formants and
+#: tilt add to that, so starting from an unclear style left clones far above CER 0.10.
+CLEAREST_MANDARIN = {"female": "kokoro:jf_gongitsune", "male": "kokoro:jm_kumo"}
 
 
 def describe(voice_id: str) -> BankVoice:

@@ -35,7 +35,7 @@ from ..errors import EngineConfigError, ProfileError, TextError
 from ..frontend import Analysis, Run, analyze
 from ..options import option_choice, option_int
 from ..speaker import SpeakerEncoder, similarity
-from .bank import BANK, CLONE_CANDIDATES, VoiceBank, describe
+from .bank import BANK, CLEAREST_MANDARIN, CLONE_CANDIDATES, VoiceBank, describe
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,8 @@ class DefaultEngine:
 
     # ------------------------------------------------------------------ cloning
     def create_voice(self, reference: AudioSource) -> VoiceProfile:
-        """Check the clip, start from the nearest bank voice for each language, fit the timbre."""
+        """Check the clip; start English from the nearest bank voice and Mandarin from the clearest
+        voice of the same gender impression; fit the timbre of each."""
         started = time.perf_counter()
         audio = read_audio(reference)
         report = check_reference(audio)
@@ -214,8 +215,7 @@ class DefaultEngine:
         ref_bands = spectrum.band_levels_db(samples, SAMPLE_RATE)
         scores = self._rank_bank(target_emb, ref.f0_median_hz, started)
         en_voice = max(scores, key=lambda v: scores[v])
-        zh_voice = en_voice if "zh" in describe(en_voice).languages else max(
-            (v for v in scores if "zh" in describe(v).languages), key=lambda v: scores[v], default=self.chinese_voice)
+        zh_voice = CLEAREST_MANDARIN[describe(en_voice).gender]  # intelligibility first (see bank.py)
         fits = {v: self._fit_timbre(v, ref, ref_bands, target_emb, scores.get(v)) for v in dict.fromkeys((en_voice, zh_voice))}
         default_score = similarity(self._bank_embedding(self.english_voice), target_emb)
         payload = json.dumps({

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from indextts_core.audio import encode_ogg_opus
-from indextts_core.backends.bank import BANK, describe
+from indextts_core.backends.bank import BANK, CLEAREST_MANDARIN, describe
 from indextts_core.backends.default import DefaultEngine
 from indextts_core.emotion import PRESETS
 from indextts_core.engine import EmotionSpec
@@ -78,7 +78,8 @@ def test_a_clone_starts_from_a_bank_voice_of_the_references_gender(engine, low_a
         profile = engine.create_voice(wav_bytes(clip, 22050))
         meta = profile.meta
         assert describe(meta["english_voice"]).gender == gender, meta
-        assert "zh" in describe(meta["chinese_voice"]).languages
+        assert meta["chinese_voice"] == CLEAREST_MANDARIN[gender]  # Mandarin: the clearest voice of that gender
+        assert describe(meta["chinese_voice"]).gender == gender and "zh" in describe(meta["chinese_voice"]).languages
         assert meta["fit_similarity"] >= meta["start_similarity"]  # a fit is kept only when it helps
         r = engine.synthesize("你好，我们明天见。Hello again.", voice=profile)
         assert r.duration > 1.0
