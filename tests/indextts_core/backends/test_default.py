@@ -8,6 +8,7 @@ import pytest
 
 from indextts_core import prosody, spectrum
 from indextts_core.audio import encode_ogg_opus, ogg_opus_info
+from indextts_core.backends.default import Timbre
 from indextts_core.emotion import PRESETS
 from indextts_core.engine import DurationSpec, EmotionSpec, VoiceProfile
 from indextts_core.errors import DurationError, ProfileError, ProfileVersionError, TextError
@@ -226,9 +227,7 @@ def test_a_clone_copies_the_long_term_spectrum_of_its_reference(engine):
     assert all(len(timbres[v].eq_db) == spectrum.BANDS for v in voices.values())
 
     def speak(text, change=lambda t: t):
-        payload = json.loads(profile.payload)
-        payload["timbres"] = {v: dataclasses.asdict(change(t)) for v, t in timbres.items()}
-        return engine.synthesize(text, voice=VoiceProfile(profile.engine, profile.version, json.dumps(payload).encode())).samples
+        return engine.synthesize(text, voice=_with_timbres(profile, lambda t: dataclasses.asdict(change(Timbre.from_json(t))))).samples
 
     goal = spectrum.band_levels_db(coloured, 22050)
 
@@ -245,33 +244,28 @@ def test_a_clone_copies_the_long_term_spectrum_of_its_reference(engine):
     assert off(speak(mixed)) == pytest.approx(off(speak(mixed, lambda t: t.for_mandarin())), abs=0.5)
 
 
-@pytest.fixture(scope="module")
-def clone_payload(engine, reference_clip) -> tuple[VoiceProfile, dict]:
-    profile = engine.create_voice(wav_bytes(reference_clip, 22050))
-    return profile, json.loads(profile.payload)
-
-
-def _with_timbres(profile: VoiceProfile, payload: dict, **change) -> VoiceProfile:
-    """``profile`` with every voice's timbre changed (a ``None`` value removes the key)."""
-    payload = json.loads(json.dumps(payload))
-    for timbre in payload["timbres"].values():
-        for key, value in change.items():
-            if value is None:
-                timbre.pop(key, None)
-            else:
-                timbre[key] = value
+def _with_timbres(profile: VoiceProfile, change) -> VoiceProfile:
+    """``profile`` with each voice's stored timbre (a JSON dict) replaced by ``change(timbre)``."""
+    payload = json.loads(profile.payload)
+    payload["timbres"] = {v: change(t) for v, t in payload["timbres"].items()}
     return VoiceProfile(profile.engine, profile.version, json.dumps(payload).encode())
 
 
-def test_a_profile_with_a_damaged_eq_is_a_clear_profile_error(engine, clone_payload):
+@pytest.fixture(scope="module")
+def clone(engine, reference_clip) -> VoiceProfile:
+    return engine.create_voice(wav_bytes(reference_clip, 22050))
+
+
+def test_a_profile_with_a_damaged_eq_is_a_clear_profile_error(engine, clone):
     with pytest.raises(ProfileError):
-        engine.synthesize("hello", voice=_with_timbres(*clone_payload, eq_db=[1.0, 2.0]))
+        engine.synthesize("hello", voice=_with_timbres(clone, lambda t: {**t, "eq_db": [1.0, 2.0]}))
 
 
-def test_a_profile_saved_before_the_eq_existed_still_speaks(engine, clone_payload):
+def test_a_profile_saved_before_the_eq_existed_still_speaks(engine, clone):
     """Same engine version: profiles without ``eq_db`` keep working (no new recording needed)."""
-    r = engine.synthesize("Hello again, nice to hear you.", voice=_with_timbres(*clone_payload, eq_db=None))
-    assert r.duration > 1.0
+    before = _with_timbres(clone, lambda t: {k: v for k, v in t.items() if k != "eq_db"})
+    assert all("eq_db" not in t for t in json.loads(before.payload)["timbres"].values())
+    assert engine.synthesize("Hello again, nice to hear you.", voice=before).duration > 1.0
 
 
 def test_profile_from_other_version_is_refused(engine):
