@@ -315,6 +315,11 @@ def _attachment_audio(attachment: discord.Attachment, flagged_voice: bool = Fals
                    is_voice_note=flagged_voice or attachment.is_voice_message(), forwarded=False)
 
 
+def _is_audio(attachment: discord.Attachment) -> bool:
+    return (attachment.content_type or "").startswith("audio/") or attachment.filename.lower().endswith(
+        (".ogg", ".oga", ".opus", ".mp3", ".wav", ".flac", ".m4a"))
+
+
 def _emotion_choices(current: str) -> list[app_commands.Choice[str]]:
     current = current.strip().lower()
     out = []
@@ -371,6 +376,16 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
     async def clone(interaction: discord.Interaction, recording: Optional[discord.Attachment] = None) -> None:
         audio = _attachment_audio(recording) if recording is not None else None
         await client.run_command(interaction, "clone", "recording" if audio else "", audio=audio)
+
+    @tree.command(name="verify", description="Check whether this bot made a voice message or audio file")
+    @app_commands.describe(recording="The voice message or audio file to check (re-uploads are fine)")
+    async def verify(interaction: discord.Interaction, recording: discord.Attachment) -> None:
+        await client.run_command(interaction, "verify", audio=_attachment_audio(recording))
+
+    @tree.context_menu(name="Verify voice")
+    async def verify_message(interaction: discord.Interaction, message: discord.Message) -> None:
+        audio = next((a for a in message.attachments if _is_audio(a)), None)
+        await client.run_command(interaction, "verify", audio=_attachment_audio(audio) if audio is not None else None)
 
     for name, description in (("voice", "About your voice"), ("forget", "Delete everything the bot keeps about you"),
                               ("emotions", "The 8 emotions"), ("help", "How to use the voice bot")):

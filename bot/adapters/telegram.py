@@ -34,6 +34,7 @@ USER_COMMANDS = [
     ("clone", "Record your voice / 录制你的声音"), ("voice", "About your voice / 你的声音"),
     ("emotions", "The 8 emotions / 8 种情绪"), ("share", "Share your voice in this group / 共享声音"),
     ("forget", "Delete all your data / 删除你的数据"),
+    ("verify", "Reply to a voice note: did this bot make it? / 验证语音是否由本机器人生成"),
 ]
 ADMIN_COMMANDS = [
     ("policy", "This group's voice policy / 本群语音规则"), ("block", "Block a member (reply to them) / 封禁成员"),
@@ -179,6 +180,14 @@ class TelegramAdapter:
         hit = self._admins[chat_id] = (time.monotonic(), creator, frozenset(m.user.id for m in members))
         return hit
 
+    def _reply_audio(self, reply: Optional[Message], command: str) -> Optional[AudioIn]:
+        """The voice note /say copies an emotion from, or any audio /verify checks."""
+        if reply is None:
+            return None
+        if command == "verify":
+            return self._audio_in(reply)
+        return self._audio_in(reply) if command == "say" and reply.voice else None
+
     def _audio_in(self, message: Message) -> Optional[AudioIn]:
         media = message.voice or message.audio or (message.document if message.document and
                                                    (message.document.mime_type or "").startswith("audio/") else None)
@@ -232,7 +241,7 @@ class TelegramAdapter:
             Place(PLATFORM, f"dm:{user.id}" if private else str(chat.id), private),
             audio=self._audio_in(message) if command == "audio" else None,
             reply_text=(reply.text or reply.caption) if reply is not None and command == "say" else None,
-            reply_audio=self._audio_in(reply) if reply is not None and command == "say" and reply.voice else None,
+            reply_audio=self._reply_audio(reply, command),
             mentions=mentions, admin_mentions=frozenset(admin_mentions), names=names,
         )
 

@@ -25,3 +25,29 @@ class Busy(BotError):
 
 class BadRequest(BotError):
     pass
+
+
+class SyntheticRecording(BadRequest):
+    """A /clone recording that the bot itself made, or that sounds like a voice it makes."""
+
+    @classmethod
+    def made_by_us(cls) -> "SyntheticRecording":
+        return cls("This recording was made by me (it carries my watermark), so it cannot become your voice. "
+                   "Please record yourself reading the sentence, live, with the microphone button.",
+                   "这段录音是我生成的（带有我的水印），不能成为你的声音。请用麦克风按钮亲自朗读那句话并录音。")
+
+    @classmethod
+    def sounds_like_us(cls) -> "SyntheticRecording":
+        # Never say whose voice it matched: that would tell an attacker which voices exist.
+        return cls("This recording sounds like a voice I can already make, not like a new person, so I can't "
+                   "use it. Please record your own voice, live, with the microphone button.",
+                   "这段录音听起来像我已经能生成的声音，而不是一个新的人，所以不能使用。请用麦克风按钮亲自录制你自己的声音。")
+
+
+class ConsentTextRefused(BadRequest):
+    """/say text that is a consent sentence: the bot never speaks one."""
+
+    def __init__(self) -> None:
+        super().__init__("I don't read consent sentences aloud: a voice must agree to cloning in its own words. "
+                         "Please send a different text.",
+                         "我不会朗读同意克隆的句子：声音的主人必须亲口同意。请换一段文字。")

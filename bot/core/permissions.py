@@ -35,7 +35,7 @@ ALLOW = Decision(True)
 
 #: Commands anyone may run anywhere, blocked or not: information and one's own data.
 OPEN_COMMANDS = frozenset({"start", "help", "emotions", "voice", "forget", "button", "audio", "text", "cancel",
-                           "readaloud"})
+                           "readaloud", "verify"})
 ADMIN_COMMANDS = frozenset({"policy", "block", "unblock", "trust", "untrust", "purge"})
 
 

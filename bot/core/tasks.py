@@ -17,12 +17,16 @@ from typing import Any, Callable, Optional, Union
 
 import msgpack
 
+import numpy as np
+
+from indextts_core import watermark
 from indextts_core.audio import encode_ogg_opus, ogg_opus_info, read_audio, waveform
 from indextts_core.engine import DurationSpec, EmotionSpec, VoiceProfile
 from indextts_core.errors import IndexTTSError
+from indextts_core.speaker import SpeakerEncoder, similarity
 
 from .consent import ConsentCheck, check_recording
-from .errors import BotError
+from .errors import BotError, SyntheticRecording
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,10 @@ class RenderTask:
     profile: Optional[bytes] = None
     emotion: Optional[EmotionSpec] = None
     duration: Optional[DurationSpec] = None
+    #: the watermark's payload: the id of this note's audit row (see :mod:`indextts_core.watermark`)
+    mark: Optional[int] = None
+    #: also return the speaker embedding of the note (a preview: the voice as the bot renders it)
+    embed_speaker: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,12 +61,30 @@ class Rendered:
     ogg: bytes
     duration: float
     waveform: bytes
+    embedding: Optional[bytes] = None  # float32 speaker embedding, when asked for
 
 
 @dataclass(frozen=True)
 class Cloned:
     profile: VoiceProfile
     check: Optional[ConsentCheck]
+    embedding: Optional[bytes] = None  # float32 speaker embedding of the recording
+
+
+#: A recording whose speaker embedding is at least this close (Resemblyzer cosine) to a voice the
+#: bot renders is refused as a copy of it (bench/laundering.py: re-recorded notes of a cloned voice
+#: score 0.89–0.92 against its preview; distinct speakers against bank and cloned voices ≤ 0.85).
+RENDERED_VOICE_MATCH = 0.86
+_DEFAULT_VOICE_TEXTS = {"en": "Hello! This is the default voice of the bot. How are you today?",
+                        "zh": "你好！这是机器人的默认声音。你今天好吗？"}
+
+
+def embedding_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def embedding_vector(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<f4")
 
 
 Task = Union[RenderTask, CloneTask]
@@ -77,6 +103,8 @@ class Runtime:
         self.transcriber = transcriber
         #: told (seconds of synthesis, seconds of speech) after every voice note (metrics)
         self.on_synthesized = on_synthesized
+        self.speakers = SpeakerEncoder()
+        self._default_voices: Optional[list[np.ndarray]] = None
 
     def run(self, task: Task) -> Union[Rendered, Cloned]:
         if isinstance(task, RenderTask):
@@ -89,21 +117,45 @@ class Runtime:
         result = self.engine.synthesize(task.text, voice=profile, emotion=task.emotion, duration=task.duration)
         if self.on_synthesized is not None:
             self.on_synthesized(time.perf_counter() - started, result.duration)
-        ogg = encode_ogg_opus(result.samples, result.sample_rate, tags={
+        samples = result.samples
+        if task.mark is not None:  # every note the bot sends carries the id of its audit row
+            samples = watermark.embed(samples, result.sample_rate, task.mark)
+        ogg = encode_ogg_opus(samples, result.sample_rate, tags={
             "comment": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
-        return Rendered(ogg, ogg_opus_info(ogg).duration, waveform(result.samples))
+        embedding = embedding_bytes(self.speakers.embed(samples, result.sample_rate)) if task.embed_speaker else None
+        return Rendered(ogg, ogg_opus_info(ogg).duration, waveform(samples), embedding)
+
+    def default_voice_embeddings(self) -> list[np.ndarray]:
+        """Speaker embeddings of the engine's own default voices (English and Chinese), once."""
+        if self._default_voices is None:
+            voices = []
+            for text in _DEFAULT_VOICE_TEXTS.values():
+                r = self.engine.synthesize(text)
+                voices.append(self.speakers.embed(r.samples, r.sample_rate))
+            self._default_voices = voices
+        return self._default_voices
 
     def clone(self, task: CloneTask) -> Cloned:
         """The profile (the engine checks the clip once) and, in spoken mode, the consent
-        transcript of the same clip; the caller drops the profile if consent fails."""
+        transcript of the same clip; the caller drops the profile if consent fails.
+
+        A recording the bot made itself is refused first: one carrying its watermark, or one
+        whose voice is the bot's default voice (:data:`RENDERED_VOICE_MATCH`).  The caller
+        compares the returned embedding with the users' rendered voices, which it stores.
+        """
         audio = read_audio(task.audio)
+        if watermark.detect(audio.samples, audio.sample_rate).marked:
+            raise SyntheticRecording.made_by_us()
+        embedding = self.speakers.embed(audio.samples, audio.sample_rate)
+        if any(similarity(embedding, v) >= RENDERED_VOICE_MATCH for v in self.default_voice_embeddings()):
+            raise SyntheticRecording.sounds_like_us()
         profile = self.engine.create_voice(audio)
         check = None
         if task.method == "spoken":
             if self.transcriber is None:
                 raise RuntimeError("spoken consent without a transcriber")
             check = check_recording(self.transcriber, task.code, audio.samples, audio.sample_rate, task.language)
-        return Cloned(profile, check)
+        return Cloned(profile, check, embedding_bytes(embedding))
 
 
 # --- the wire format -----------------------------------------------------------------------------
@@ -134,15 +186,18 @@ def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
     """Jobs, results and errors as MessagePack bytes."""
     if isinstance(obj, RenderTask):
         d = {"kind": "render", "text": obj.text, "profile": obj.profile, "emotion": _emotion_to_wire(obj.emotion),
-             "duration": [obj.duration.ratio, obj.duration.seconds] if obj.duration is not None else None}
+             "duration": [obj.duration.ratio, obj.duration.seconds] if obj.duration is not None else None,
+             "mark": obj.mark, "embed_speaker": obj.embed_speaker}
     elif isinstance(obj, CloneTask):
         d = {"kind": "clone", **{f.name: getattr(obj, f.name) for f in fields(obj)}}
     elif isinstance(obj, Rendered):
-        d = {"kind": "rendered", "ogg": obj.ogg, "duration": obj.duration, "waveform": obj.waveform}
+        d = {"kind": "rendered", "ogg": obj.ogg, "duration": obj.duration, "waveform": obj.waveform,
+             "embedding": obj.embedding}
     elif isinstance(obj, Cloned):
         check = obj.check
         d = {"kind": "cloned", "profile": obj.profile.to_bytes(),
-             "check": [check.accepted, check.score, check.code_heard, check.transcript] if check is not None else None}
+             "check": [check.accepted, check.score, check.code_heard, check.transcript] if check is not None else None,
+             "embedding": obj.embedding}
     elif isinstance(obj, BaseException):
         # What the user is told: the error's own bilingual message when it has one (bad clip,
         # bad emotion, ...); anything else was a fault and is logged where it happened.
@@ -162,11 +217,15 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
     kind = d.pop("kind")
     if kind == "render":
         duration = d.pop("duration")
+        mark = d.get("mark")
+        if mark is not None and not (isinstance(mark, int) and 0 <= mark < 1 << watermark.PAYLOAD_BITS):
+            raise ValueError("bad watermark payload")
         return RenderTask(d["text"], d["profile"], _emotion_from_wire(d["emotion"]),
-                          DurationSpec(*duration) if duration is not None else None)
+                          DurationSpec(*duration) if duration is not None else None, mark, bool(d.get("embed_speaker")))
     if kind == "cloned":
         check = d["check"]
-        return Cloned(VoiceProfile.from_bytes(d["profile"]), ConsentCheck(*check) if check is not None else None)
+        return Cloned(VoiceProfile.from_bytes(d["profile"]), ConsentCheck(*check) if check is not None else None,
+                      d.get("embedding"))
     if kind == "error":
         return JobFailed(d["en"], d["zh"])
     if kind not in _KINDS:

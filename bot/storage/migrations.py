@@ -129,4 +129,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, platform, server_id)
     );
     """,
+    # 4: provenance: the watermark id of every note (its audit row), and the speaker embedding of
+    #    each user's voice as the bot renders it (a /clone recording too close to one is refused)
+    """
+    ALTER TABLE audit_log ADD COLUMN mark INTEGER;
+    CREATE INDEX audit_by_mark ON audit_log (mark);
+    CREATE TABLE rendered_voices (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        embedding BLOB NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]

@@ -90,6 +90,18 @@ class AuditEntry:
     duration_s: float
     voice_owner_id: Optional[int] = None
     created_at: float = field(default_factory=time.time)
+    mark: Optional[int] = None  # the watermark payload the note carries
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the audit row of a marked note says (for /verify)."""
+
+    requester: User
+    voice_owner: Optional[User]
+    platform: str
+    server_id: str
+    created_at: float
 
 
 class Store:
@@ -287,10 +299,42 @@ class Store:
     async def audit(self, entry: AuditEntry) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO audit_log (user_id, voice_owner_id, platform, server_id, text_sha256, emotion, duration_s, created_at) "
-                "VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO audit_log (user_id, voice_owner_id, platform, server_id, text_sha256, emotion, duration_s, "
+                "created_at, mark) VALUES (?,?,?,?,?,?,?,?,?)",
                 entry.user_id, entry.voice_owner_id, entry.platform, entry.server_id, entry.text_sha256, entry.emotion,
-                entry.duration_s, entry.created_at)
+                entry.duration_s, entry.created_at, entry.mark)
+
+    async def mark_in_use(self, mark: int) -> bool:
+        return await self.db.fetchone("SELECT 1 FROM audit_log WHERE mark=?", mark) is not None
+
+    async def provenance(self, mark: int) -> Optional[Provenance]:
+        """The newest audit row of the note carrying watermark ``mark``."""
+        row = await self.db.fetchone(
+            "SELECT user_id, voice_owner_id, platform, server_id, created_at FROM audit_log WHERE mark=? "
+            "ORDER BY created_at DESC LIMIT 1", mark)
+        if row is None:
+            return None
+        requester = await self._user_by_id(row["user_id"])
+        owner = await self._user_by_id(row["voice_owner_id"]) if row["voice_owner_id"] is not None else None
+        if requester is None:
+            return None
+        return Provenance(requester, owner, row["platform"], row["server_id"], row["created_at"])
+
+    async def _user_by_id(self, user_id: int) -> Optional[User]:
+        row = await self.db.fetchone("SELECT * FROM users WHERE id=?", user_id)
+        return None if row is None else User(row["id"], row["platform"], row["platform_user_id"], row["language"])
+
+    # ---------------------------------------------------------------- rendered voices (provenance)
+    async def save_rendered_voice(self, user_id: int, embedding: bytes) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("INSERT INTO rendered_voices (user_id, embedding, created_at) VALUES (?,?,?) "
+                             "ON CONFLICT (user_id) DO UPDATE SET embedding=excluded.embedding, created_at=excluded.created_at",
+                             user_id, embedding, time.time())
+
+    async def rendered_voices(self, except_user: int) -> list[bytes]:
+        """Every stored user's voice as the bot renders it, but ``except_user``'s own."""
+        rows = await self.db.fetchall("SELECT embedding FROM rendered_voices WHERE user_id<>?", except_user)
+        return [bytes(r["embedding"]) for r in rows]
 
     async def reserve_cooldown(self, user_id: int, platform: str, server_id: str, seconds: int) -> float:
         """Take this member's speaking slot atomically: 0 when taken, else seconds left to wait.
@@ -325,6 +369,7 @@ class Store:
         total = 0
         for table, col in (("users", "id"), ("voices", "user_id"), ("consents", "user_id"), ("pending_actions", "user_id"),
                            ("cooldowns", "user_id"), ("member_roles", "user_id"), ("voice_shares", "owner_id"), ("audit_log", "user_id"),
-                           ("audit_log", "voice_owner_id"), ("read_aloud_optouts", "user_id")):
+                           ("audit_log", "voice_owner_id"), ("read_aloud_optouts", "user_id"),
+                           ("rendered_voices", "user_id")):
             total += (await self.db.fetchone(f"SELECT COUNT(*) FROM {table} WHERE {col}=?", user_id))[0]
         return total

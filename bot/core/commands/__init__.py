@@ -1,7 +1,7 @@
 """The command layer: every command written once, for every adapter.
 
 One module per command family — ``info`` (/start /help /emotions), ``clone`` (consent and
-recording), ``say``, ``account`` (/voice /share /forget /cancel), ``admin``, ``voicechat``
+recording), ``say``, ``account`` (/voice /share /forget /cancel), ``admin``, ``verify``, ``voicechat``
 (/join /leave /skip /stop in a Discord voice channel) — over the shared ``base``.  This module
 only routes: it resolves the caller, checks permissions in one place (:mod:`bot.core.permissions`),
 and turns every failure into a message in the user's language.
@@ -26,6 +26,7 @@ from .clone import CloneCommands
 from .confirm import Confirmations
 from .info import InfoCommands
 from .say import SayCommands
+from .verify import VerifyCommands
 from .voicechat import VoiceChatCommands
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class CommandLayer:
         say = SayCommands(self.services, self.role)
         self.voicechat = VoiceChatCommands(self.services, self.role, say.say)
         for family in (InfoCommands(self.services), self.clone, say, self.account, AdminCommands(self.services),
-                       self.voicechat):
+                       self.voicechat, VerifyCommands(self.services, self.role)):
             self._handlers.update(family.handlers())
 
     @property

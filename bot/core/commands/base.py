@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from indextts_core import watermark
 from indextts_core.engine import VoiceProfile
 
 from ...storage import Store
@@ -57,6 +59,13 @@ class Services:
     async def run(self, inv: Invocation, out: Responder, task: Task) -> Any:
         """Queue a task for this user and wait for its result."""
         return await self.wait_job(await self.submit(inv, task), out)
+
+    async def new_mark(self) -> int:
+        """A watermark payload (the id of a note's audit row) that no stored note carries yet."""
+        while True:
+            mark = secrets.randbelow(1 << watermark.PAYLOAD_BITS)
+            if not await self.store.mark_in_use(mark):
+                return mark
 
     def profile(self, stored) -> Optional[VoiceProfile]:
         """The stored profile, or None when an older engine made it (the user must record again)."""

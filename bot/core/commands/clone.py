@@ -9,14 +9,18 @@ from __future__ import annotations
 import hashlib
 import time
 
+import numpy as np
+
 from indextts_core.audio import MAX_UPLOAD_BYTES
 
-from ...storage import Consent, PendingAction, User
+from indextts_core.speaker import similarity
+
+from ...storage import AuditEntry, Consent, PendingAction, User
 from ..consent import code_matches, consent_sentence, new_code
-from ..errors import BadRequest
+from ..errors import BadRequest, SyntheticRecording
 from ..invocation import AudioIn, Invocation, Responder
 from ..messages import tr
-from ..tasks import CloneTask, RenderTask
+from ..tasks import RENDERED_VOICE_MATCH, CloneTask, RenderTask, embedding_vector
 from .base import Services
 from .confirm import Confirmations
 
@@ -152,6 +156,7 @@ class CloneCommands:
             raise BadRequest("The recording does not match the consent sentence closely enough. Please read the whole "
                              "sentence above, once, and record again.",
                              "录音与同意句子不够吻合。请把上面的句子完整地读一遍后再录一次。")
+        await self._refuse_rendered_voices(user, cloned.embedding)
         if not await self.confirm.finish(pending):
             raise BadRequest("This /clone request was cancelled or already used. Send /clone to start again.",
                              "该 /clone 请求已取消或已使用。请重新发送 /clone。")
@@ -160,5 +165,21 @@ class CloneCommands:
                           check.score if check else None, digest, time.time())
         await self.s.store.save_voice(user.id, profile.to_bytes(), profile.engine, profile.version, profile.meta, consent)
         await out.text(tr(lang, "Your voice is ready. Try /say Hello! — here is a preview:", "你的声音已就绪。试试 /say 你好！——先听听预览："))
-        preview = await self.s.run(inv, out, RenderTask(PREVIEW_TEXT[lang], profile.to_bytes()))
+        mark = await self.s.new_mark()
+        preview = await self.s.run(inv, out, RenderTask(PREVIEW_TEXT[lang], profile.to_bytes(), mark=mark, embed_speaker=True))
+        if preview.embedding is not None:  # the voice as the bot renders it: no one may clone it again
+            await self.s.store.save_rendered_voice(user.id, preview.embedding)
         await out.voice(preview.ogg, preview.duration, preview.waveform)
+        await self.s.store.audit(AuditEntry(user.id, inv.place.platform, inv.place.server_id,
+                                            hashlib.sha256(PREVIEW_TEXT[lang].encode()).hexdigest(), "neutral",
+                                            preview.duration, voice_owner_id=user.id, mark=mark))
+
+    async def _refuse_rendered_voices(self, user: User, embedding: bytes | None) -> None:
+        """A recording of another user's voice as the bot renders it (a re-recorded or joined
+        /say note) is refused; the message never says whose voice it matched."""
+        if embedding is None:
+            return
+        mine = embedding_vector(embedding)
+        for other in await self.s.store.rendered_voices(except_user=user.id):
+            if similarity(mine, np.frombuffer(other, dtype="<f4")) >= RENDERED_VOICE_MATCH:
+                raise SyntheticRecording.sounds_like_us()

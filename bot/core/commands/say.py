@@ -7,12 +7,14 @@ import collections
 import hashlib
 from typing import Optional
 
+
 from indextts_core.audio import MAX_UPLOAD_BYTES
 from indextts_core.engine import EmotionSpec, VoiceProfile
 from indextts_core.frontend.clean import check_script, clean_text, has_words
 
 from ...storage import AuditEntry, Policy, User
-from ..errors import BadRequest, Busy, PermissionDenied
+from ..consent import is_consent_sentence
+from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
 from ..invocation import AudioIn, Invocation, Responder
 from ..messages import tr
 from ..notes import plan_notes
@@ -57,6 +59,8 @@ class SayCommands:
             raise BadRequest(f"That text is {len(text)} characters; the limit here is {limit}. Please shorten it.",
                              f"文本有 {len(text)} 个字符；这里的上限是 {limit}。请缩短。")
         check_script(text)
+        if is_consent_sentence(text):
+            raise ConsentTextRefused()
         stretch = (req.duration.ratio or 1.0) if req.duration else 1.0
         notes = plan_notes(text, stretch=max(1.0, stretch) * 1.2)
         if req.duration is not None and req.duration.seconds is not None and len(notes) > 1:
@@ -79,6 +83,11 @@ class SayCommands:
             if left:
                 raise BadRequest(f"Slow down a little: you can speak again in {int(left) + 1} s.",
                                  f"慢一点：{int(left) + 1} 秒后可以再说。")
+        if owner is not None and owner != user.id:
+            # A note in someone else's voice says who asked for it, for everyone who hears it.
+            who = inv.actor.name or inv.actor.handle or inv.actor.user_id
+            voice_of = inv.names.get(req.as_mention or "", req.as_mention or "")
+            note = tr(lang, f"{voice_of}'s voice, requested by {who}", f"{voice_of} 的声音，由 {who} 请求")
         captions = [c for c in (note, describe_speed(req.speed, lang) if req.speed else None) if c]
         sent = 0
         try:
@@ -95,6 +104,7 @@ class SayCommands:
         """
         lang = user.language
         futures: collections.deque[asyncio.Future] = collections.deque()
+        marks: list[int] = []  # the watermark of each note submitted, in order
         submitted = 0
 
         voice = profile.to_bytes() if profile is not None else None
@@ -103,7 +113,9 @@ class SayCommands:
             nonlocal submitted
             while submitted < len(notes) and len(futures) < PIPELINE:
                 try:
-                    futures.append(await self.s.submit(inv, RenderTask(notes[submitted], voice, emotion, duration)))
+                    mark = await self.s.new_mark()
+                    marks.append(mark)
+                    futures.append(await self.s.submit(inv, RenderTask(notes[submitted], voice, emotion, duration, mark)))
                 except Busy:
                     if first and not futures:
                         raise
@@ -127,24 +139,17 @@ class SayCommands:
                 parts = list(captions) if index == 0 else []
                 if len(notes) > 1:
                     parts.append(tr(lang, f"part {index + 1}/{len(notes)}", f"第 {index + 1}/{len(notes)} 部分"))
-                await out.voice(rendered.ogg, rendered.duration, rendered.waveform,
-                                caption=" — ".join(parts) or None, cache_key=self._cache_key(profile, piece, emotion, duration))
+                # No platform file reuse: every note carries its own watermark, bound to its own audit row.
+                await out.voice(rendered.ogg, rendered.duration, rendered.waveform, caption=" — ".join(parts) or None)
                 sent += 1
                 await self.s.store.audit(AuditEntry(
                     user.id, inv.place.platform, inv.place.server_id, hashlib.sha256(piece.encode()).hexdigest(),
-                    emotion.describe() if emotion else "neutral", rendered.duration, voice_owner_id=owner))
+                    emotion.describe() if emotion else "neutral", rendered.duration, voice_owner_id=owner,
+                    mark=marks[index]))
         finally:
             for f in futures:
                 f.cancel()
         return sent
-
-    def _cache_key(self, profile: Optional[VoiceProfile], text: str, emotion: Optional[EmotionSpec], duration) -> Optional[str]:
-        """Same voice, text, emotion and duration → the platform may resend its stored file."""
-        if emotion is not None and emotion.reference is not None:
-            return None
-        engine = self.s.engine
-        voice_id = profile.to_bytes() if profile else f"{engine.name} {engine.version}".encode()
-        return hashlib.sha256(b"\0".join([voice_id, text.encode(), repr(emotion).encode(), repr(duration).encode()])).hexdigest()
 
     async def _emotion_clip(self, audio: AudioIn) -> bytes:
         """The voice note a /say replies to, as an emotion reference (checked before download)."""

@@ -7,7 +7,8 @@ import pytest
 
 from bot.core.notes import plan_notes
 from bot.storage import Policy
-from indextts_core.audio import encode_ogg_opus, ogg_opus_info
+from indextts_core import watermark
+from indextts_core.audio import encode_ogg_opus, ogg_opus_info, read_audio
 from indextts_core.engine import EmotionSpec
 from tests.bot.conftest import audio_in, clone
 from tests.bot.core.commands.helpers import run, say, spoken_hashes
@@ -23,8 +24,20 @@ async def test_say_with_emotion_and_speed_gives_a_valid_voice_note_and_audit_row
     assert reply.kind == "voice" and "/clone" in reply.text and "speed x1.1 (10 % faster)" in reply.text
     info = ogg_opus_info(reply.ogg)
     assert info.channels == 1 and info.input_rate == 48000 and abs(info.duration - reply.duration) < 1e-6
-    assert len(reply.waveform) <= 256 and reply.cache_key
+    assert len(reply.waveform) <= 256
     assert await spoken_hashes(app, "u1") == [sha("I can not believe this happened again")]
+
+
+
+async def test_every_note_carries_the_watermark_of_its_own_audit_row(app):
+    # the mark repeats every 3 s: a note that long holds a whole copy of it
+    out = await say(app, "The last train leaves at ten, so we should hurry up and finish our dinner before it gets late.")
+    (mark,) = [r[0] for r in await app.db.fetchall("SELECT mark FROM audit_log")]
+    decoded = read_audio(out.last.ogg)
+    found = watermark.detect(decoded.samples, decoded.sample_rate)
+    # Under one and a half periods of the mark: it is found; its id is not always readable yet
+    # (README: watermark figures), and when it is read it must be this note's.
+    assert found.marked and found.payload in (None, mark)
 
 
 async def test_faster_speed_is_shorter(app):
@@ -123,7 +136,7 @@ async def test_say_replying_to_a_voice_note_copies_its_emotion(app, engine):
     sad = engine.synthesize("I really miss the old days, you know.", emotion=EmotionSpec(preset="melancholic"))
     clip = encode_ogg_opus(sad.samples, sad.sample_rate)
     out = await say(app, "We are going to the beach tomorrow.", reply_audio=audio_in(clip, duration=3.0))
-    assert out.last.kind == "voice" and out.last.cache_key is None  # emotion from a clip: never resent from cache
+    assert out.last.kind == "voice"
     plain = await say(app, "We are going to the beach tomorrow.")
     assert out.last.duration > plain.last.duration  # melancholic prosody is slower
     too_long = await say(app, "hello", reply_audio=audio_in(clip, duration=600.0))
@@ -174,6 +187,8 @@ async def test_clone_off_means_default_voice_here(app, engine):
     await app.store.set_policy(Policy("test", "g1", clone_allowed=False, shared_voices_allowed=True))
     here = await say(app, "hello there", user="alice")
     assert here.last.kind == "voice" and "Cloned voices are turned off here" in here.last.text
-    assert here.last.cache_key != own.last.cache_key  # a different voice was used
+    owners = [r[0] for r in await app.db.fetchall("SELECT voice_owner_id FROM audit_log WHERE emotion='neutral' "
+                                                  "AND text_sha256=? ORDER BY id", sha("hello there"))]
+    assert owners[-2] is not None and owners[-1] is None  # her voice, then the default one
     assert "turned off" in (await run(app, "share", user="alice")).last.text
     assert (await say(app, "hello there", user="alice", private=True)).last.text == ""  # her voice in private

@@ -1,0 +1,85 @@
+"""/verify: did this bot make that voice note?  Read from the watermark every note carries.
+
+Anyone learns whether the bot made it; the voice's owner, the requester and the admins of the
+server where it was made also learn when, in whose voice and at whose request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Awaitable, Callable
+
+from indextts_core import watermark
+from indextts_core.audio import MAX_UPLOAD_BYTES, read_audio
+
+from ...storage import Provenance, User
+from ..errors import BadRequest
+from ..invocation import AudioIn, Invocation, Responder
+from ..messages import tr
+from ..permissions import Role
+from .base import Services
+
+#: Longest clip read (the mark repeats every 3 s; more adds nothing but time).
+MAX_VERIFY_SECONDS = 120.0
+
+
+def _detect(data: bytes) -> watermark.Detection:
+    audio = read_audio(data)
+    return watermark.detect(audio.samples, audio.sample_rate)
+
+
+class VerifyCommands:
+    def __init__(self, services: Services, role_of: Callable[[Invocation, User], Awaitable[Role]]) -> None:
+        self.s = services
+        self.role_of = role_of
+
+    def handlers(self):
+        return {"verify": self.verify}
+
+    async def verify(self, inv: Invocation, out: Responder, user: User) -> None:
+        lang = user.language
+        audio = inv.audio or inv.reply_audio
+        if audio is None:
+            raise BadRequest("Reply /verify to a voice note or audio file (forwarded or re-uploaded is fine) and I'll "
+                             "tell you whether I made it.",
+                             "用 /verify 回复一条语音或音频文件（转发或重新上传的也可以），我会告诉你它是不是我生成的。")
+        self._precheck(audio)
+        await out.recording()
+        found = await asyncio.to_thread(_detect, await audio.fetch())
+        if not found.marked:
+            await out.text(tr(lang, "I found no watermark of mine in this recording: as far as I can tell, I did not make "
+                                    "it. (Heavily changed audio, or speech from other software, also reads this way.)",
+                              "我在这段录音里没有找到我的水印：据我判断，它不是我生成的。"
+                              "（被大幅改动过的音频或其他软件生成的语音也会这样显示。）"))
+            return
+        facts = await self.s.store.provenance(found.payload) if found.payload is not None else None
+        if facts is None or not await self._may_see(inv, user, facts):
+            await out.text(tr(lang, "Made by this bot: it is synthetic speech, not a recording of a person.",
+                              "由本机器人生成：这是合成语音，不是真人录音。"))
+            return
+        await out.text(self._details(lang, user, facts))
+
+    def _precheck(self, audio: AudioIn) -> None:
+        if (audio.size or 0) > MAX_UPLOAD_BYTES or (audio.duration or 0) > MAX_VERIFY_SECONDS:
+            raise BadRequest("That recording is too long to check; send one under 2 minutes.",
+                             "这段录音太长，无法检查；请发送 2 分钟以内的录音。")
+
+    async def _may_see(self, inv: Invocation, user: User, facts: Provenance) -> bool:
+        """The voice's owner, the requester, and admins of the server where the note was made."""
+        if user.id in (facts.requester.id, facts.voice_owner.id if facts.voice_owner else None):
+            return True
+        here = (inv.place.platform, inv.place.server_id) == (facts.platform, facts.server_id)
+        return here and not inv.place.is_private and await self.role_of(inv, user) >= Role.ADMIN
+
+    @staticmethod
+    def _details(lang: str, user: User, facts: Provenance) -> str:
+        def who(u: User) -> str:
+            return tr(lang, "you", "你") if u.id == user.id else tr(lang, f"user {u.platform_user_id}", f"用户 {u.platform_user_id}")
+
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(facts.created_at))
+        voice = who(facts.voice_owner) if facts.voice_owner else tr(lang, "the default voice", "默认声音")
+        place = tr(lang, "a private chat", "私聊") if facts.server_id.startswith("dm:") else facts.server_id
+        return tr(lang, f"Made by this bot on {when}, in the voice of {voice}, at the request of {who(facts.requester)} "
+                        f"({facts.platform}, {place}).",
+                  f"由本机器人于 {when} 生成，声音：{voice}，请求者：{who(facts.requester)}（{facts.platform}，{place}）。")
