@@ -29,6 +29,7 @@ HELP = {
         "/clone — make your voice (consent first, in a private chat)\n/voice — about your voice\n"
         "/share [off] — let this group use your voice (/say as @you)\n/emotions — the 8 emotions\n"
         "/forget — delete everything I keep about you\n/cancel — stop a /clone or /forget in progress\n"
+        "/verify — reply to a voice note: did I make it? (every note I send carries a watermark)\n"
         "Admins: /policy, /policy set <setting> <value>, /block @user, /unblock @user, /trust @user, /untrust @user, "
         "/purge @user (or reply to their message).\nSettings: " + _ADMIN_HELP_EN,
         "/say [情绪] [0-1] [x1.2 | 3.2s] 文本 —— 把文本读成语音消息。\n"
@@ -39,6 +40,7 @@ HELP = {
         "/clone —— 录制你的声音（先同意，在私聊中进行）\n/voice —— 查看你的声音\n"
         "/share [off] —— 允许本群使用你的声音（/say as @你）\n/emotions —— 8 种情绪\n"
         "/forget —— 删除我保存的你的全部数据\n/cancel —— 取消进行中的 /clone 或 /forget\n"
+        "/verify —— 回复一条语音：它是我生成的吗？（我发出的每条语音都带有水印）\n"
         "管理员：/policy、/policy set <设置> <值>、/block @用户、/unblock @用户、/trust @用户、/untrust @用户、"
         "/purge @用户（或回复其消息）。\n设置：" + _ADMIN_HELP_ZH),
     "discord": (
@@ -49,6 +51,7 @@ HELP = {
         "mobile app: desktop clients cannot record voice messages), or attach it with /clone recording:\n"
         "/voice — about your voice\n/share [off] — let this server use your voice (/say as_member)\n"
         "/emotions — the 8 emotions\n/forget — delete everything I keep about you\n"
+        "/verify recording:… or right-click a message → Apps → Verify voice — did I make it?\n"
         "Voice channels: /join, /say … voice:True (speak there in your voice), /skip and /stop (yours, or any as a "
         "moderator), /leave; /readaloud allow:False keeps your messages in the read-aloud channel silent.\n"
         "Admins (Manage Server): /voiceadmin policy | set | block | unblock | trust | untrust | purge.\n"
@@ -60,6 +63,7 @@ HELP = {
         "/clone —— 录制你的声音：先同意，再私信给我一条语音消息（请用 Discord 手机应用录制：电脑客户端无法录制语音消息），"
         "或用 /clone recording: 附上它\n/voice —— 查看你的声音\n/share [off] —— 允许本服务器使用你的声音（/say as_member）\n"
         "/emotions —— 8 种情绪\n/forget —— 删除我保存的你的全部数据\n"
+        "/verify recording:… 或右键点击消息 → 应用 → Verify voice —— 它是我生成的吗？\n"
         "语音频道：/join，/say … voice:True（用你的声音在那里说），/skip 和 /stop（你点播的，管理员可处理任何一条），/leave；"
         "/readaloud allow:False 让你在朗读频道的消息不被读出。\n"
         "管理员（管理服务器权限）：/voiceadmin policy | set | block | unblock | trust | untrust | purge。\n"

@@ -1,0 +1,61 @@
+"""The watermark: found where it was put, read back, and absent from speech it was never put in.
+
+Robustness per attack and false-positive rates are measured in bench/watermark.py, not here.
+"""
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from indextts_core import watermark
+from indextts_core.audio import encode_ogg_opus, read_audio
+from indextts_core.backends.espeak import EspeakVoice
+
+TEXT = ("Please put the blue folder back on the shelf when you are done with it. The printer on the second "
+        "floor has been broken for a week, so send me a message when you arrive.")
+
+
+@pytest.fixture(scope="module")
+def speech(engine):
+    r = engine.synthesize(TEXT)
+    return r.samples, r.sample_rate
+
+
+def test_a_marked_note_is_found_and_its_id_read_after_opus(speech):
+    samples, rate = speech
+    marked = watermark.embed(samples, rate, 0x5A5A5)
+    decoded = read_audio(encode_ogg_opus(marked, rate))
+    found = watermark.detect(decoded.samples, decoded.sample_rate)
+    assert found.marked and found.payload == 0x5A5A5 and found.score >= watermark.DETECT_Z
+
+
+def test_unmarked_speech_is_not_found(speech):
+    samples, rate = speech
+    assert not watermark.detect(samples, rate).marked
+    voice = EspeakVoice("en-us+f3", pitch=60)
+    assert not watermark.detect(voice.synthesize(TEXT), voice.sample_rate).marked
+
+
+def test_the_mark_survives_16_khz_and_a_cut(speech):
+    samples, rate = speech
+    marked = watermark.embed(samples, rate, 1234)
+    buf = io.BytesIO()
+    sf.write(buf, marked[int(0.7 * rate):], rate, format="WAV")  # trimmed at an arbitrary point
+    clip = read_audio(buf.getvalue())
+    from indextts_core.audio import resample
+
+    assert watermark.detect(resample(clip.samples, clip.sample_rate, 16000), 16000).marked
+
+
+def test_the_mark_changes_the_audio_only_a_little(speech):
+    samples, rate = speech
+    marked = watermark.embed(samples, rate, 7)
+    snr = 10 * np.log10(np.sum(samples.astype(float) ** 2) / np.sum((marked - samples).astype(float) ** 2))
+    assert snr > 14.0 and len(marked) == len(samples)
+
+
+def test_a_payload_that_does_not_fit_is_refused(speech):
+    with pytest.raises(ValueError):
+        watermark.embed(*speech, payload=1 << watermark.PAYLOAD_BITS)
