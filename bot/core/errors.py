@@ -46,8 +46,3 @@ class SyntheticRecording(BadRequest):
 
 class ConsentTextRefused(BadRequest):
     """/say text that is a consent sentence: the bot never speaks one."""
-
-    def __init__(self) -> None:
-        super().__init__("I don't read consent sentences aloud: a voice must agree to cloning in its own words. "
-                         "Please send a different text.",
-                         "我不会朗读同意克隆的句子：声音的主人必须亲口同意。请换一段文字。")

@@ -60,7 +60,9 @@ class SayCommands:
                              f"文本有 {len(text)} 个字符；这里的上限是 {limit}。请缩短。")
         check_script(text)
         if is_consent_sentence(text):
-            raise ConsentTextRefused()
+            raise ConsentTextRefused("I don't read consent sentences aloud: a voice must agree to cloning in its own "
+                                     "words. Please send a different text.",
+                                     "我不会朗读同意克隆的句子：声音的主人必须亲口同意。请换一段文字。")
         stretch = (req.duration.ratio or 1.0) if req.duration else 1.0
         notes = plan_notes(text, stretch=max(1.0, stretch) * 1.2)
         if req.duration is not None and req.duration.seconds is not None and len(notes) > 1:

@@ -50,14 +50,15 @@ async def test_say_with_emotion_and_duration_uploads_valid_ogg_of_that_length(tg
         assert out == "opus,48000,1"
 
 
-async def test_repeated_request_reuses_file_id(tg):
+async def test_a_repeated_request_is_a_new_upload_with_its_own_watermark(tg):
+    """Each note carries the id of its own audit row, so a stored file is never resent."""
     tg.message("/say Same words twice.")
     first = (await tg.wait_for("sendVoice"))[0]
     n = len(tg.calls)
     tg.message("/say Same words twice.")
     second = (await tg.wait_for("sendVoice", since=n))[0]
-    assert "voice" in first.files and "voice" not in second.files
-    assert second.params["voice"].startswith("file-")
+    assert "voice" in first.files and "voice" in second.files
+    assert first.files["voice"] != second.files["voice"]
 
 
 async def test_full_clone_flow_with_spoken_consent_then_forget(tg, app, engine):
