@@ -1,5 +1,5 @@
-"""The watermark measured: detection per attack, false positives on unmarked speech, the mark's
-SNR, and intelligibility with and without it.  Every figure is measured in this run.
+"""The watermark measured: detection and payload reads per attack, false positives on unmarked
+speech, and the mark's SNR.  Every figure is measured in this run.
 
 Marked clips are notes of the default engine (its bank voices, English and Chinese) on texts the
 tuning never used; unmarked clips are eSpeak NG voices and the same engine's unmarked notes.

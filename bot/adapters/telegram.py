@@ -182,11 +182,9 @@ class TelegramAdapter:
 
     def _reply_audio(self, reply: Optional[Message], command: str) -> Optional[AudioIn]:
         """The voice note /say copies an emotion from, or any audio /verify checks."""
-        if reply is None:
+        if reply is None or command not in ("say", "verify") or (command == "say" and not reply.voice):
             return None
-        if command == "verify":
-            return self._audio_in(reply)
-        return self._audio_in(reply) if command == "say" and reply.voice else None
+        return self._audio_in(reply)
 
     def _audio_in(self, message: Message) -> Optional[AudioIn]:
         media = message.voice or message.audio or (message.document if message.document and

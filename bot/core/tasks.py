@@ -16,7 +16,6 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable, Optional, Union
 
 import msgpack
-
 import numpy as np
 
 from indextts_core import watermark
@@ -72,8 +71,8 @@ class Cloned:
 
 
 #: A recording whose speaker embedding is at least this close (Resemblyzer cosine) to a voice the
-#: bot renders is refused as a copy of it (bench/laundering.py: re-recorded notes of a cloned voice
-#: score 0.89–0.92 against its preview; distinct speakers against bank and cloned voices ≤ 0.85).
+#: bot renders is refused as a copy of it (bench/laundering.py measures both sides: re-recorded
+#: notes of a clone against its preview, distinct speakers against the default voices and clones).
 RENDERED_VOICE_MATCH = 0.86
 _DEFAULT_VOICE_TEXTS = {"en": "Hello! This is the default voice of the bot. How are you today?",
                         "zh": "你好！这是机器人的默认声音。你今天好吗？"}

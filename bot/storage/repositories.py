@@ -315,9 +315,9 @@ class Store:
         if row is None:
             return None
         requester = await self._user_by_id(row["user_id"])
-        owner = await self._user_by_id(row["voice_owner_id"]) if row["voice_owner_id"] is not None else None
         if requester is None:
             return None
+        owner = await self._user_by_id(row["voice_owner_id"]) if row["voice_owner_id"] is not None else None
         return Provenance(requester, owner, row["platform"], row["server_id"], row["created_at"])
 
     async def _user_by_id(self, user_id: int) -> Optional[User]:

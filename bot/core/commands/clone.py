@@ -9,10 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-import numpy as np
-
 from indextts_core.audio import MAX_UPLOAD_BYTES
-
 from indextts_core.speaker import similarity
 
 from ...storage import AuditEntry, Consent, PendingAction, User
@@ -181,5 +178,5 @@ class CloneCommands:
             return
         mine = embedding_vector(embedding)
         for other in await self.s.store.rendered_voices(except_user=user.id):
-            if similarity(mine, np.frombuffer(other, dtype="<f4")) >= RENDERED_VOICE_MATCH:
+            if similarity(mine, embedding_vector(other)) >= RENDERED_VOICE_MATCH:
                 raise SyntheticRecording.sounds_like_us()

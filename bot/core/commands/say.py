@@ -7,7 +7,6 @@ import collections
 import hashlib
 from typing import Optional
 
-
 from indextts_core.audio import MAX_UPLOAD_BYTES
 from indextts_core.engine import EmotionSpec, VoiceProfile
 from indextts_core.frontend.clean import check_script, clean_text, has_words
@@ -85,11 +84,6 @@ class SayCommands:
             if left:
                 raise BadRequest(f"Slow down a little: you can speak again in {int(left) + 1} s.",
                                  f"慢一点：{int(left) + 1} 秒后可以再说。")
-        if owner is not None and owner != user.id:
-            # A note in someone else's voice says who asked for it, for everyone who hears it.
-            who = inv.actor.name or inv.actor.handle or inv.actor.user_id
-            voice_of = inv.names.get(req.as_mention or "", req.as_mention or "")
-            note = tr(lang, f"{voice_of}'s voice, requested by {who}", f"{voice_of} 的声音，由 {who} 请求")
         captions = [c for c in (note, describe_speed(req.speed, lang) if req.speed else None) if c]
         sent = 0
         try:
@@ -189,7 +183,9 @@ class SayCommands:
             if shared is None:
                 raise PermissionDenied(f"{name}'s voice was made by an older engine and must be recorded again.",
                                        f"{name} 的声音由旧版引擎生成，需要重新录制。")
-            return target.id, shared, None
+            # A note in someone else's voice says who asked for it, for everyone who hears it.
+            who = inv.actor.name or inv.actor.handle or inv.actor.user_id
+            return target.id, shared, tr(lang, f"{name}'s voice, requested by {who}", f"{name} 的声音，由 {who} 请求")
         stored = await store.voice(user.id)
         if stored is None:
             return None, None, tr(lang, "Default voice — send /clone to use your own.", "默认声音——发送 /clone 使用你自己的声音。")
