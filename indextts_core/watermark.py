@@ -236,6 +236,22 @@ def _sync_scores(d: np.ndarray) -> np.ndarray:
     return corr / norm
 
 
+def _windows(d: np.ndarray) -> list[np.ndarray]:
+    """The whole clip, and stretches of one and two periods, half a period apart.
+
+    Folding a clip made of several notes adds their marks at different phases, which cancel; a
+    stretch inside one note holds its mark alone.
+    """
+    n = d.shape[1]
+    if n < PERIOD_CHIPS // 2:
+        return []
+    out = [d]
+    for span in (PERIOD_CHIPS, 2 * PERIOD_CHIPS):
+        if n > span:
+            out += [d[:, start:start + span] for start in range(0, n - span + 1, PERIOD_CHIPS // 2)]
+    return out
+
+
 def _speed_variants(x16: np.ndarray, feat: np.ndarray, speed: float) -> list[np.ndarray]:
     """Features of the clip undone for ``speed``, as resampling (pitch moved) and as tempo only
     (``feat``: the clip's own features)."""
@@ -273,11 +289,10 @@ def detect(samples: np.ndarray, rate: int, max_seconds: float = 20.0) -> Detecti
         for feat in _speed_variants(x16, own, float(speed)):
             for offset in range(CHIP_HOPS):
                 d, _ = _chips(feat, offset)
-                if d.shape[1] < PERIOD_CHIPS // 2:
-                    continue
-                scores = _sync_scores(d)
-                shift = int(np.argmax(scores))
-                found.append((float(scores[shift]), float(speed), d, shift))
+                for window in _windows(d):
+                    scores = _sync_scores(window)
+                    shift = int(np.argmax(scores))
+                    found.append((float(scores[shift]), float(speed), window, shift))
     if not found:
         return Detection(False, 0.0, None, 0.0)
     found.sort(key=lambda f: -f[0])

@@ -113,8 +113,9 @@ class FakeDiscord(LoopbackServer):
         if request.method == "GET" and path.startswith("/guilds/") and path.endswith("/roles"):
             return _json(self.roles)
         if request.method == "PUT" and path.endswith("/commands"):
-            return _json([{**c, "id": str(next(self._ids)), "application_id": str(APP_ID), "version": "1"}
-                                      for c in body])
+            # Discord answers every command with a description: "" for message and user commands.
+            return _json([{"description": "", **c, "id": str(next(self._ids)), "application_id": str(APP_ID),
+                           "version": "1"} for c in body])
         if path.startswith("/interactions/") and path.endswith("/callback"):
             if request.query.get("with_response") not in ("1", "true"):
                 return web.Response(status=204)

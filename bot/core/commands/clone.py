@@ -145,6 +145,9 @@ class CloneCommands:
         digest = hashlib.sha256(data).hexdigest()
         cloned = await self.s.run(inv, out, CloneTask(data, pending.method, pending.code, pending.language))
         profile, check = cloned.profile, cloned.check
+        # A copy of a voice the bot renders is refused before consent is judged: its reading of
+        # the sentence is the bot's, whatever it says.
+        await self._refuse_rendered_voices(user, cloned.embedding)
         if check is not None and not check.accepted:
             if not code_matches(pending.code, check.code_heard):
                 raise BadRequest("I could not hear the code correctly. Please record the sentence again, reading the code "
@@ -153,7 +156,6 @@ class CloneCommands:
             raise BadRequest("The recording does not match the consent sentence closely enough. Please read the whole "
                              "sentence above, once, and record again.",
                              "录音与同意句子不够吻合。请把上面的句子完整地读一遍后再录一次。")
-        await self._refuse_rendered_voices(user, cloned.embedding)
         if not await self.confirm.finish(pending):
             raise BadRequest("This /clone request was cancelled or already used. Send /clone to start again.",
                              "该 /clone 请求已取消或已使用。请重新发送 /clone。")

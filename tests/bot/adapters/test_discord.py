@@ -316,3 +316,22 @@ async def test_permission_matrix_through_discord(dc, app, command, role, policy)
     reason = decide(command, Role.USER, POLICIES[policy], False).reason_en or "\0never"
     allowed = expected(command, role, policy, False)
     assert (reason not in content) == allowed, (command, role, policy, content)
+
+
+async def test_verify_voice_message_command_reads_the_watermark_of_a_reposted_note(dc):
+    (sync,) = dc.find("PUT", f"/applications/{APP_ID}/commands")
+    assert any(c["name"] == "Verify voice" and c["type"] == 3 for c in sync.json)  # Apps → Verify voice
+    p = dispatch(dc, interaction("say", [opt("text", "The last train leaves at ten, so we should hurry up and finish "
+                                                     "our dinner before it gets late tonight.")]))
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    (note,) = _voice_followups(dc)
+    ogg = note.files["files[0]"][1]
+    url = dc.add_attachment("reposted.ogg", ogg)  # someone saved it and posted it again as a file
+    message = {**dc._message(CHANNEL, ""), "id": "900", "author": _user(5),
+               "attachments": [{"id": "57", "filename": "reposted.ogg", "size": len(ogg), "url": url, "proxy_url": url,
+                                "content_type": "audio/ogg"}]}
+    n = len(dc.requests)
+    p = dispatch(dc, interaction("Verify voice", user=3, data_extra={"type": 3, "target_id": "900",
+                                                                    "resolved": {"messages": {"900": message}}}))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", since=n)
+    assert "Made by this bot" in follow.json["content"]

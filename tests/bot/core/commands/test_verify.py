@@ -40,13 +40,16 @@ async def test_the_bots_own_note_is_refused_as_a_clone_recording(app):
 
 
 async def test_a_joined_recording_of_a_shared_voice_is_refused(app, engine):
-    """The laundering chain: B's shared voice, re-encoded and joined, offered as A's recording."""
+    """The laundering chain: B's shared voice, re-encoded and joined, offered as A's recording.
+
+    (The chain of the report, B's voice reading A's consent sentence, already stops at /say.)"""
     await clone(app, engine, user="bob")
     await app.store.set_policy(Policy("test", "g1", shared_voices_allowed=True))
     await run(app, "share", user="bob")
     mentions = {"@bob": "bob"}
     notes = [(await say(app, f"as @bob {t}", user="alice", mentions=mentions)).last.ogg
-             for t in (LONG, "Please put the blue folder back on the shelf when you are done with it, thank you.")]
+             for t in (LONG, "Please put the blue folder back on the shelf when you are done with it, and close "
+                             "the window on your way out.")]
     assert all(notes)
     parts = [read_audio(n) for n in notes]
     joined = encode_ogg_opus(np.concatenate([p.samples for p in parts]), parts[0].sample_rate, max_true_peak_dbtp=None)
