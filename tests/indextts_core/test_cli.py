@@ -27,7 +27,7 @@ def test_say_writes_a_voice_note_and_prints_its_duration(tmp_path):
     info = ogg_opus_info(out.read_bytes())
     assert abs(info.duration - 1.2) <= 0.02
     assert proc.stdout.strip().endswith(f"{info.duration:.3f} s")
-    assert info.tags["COMMENT"] == "synthetic speech"
+    assert info.tags["DESCRIPTION"] == "synthetic speech"
 
 
 def test_clone_then_say_with_profile(tmp_path, reference_clip):

@@ -25,7 +25,7 @@ MAX_VERIFY_SECONDS = 120.0
 
 
 def _detect(data: bytes) -> watermark.Detection:
-    audio = read_audio(data)
+    audio = read_audio(data, max_seconds=MAX_VERIFY_SECONDS, cut=True)
     return watermark.detect(audio.samples, audio.sample_rate)
 
 

@@ -84,11 +84,13 @@ def _find(seq: list[bytes], sub: list[bytes]) -> int:
 
 
 def _decode(packets: list[bytes]) -> np.ndarray:
-    from discord.opus import Decoder
+    """Opus frames back to PCM with libopus itself (PyAV's, as a Discord client would)."""
+    import av
 
-    decoder = Decoder()
-    pcm = b"".join(decoder.decode(p) for p in packets)
-    return np.frombuffer(pcm, np.int16).reshape(-1, 2)[:, 0].astype(np.float32) / 32768
+    decoder = av.CodecContext.create("libopus", "r")
+    decoder.sample_rate, decoder.layout = 48000, "mono"
+    frames = [f.to_ndarray().reshape(-1) for p in packets for f in decoder.decode(av.Packet(p))]
+    return np.concatenate(frames).astype(np.float32) / 32768
 
 
 async def test_say_in_voice_speaks_the_engines_audio_over_encrypted_rtp_at_20_ms(voice, app):
