@@ -66,11 +66,14 @@ def model_path(language: str) -> str:
 
 
 class WhisperTranscriber:
-    """faster-whisper on CPU (int8); a model per language, each loaded on first use."""
+    """faster-whisper on CPU (int8); a model per language, each loaded on first use.
 
-    def __init__(self) -> None:
-        self._models: dict[str, Any] = {}
-        self._lock = threading.Lock()
+    The models are read-only, so one copy per process serves every transcriber (a restarted app,
+    the test suite's many apps); transcription is serialised on that copy.
+    """
+
+    _models: dict[str, Any] = {}
+    _lock = threading.Lock()
 
     @staticmethod
     def available() -> bool:
@@ -104,8 +107,8 @@ class WhisperTranscriber:
         zh = language == "zh"
         prompt = (ZH_DIGITS_PROMPT if second_opinion else ZH_PROMPT) if zh else ""
         kwargs = {"initial_prompt": prompt} if prompt else {}
-        model = self._model("zh" if second_opinion or zh else "en")
         with self._lock:
+            model = self._model("zh" if second_opinion or zh else "en")
             segments, _ = model.transcribe(
                 resample(samples, rate, 16000), language="zh" if language == "zh" else "en", beam_size=5,
                 vad_filter=False, condition_on_previous_text=False, **kwargs)

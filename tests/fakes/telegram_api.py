@@ -9,6 +9,7 @@ getChatMember, getChatAdministrators, deleteWebhook (and, when a test sets
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import time
@@ -120,7 +121,9 @@ class FakeTelegram(LoopbackServer):
                 return found
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no {method} after {timeout} s; calls: {[c.method for c in self.calls]}")
+                texts = [c.params.get("text") for c in self.calls if c.method == "sendMessage"][:5]
+                raise AssertionError(f"{len(found)} of {count} {method} after {timeout} s; first texts sent: {texts}; "
+                                     f"calls: {collections.Counter(c.method for c in self.calls)}")
             self._new_call.clear()
             try:
                 await asyncio.wait_for(self._new_call.wait(), remaining)

@@ -20,11 +20,13 @@ TEXT = "Hello there, this is a short test of how the default voice sounds today.
 
 
 def _stats(engine, runs: int = 1, **kw):
-    """Synthesise ``runs`` times; F0 median averaged, since Piper's voice noise moves it ±0.4 st."""
+    """Synthesise ``runs`` times; F0 median and level averaged, since the voice's own noise moves
+    them from run to run (±0.4 st, up to ±0.5 dB: more than half of a 2 dB preset)."""
     results = [engine.synthesize(TEXT, **kw) for _ in range(runs)]
     stats = [prosody.measure(r.samples, r.sample_rate) for r in results]
     mean_f0 = float(np.mean([s.f0_median_hz for s in stats]))
-    return results[0], dataclasses.replace(stats[0], f0_median_hz=mean_f0)
+    mean_energy = float(np.mean([s.energy_dbfs for s in stats]))
+    return results[0], dataclasses.replace(stats[0], f0_median_hz=mean_f0, energy_dbfs=mean_energy)
 
 
 @pytest.fixture(scope="module")
