@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.core.tasks import RENDERED_VOICE_MATCH, CloneTask, RenderTask, Runtime, embedding_vector  # noqa: E402
+from bot.core.tasks import RENDERED_VOICE_MATCH, RenderTask, Runtime, embedding_vector  # noqa: E402
 from indextts_core.audio import encode_ogg_opus, read_audio  # noqa: E402
-from indextts_core.backends.default import SAMPLE_RATE, DefaultEngine  # noqa: E402
+from indextts_core.backends.default import DefaultEngine  # noqa: E402
 from indextts_core.backends.espeak import EspeakVoice  # noqa: E402
 from indextts_core.speaker import similarity  # noqa: E402
 

@@ -1,14 +1,13 @@
 """The real PTB Application against a fake Bot API server on 127.0.0.1 (real HTTP, multipart)."""
 
 import asyncio
-import shutil
-import subprocess
 
 import pytest
 
 from bot.adapters.telegram import run_telegram
 from indextts_core.audio import ogg_opus_info
 from tests.bot.conftest import spoken
+from tests.probe import probe
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 GROUP = -100500

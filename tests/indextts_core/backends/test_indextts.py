@@ -23,7 +23,8 @@ from indextts_core.errors import (
     EngineConfigError, EngineUnavailableError, NoSpeechError, ProfileError, ProfileVersionError, TextError,
 )
 from indextts_core.frontend import analyze
-from tests.conftest import REFERENCE_TEXT, speech_clip, wav_bytes
+from tests.conftest import speech_clip, wav_bytes
+from tests.probe import probe
 
 pytest.importorskip("index_tts_2_5_onnx", reason="the indextts extra is not installed")
 
