@@ -11,7 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test
 RUN_EXTRAS := asr,telegram,discord
 TEST_EXTRAS := $(RUN_EXTRAS),dev,indextts,scale
 
-.PHONY: run test bench install clean
+.PHONY: run test test-fast bench install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ run: $(STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
+
+# Unit and contract tests only (no model, no cluster): about a minute.
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/core.py

@@ -63,6 +63,34 @@ def pipeline_vs_floor(engine: DefaultEngine, n: int) -> None:
         print(f"| {label} | {f:.3f} | {p:.3f} | {p / f:.2f} | {p / dur:.3f} | {pe:.3f} | {pe / f:.2f} |")
 
 
+def _libsndfile_opus(pcm48: np.ndarray) -> bytes:
+    """The encoder the notes used before: libopus through libsndfile (compression 0.9 ≈ 32 kbit/s)."""
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    with sf.SoundFile(buf, "w", 48000, 1, format="OGG", subtype="OPUS", compression_level=0.9) as fh:
+        fh.write(pcm48)
+    return buf.getvalue()
+
+
+def opus_encoders(engine: DefaultEngine, n: int) -> None:
+    """The voice-note encoder (libopus through PyAV) against libopus through libsndfile."""
+    from indextts_core.audio import OPUS_RATE, _encode, resample
+
+    print("\n## Opus encoding of a note, PyAV (used) vs libsndfile, best of", n)
+    print("| text | seconds | libsndfile s | PyAV s | ratio | kbit/s libsndfile / PyAV |")
+    print("|---|---|---|---|---|---|")
+    for label, text in (("12 words", S12), ("40 words", S40)):
+        r = engine.synthesize(text)
+        pcm = resample(r.samples, r.sample_rate, OPUS_RATE)
+        a, b = _libsndfile_opus(pcm), _encode(pcm, None, 32000)
+        ta, tb = best_of(lambda: _libsndfile_opus(pcm), n), best_of(lambda: _encode(pcm, None, 32000), n)
+        rate = [len(x) * 8 / r.duration / 1000 for x in (a, b)]
+        print(f"| {label} | {r.duration:.2f} | {ta:.3f} | {tb:.3f} | {ta / tb:.2f} | {rate[0]:.0f} / {rate[1]:.0f} |")
+
+
 def chinese_voice(engine: DefaultEngine) -> None:
     """Both Mandarin voices on the same text: speed (their CER is in bench/voices.py)."""
     text = "我们明天上午去银行办事，然后一起去公园散步，晚上回家吃饭。"
@@ -205,6 +233,7 @@ def main() -> None:
     engine.warm_up()
     print(f"engine warm-up (voices, jieba, Resemblyzer, bank embeddings): {time.perf_counter() - t:.1f} s\n")
     pipeline_vs_floor(engine, 3 if args.quick else 7)
+    opus_encoders(engine, 3 if args.quick else 7)
     chinese_voice(engine)
     create_voice_5s(engine)
     duration_errors(engine)

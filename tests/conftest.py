@@ -84,3 +84,28 @@ def postgres_server():
 def postgres_url(postgres_server):
     """A fresh, empty database on it for each test."""
     return postgres_server.new_database()
+
+
+#: Fixtures that load a model or start processes: a test using one belongs to the full tier only.
+HEAVY_FIXTURES = frozenset({"engine", "reference_clip", "itts", "tiny_model_dir", "app", "cluster", "kokoro_engine"})
+
+
+#: Modules whose tests start the bot, a worker or the CLI as processes, or build engines of their own.
+PROCESS_MODULES = frozenset({"test_cli.py", "test_public_api.py", "test_bank.py", "test_indextts.py",
+                             "test_console.py", "test_worker.py", "test_main.py", "test_indextts_real.py"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """``slow`` marks every test that needs a model, a process or a cluster; ``make test-fast`` runs
+    the rest (unit and contract tests: parsing, permissions, storage on SQLite and PostgreSQL, the
+    queues, the watermark)."""
+    for item in items:
+        if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in PROCESS_MODULES \
+                or _starts_a_process(item):
+            item.add_marker(pytest.mark.slow)
+
+
+def _starts_a_process(item) -> bool:
+    """A test whose own code uses ``subprocess`` (a cold interpreter start costs seconds)."""
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    return code is not None and "subprocess" in code.co_names

@@ -138,11 +138,25 @@ class PostgresServer:
             os.chmod(self.folder, 0o700)
             for path in (self.folder, pwfile):
                 shutil.chown(path, self.run_as)
+            self._reachable_binaries()
         self._run(self.initdb, "-D", str(data), "-U", self.user, "--pwfile", str(pwfile), "-A", "scram-sha-256",
                   "-E", "UTF8", "--no-sync")
         self._run(self.pg_ctl, "-D", str(data), "-w", "-l", str(self.folder / "log"), "-o",
                   f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
         return self
+
+    def _reachable_binaries(self) -> None:
+        """The unprivileged user may not reach a checkout under a private folder: then the
+        server's binaries run from a copy in its own folder."""
+        try:
+            self._run(self.initdb, "--version")
+            return
+        except (OSError, subprocess.CalledProcessError):
+            pass
+        home = Path(self.initdb).parent.parent
+        copy = self.folder / "pginstall"
+        shutil.copytree(home, copy, symlinks=True)
+        self.initdb, self.pg_ctl = str(copy / "bin" / "initdb"), str(copy / "bin" / "pg_ctl")
 
     def new_database(self) -> str:
         """Create an empty database; its URL."""

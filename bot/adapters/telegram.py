@@ -143,11 +143,14 @@ class TelegramAdapter:
         self._admins: dict[int, tuple[float, int, frozenset[int]]] = {}  # chat → (when, creator, admins)
         self._admin_lookups: dict[int, asyncio.Future] = {}
         self._usernames: dict[str, int] = {}
-        application.add_handler(CommandHandler(self.commands.commands, self.on_command))
-        application.add_handler(MessageHandler(filters.COMMAND, self.on_unknown_command))
+        # New messages only: an edited message would run its command again (a second note, a
+        # second clone, a spammer's free repeat), so edits are ignored.
+        new = filters.UpdateType.MESSAGE
+        application.add_handler(CommandHandler(self.commands.commands, self.on_command, filters=new))
+        application.add_handler(MessageHandler(new & filters.COMMAND, self.on_unknown_command))
         application.add_handler(CallbackQueryHandler(self.on_button))
-        application.add_handler(MessageHandler((filters.VOICE | filters.AUDIO | filters.Document.AUDIO) & ~filters.COMMAND, self.on_audio))
-        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self.on_text))
+        application.add_handler(MessageHandler(new & (filters.VOICE | filters.AUDIO | filters.Document.AUDIO) & ~filters.COMMAND, self.on_audio))
+        application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self.on_text))
         application.add_error_handler(self.on_error)
 
     def remember_file_id(self, key: str, file_id: str) -> None:

@@ -99,6 +99,13 @@ class FakeTelegram(LoopbackServer):
         self.push({"message": msg})
         return msg
 
+    def edit(self, message: dict[str, Any], text: str) -> None:
+        """Push an ``edited_message`` update: the user changed the text of ``message``."""
+        edited = {**message, "text": text, "edit_date": int(time.time())}
+        if text.startswith("/"):
+            edited["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ")[0])}]
+        self.push({"edited_message": edited})
+
     def voice_note(self, data: bytes, duration: int, **kw) -> dict[str, Any]:
         file_id = self.add_file(data)
         return self.message(voice={"file_id": file_id, "file_unique_id": file_id + "u", "duration": duration,

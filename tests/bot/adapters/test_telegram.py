@@ -57,6 +57,20 @@ async def test_a_repeated_request_is_a_new_upload_with_its_own_watermark(tg):
     assert first.files["voice"] != second.files["voice"]
 
 
+async def test_an_edited_command_does_not_run_again(tg):
+    """Editing a sent /say (or /clone) must not make a second note: edits are not new requests."""
+    said = tg.message("/say First words.")
+    await tg.wait_for("sendVoice")
+    tg.edit(said, "/say Other words.")
+    tg.edit(said, "/clone")
+    tg.message("/help")  # updates are handled in order: once /help is answered, the edits were seen
+    await tg.wait_for("sendMessage")
+    await asyncio.sleep(3)  # a note started by an edit would be uploaded by now
+    assert len(tg.sent("sendVoice")) == 1
+    assert [c.params["text"] for c in tg.sent("sendMessage")] == [tg.sent("sendMessage")[0].params["text"]]
+    assert "/say" in tg.sent("sendMessage")[0].params["text"]  # the one reply is the help text
+
+
 async def test_full_clone_flow_with_spoken_consent_then_forget(tg, app, engine):
     tg.message("/clone", user=7)
     consent = (await tg.wait_for("sendMessage"))[0]
