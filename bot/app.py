@@ -47,6 +47,9 @@ class BotApp:
                                                  self.config.bot.metrics_port)
             await self._metrics_server.start()
         mode = self.config.bot.consent_mode
+        if mode == "button":
+            log.warning("consent_mode = 'button': /clone accepts any voice note after a button press, so a user "
+                        "can clone someone else's forwarded voice; use 'spoken' for real users")
         if self.config.queue.url:
             await self._start_remote()
         else:

@@ -160,9 +160,15 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
     name = engine_data.pop("name", "default")
     if not isinstance(name, str):
         raise ConfigError(f"engine.name must be text in quotes (got {name!r})")
+    bot = _table(BotConfig, data.get("bot", {}), "bot")
+    if bot.consent_mode == "button" and name == "indextts":
+        # A button accepts any voice note the user forwards: with an engine that copies a real
+        # voice closely, that is cloning anyone.  Only spoken consent proves whose voice it is.
+        raise ConfigError("bot.consent_mode = 'button' cannot be used with engine.name = 'indextts': a button "
+                          "accepts anyone's forwarded voice note; use consent_mode = 'spoken'")
     return Config(
         engine=EngineConfig(name, engine_data),
-        bot=_table(BotConfig, data.get("bot", {}), "bot"),
+        bot=bot,
         telegram=_table(TelegramConfig, data.get("telegram", {}), "telegram"),
         discord=_table(DiscordConfig, data.get("discord", {}), "discord"),
         queue=_check_urls(_table(QueueConfig, data.get("queue", {}), "queue"), "queue", ("redis", "rediss", "unix")),

@@ -21,12 +21,23 @@ def test_example_config_loads_and_tokens_come_from_the_environment():
     ('[queue]\nurl = "http://redis:6379"\n', "queue.url must start with redis://"),
     ('[queue]\nlease_seconds = 1\n', "lease_seconds must be between"),
     ('[storage]\nurl = "mysql://u:pw@db/x"\n', "storage.url must start with sqlite:// or postgresql://"),
+    ('[engine]\nname = "indextts"\n[bot]\nconsent_mode = "button"\n', "cannot be used with engine.name = 'indextts'"),
 ])
 def test_bad_config_is_refused(tmp_path, text, match):
     path = tmp_path / "c.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=match):
         load_config(path, env={})
+
+
+async def test_button_consent_is_warned_about_at_start(tmp_path, engine, caplog):
+    from bot.app import BotApp
+
+    path = tmp_path / "c.toml"
+    path.write_text(f'[bot]\nconsent_mode = "button"\ndata_dir = "{tmp_path / "d"}"\npreload_clone_models = false\n')
+    app = await BotApp(load_config(path, env={}), engine=engine).start()
+    await app.stop()
+    assert any(r.levelname == "WARNING" and "someone else's forwarded voice" in r.getMessage() for r in caplog.records)
 
 
 def test_missing_file_means_defaults(tmp_path):
