@@ -172,9 +172,20 @@ def _emotion_to_wire(e: Optional[EmotionSpec]) -> Optional[dict]:
             "reference_speaker": e.reference_speaker.to_bytes() if e.reference_speaker is not None else None}
 
 
+def _data(value: Any, what: str, optional: bool = False) -> Any:
+    """Audio and profiles travel as bytes only: a string would be read as a path on the worker's
+    disk (a job from anyone who can write to the queue must not make a worker open files)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, bytes):
+        raise ValueError(f"{what} must be bytes, not {type(value).__name__}")
+    return value
+
+
 def _emotion_from_wire(d: Optional[dict]) -> Optional[EmotionSpec]:
     if d is None:
         return None
+    _data(d.get("reference"), "the emotion clip", optional=True)
     speaker = d.pop("reference_speaker")
     vector = d.pop("vector")
     return EmotionSpec(**d, vector=tuple(vector) if vector is not None else None,
@@ -219,7 +230,9 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
         mark = d.get("mark")
         if mark is not None and not (isinstance(mark, int) and 0 <= mark < 1 << watermark.PAYLOAD_BITS):
             raise ValueError("bad watermark payload")
-        return RenderTask(d["text"], d["profile"], _emotion_from_wire(d["emotion"]),
+        if not isinstance(d["text"], str):
+            raise ValueError("the text must be a string")
+        return RenderTask(d["text"], _data(d["profile"], "the profile", optional=True), _emotion_from_wire(d["emotion"]),
                           DurationSpec(*duration) if duration is not None else None, mark, bool(d.get("embed_speaker")))
     if kind == "cloned":
         check = d["check"]
@@ -229,4 +242,8 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
         return JobFailed(d["en"], d["zh"])
     if kind not in _KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
+    if kind == "clone":
+        _data(d.get("audio"), "the recording")
+    if kind == "rendered":
+        _data(d.get("ogg"), "the voice note")
     return _KINDS[kind](**d)
