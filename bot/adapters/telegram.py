@@ -88,6 +88,27 @@ def _seconds(obj: Any, attr: str) -> Optional[float]:
     return float(value) if value else None
 
 
+#: Telegram's shared placeholder senders: a message "sent as" a channel or group (Channel_Bot), an
+#: anonymous group admin (GroupAnonymousBot), and Telegram's own service account.  Everyone behind
+#: one of them arrives as the same user, so none may own a voice, a cooldown, a block or a trust.
+SHARED_SENDER_IDS = frozenset({136817688, 1087968824, 777000})
+#: Commands that need no identity of their own.
+IDENTITY_FREE_COMMANDS = frozenset({"start", "help", "emotions", "verify"})
+_SHARED_IDENTITY = (
+    "This message was sent as a channel or anonymously, so I cannot tell who you are. "
+    "Please send the command from your own account.",
+    "这条消息是以频道身份或匿名发送的，我无法知道你是谁。请用你自己的账号发送这个命令。")
+_REPLY_TO_SHARED = (
+    "That message was sent as a channel or by an anonymous admin: it stands for everyone behind it, "
+    "so I cannot block or trust its sender. Reply to a message from the person's own account.",
+    "那条消息是以频道身份或由匿名管理员发送的，代表其背后的所有人，所以我无法封禁或信任它的发送者。"
+    "请回复此人用自己账号发送的消息。")
+
+
+def _shared_identity(message: Message) -> bool:
+    return message.sender_chat is not None or (message.from_user is not None and message.from_user.id in SHARED_SENDER_IDS)
+
+
 class TelegramResponder:
     """Replies in the chat of the update, threaded to the triggering message."""
 
@@ -254,6 +275,14 @@ class TelegramAdapter:
         command = head[1:].split("@")[0].lower()
         if command == "start" and args.strip() == "clone":
             command, args = "clone", ""
+        if _shared_identity(message) and command not in IDENTITY_FREE_COMMANDS:
+            await message.reply_text(tr(language_of(None), *_SHARED_IDENTITY))
+            return
+        reply = message.reply_to_message
+        if reply is not None and _shared_identity(reply) and command in ("block", "unblock", "trust", "untrust", "purge"):
+            await message.reply_text(tr(language_of(update.effective_user.language_code if update.effective_user else None),
+                                        *_REPLY_TO_SHARED))
+            return
         inv = await self._invocation(update, command, args)
         await self.commands.handle(inv, TelegramResponder(self, message))
 

@@ -74,7 +74,8 @@ class FakeTelegram(LoopbackServer):
 
     def message(self, text: Optional[str] = None, *, user: int = 1, chat: Optional[int] = None, username: str = "",
                 chat_type: str = "private", voice: Optional[dict] = None, audio: Optional[dict] = None,
-                reply_to: Optional[dict] = None, forwarded: bool = False, language: str = "en") -> dict[str, Any]:
+                reply_to: Optional[dict] = None, forwarded: bool = False, language: str = "en",
+                sender_chat: Optional[int] = None) -> dict[str, Any]:
         """Push a message update; returns the message dict."""
         chat_id = user if chat is None else chat
         msg: dict[str, Any] = {
@@ -87,6 +88,9 @@ class FakeTelegram(LoopbackServer):
             msg["text"] = text
             if text.startswith("/"):
                 msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ")[0])}]
+        if sender_chat is not None:  # "sent as" a channel or group: Telegram puts its placeholder in "from"
+            msg["sender_chat"] = {"id": sender_chat, "type": "channel", "title": "Channel"}
+            msg["from"] = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
         if voice:
             msg["voice"] = voice
         if audio:

@@ -71,6 +71,22 @@ async def test_an_edited_command_does_not_run_again(tg):
     assert "/say" in tg.sent("sendMessage")[0].params["text"]  # the one reply is the help text
 
 
+async def test_a_message_sent_as_a_channel_gets_no_voice_and_cannot_be_blocked_by_reply(tg, app):
+    """Everyone posting as the channel arrives as one placeholder user: it must own nothing."""
+    chat = -100500
+    tg.message("/clone", chat=chat, chat_type="supergroup", sender_chat=-100900)
+    tg.message("/say hello from the channel", chat=chat, chat_type="supergroup", sender_chat=-100900)
+    first, second = await tg.wait_for("sendMessage", count=2)
+    assert all("from your own account" in c.params["text"] for c in (first, second))
+    assert not tg.sent("sendVoice")
+    assert await app.store.find_user("telegram", "136817688") is None  # no user row, no cooldown
+    posted = tg.message("Channel post", chat=chat, chat_type="supergroup", sender_chat=-100900)
+    n = len(tg.calls)
+    tg.message("/block", chat=chat, chat_type="supergroup", user=5, reply_to=posted)
+    (refusal,) = await tg.wait_for("sendMessage", since=n)
+    assert "cannot block or trust" in refusal.params["text"]
+
+
 async def test_full_clone_flow_with_spoken_consent_then_forget(tg, app, engine):
     tg.message("/clone", user=7)
     consent = (await tg.wait_for("sendMessage"))[0]
