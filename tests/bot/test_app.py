@@ -6,7 +6,10 @@ from bot.app import BotApp
 from bot.config import BotConfig, Config
 
 
-async def test_cloning_models_load_in_the_background_after_start(tmp_path, engine):
+async def test_cloning_models_load_in_the_background_after_start(tmp_path, engine, monkeypatch):
+    from bot.core.asr import WhisperTranscriber
+
+    monkeypatch.setattr(WhisperTranscriber, "_models", {})  # a cold process: earlier tests loaded them
     app = BotApp(Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken")), engine=engine)
     await app.start()
     try:

@@ -48,10 +48,11 @@ def test_redaction_covers_token_shapes_it_was_not_told_about():
     assert redact("secret-abc in a url", ["secret-abc"]) == "[REDACTED] in a url"
 
 
-async def _console_bot(tmp_path, bot_extra: str, stdin: int, before: str = "") -> asyncio.subprocess.Process:
-    """``python -m bot`` with no tokens (the console chat), button consent, ``bot_extra`` in [bot]."""
+async def _console_bot(tmp_path, bot_extra: str, stdin: int, before: str = "",
+                       consent: str = "button") -> asyncio.subprocess.Process:
+    """``python -m bot`` with no tokens (the console chat), ``consent`` mode, ``bot_extra`` in [bot]."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'{before}[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "button"\n'
+    cfg.write_text(f'{before}[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "{consent}"\n'
                    f'preload_clone_models = false\n{bot_extra}')
     env = dict(os.environ)
     env.pop("TELEGRAM_TOKEN", None)
@@ -77,7 +78,7 @@ async def test_ctrl_c_at_the_console_prompt_exits_at_once(tmp_path):
 async def test_missing_indextts_weights_stop_start_up_with_one_line(tmp_path):
     pytest.importorskip("index_tts_2_5_onnx", reason="the indextts extra is not installed")
     engine = f'[engine]\nname = "indextts"\nmodel_dir = "{tmp_path / "no-weights"}"\n'
-    proc = await _console_bot(tmp_path, "", asyncio.subprocess.DEVNULL, before=engine)
+    proc = await _console_bot(tmp_path, "", asyncio.subprocess.DEVNULL, before=engine, consent="spoken")
     out, err = await asyncio.wait_for(proc.communicate(), 300)
     lines = [line for line in err.decode().splitlines() if line.strip() and not line.startswith(("INFO", "WARNING"))]
     assert proc.returncode == 2
