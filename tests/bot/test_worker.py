@@ -40,7 +40,7 @@ preload_clone_models = false
 [queue]
 url = "{redis.url}"
 prefix = "{PREFIX}"
-lease_seconds = 10  # 3 s expired under the full suite's CPU load (see README known gaps)
+lease_seconds = 3
 """)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     logs = [open(folder / f"worker{i}.log", "w") for i in range(2)]
