@@ -14,7 +14,6 @@ Usage: python bench/watermark.py [--quick] [--null N]
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indextts_core import watermark  # noqa: E402
 from indextts_core.audio import resample  # noqa: E402
+from tests.probe import encode, probe  # noqa: E402
 
 RNG = np.random.default_rng(20261202)
 
@@ -49,30 +49,9 @@ ESPEAK = [("en-us+f3", 60), ("en+m3", 35), ("en-us+f5", 70), ("en+m1", 45), ("en
 
 def codec(x: np.ndarray, sr: int, name: str, fmt: str, bitrate: int, rate: int) -> tuple[np.ndarray, int]:
     """Encode with FFmpeg's own encoders (PyAV) and decode back."""
-    import av
-
-    pcm = resample(x, sr, rate)
-    buf = io.BytesIO()
-    with av.open(buf, "w", format=fmt) as out:
-        stream = out.add_stream(name, rate=rate, layout="mono")
-        stream.bit_rate = bitrate
-        frame_len = 960 if name == "libopus" else 1024
-        for i in range(0, len(pcm), frame_len):
-            chunk = pcm[i:i + frame_len]
-            frame = av.AudioFrame.from_ndarray(chunk[None, :].astype(np.float32), format="flt", layout="mono")
-            frame.sample_rate = rate
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    buf.seek(0)
-    chunks = []
-    with av.open(buf) as inp:
-        for frame in inp.decode(audio=0):
-            arr = frame.to_ndarray()
-            chunks.append(arr.mean(axis=0) if arr.ndim > 1 and arr.shape[0] < 8 else arr.reshape(-1))
-            out_rate = frame.sample_rate
-    return np.concatenate(chunks).astype(np.float32), out_rate
+    heard = probe(encode(resample(x, sr, rate), rate, fmt, name, frame=960 if name == "libopus" else 1024,
+                         bitrate=bitrate))
+    return heard.samples, heard.sample_rate
 
 
 def speed(x: np.ndarray, sr: int, factor: float) -> tuple[np.ndarray, int]:

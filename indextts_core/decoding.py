@@ -33,10 +33,10 @@ def _too_large(size: int, max_bytes: int) -> TooLongError:
         f"这个文件有 {size / 1e6:.0f} MB；请发送小于 {max_bytes // 10**6} MB 的录音（3–30 秒的讲话）。")
 
 
-def _too_long(seconds: float, limit: float) -> TooLongError:
+def _too_long(limit: float) -> TooLongError:
     return TooLongError(
-        f"This clip is longer than {limit:.0f} seconds ({seconds:.0f} s); please send 3–{limit:.0f} seconds of speech.",
-        f"这段录音超过 {limit:.0f} 秒（{seconds:.0f} 秒）；请发送 3–{limit:.0f} 秒的讲话。")
+        f"This clip is longer than {limit:.0f} seconds; please send 3–{limit:.0f} seconds of speech.",
+        f"这段录音超过 {limit:.0f} 秒；请发送 3–{limit:.0f} 秒的讲话。")
 
 
 def _bytes_of(source: AudioSource, max_bytes: int) -> bytes:
@@ -83,11 +83,15 @@ def read_audio(source: AudioSource, max_bytes: int = MAX_UPLOAD_BYTES, max_secon
                                        "这个文件里没有音频。请发送语音消息或音频文件。")
         stream = container.streams.audio[0]
         rate, channels = int(stream.rate or 0), int(stream.channels or 0)
-        if not 0 < rate <= MAX_SAMPLE_RATE or not 0 < channels <= MAX_CHANNELS:
+        if not 0 < rate <= MAX_SAMPLE_RATE or channels <= 0:
             raise UnreadableAudioError(*_UNREADABLE)
+        if channels > MAX_CHANNELS:
+            raise UnreadableAudioError(
+                f"This file has {channels} channels; please send a voice message or a mono or stereo recording.",
+                f"这个文件有 {channels} 个声道；请发送语音消息，或单声道、立体声的录音。")
         declared = container.duration / 1e6 if container.duration else 0.0  # av.time_base: µs
         if declared > max_seconds + 0.5 and not cut:
-            raise _too_long(declared, max_seconds)
+            raise _too_long(max_seconds)
         limit = int(max_seconds * rate)
         # Mono float at the stream's own rate, frame by frame: never more than the limit in memory.
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
@@ -107,7 +111,7 @@ def read_audio(source: AudioSource, max_bytes: int = MAX_UPLOAD_BYTES, max_secon
             if total == 0:  # a damaged tail after good audio is kept, as players do
                 raise UnreadableAudioError(*_UNREADABLE) from exc
     if total > limit and not cut:
-        raise _too_long(total / rate, max_seconds)
+        raise _too_long(max_seconds)
     mono = np.concatenate(parts)[:limit].astype(np.float32) if parts else np.zeros(0, np.float32)
     if mono.size == 0:
         raise UnreadableAudioError("This audio file contains no sound. Please record it again.",

@@ -273,7 +273,11 @@ def _speed_variants(x16: np.ndarray, feat: np.ndarray, speed: float) -> list[np.
     return [resampled, tempo]
 
 
-def detect(samples: np.ndarray, rate: int, max_seconds: float = 20.0) -> Detection:
+#: The most of a clip the detector reads (the mark repeats every period; more adds only time).
+MAX_DETECT_SECONDS = 20.0
+
+
+def detect(samples: np.ndarray, rate: int, max_seconds: float = MAX_DETECT_SECONDS) -> Detection:
     """Look for the mark in a clip of any rate (mono float).  Needs ~3 s of speech."""
     from .audio import resample
 

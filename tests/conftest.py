@@ -86,8 +86,9 @@ def postgres_url(postgres_server):
     return postgres_server.new_database()
 
 
-#: Fixtures that load a model or start processes: a test using one belongs to the full tier only.
-HEAVY_FIXTURES = frozenset({"engine", "reference_clip", "itts", "tiny_model_dir", "app", "cluster", "kokoro_engine"})
+#: Fixtures that load a model or start processes (and, through pytest's fixture closure, any fixture
+#: built on them): a test using one belongs to the full tier only.
+HEAVY_FIXTURES = frozenset({"engine", "itts", "tiny_model_dir", "app", "cluster", "kokoro_engine"})
 
 
 #: Modules whose tests start the bot, a worker or the CLI as processes, or build engines of their own.

@@ -1,5 +1,6 @@
-"""What a player sees in a file, read by FFmpeg's own demuxer and decoder (PyAV), independently of
-the project's Ogg parser: the codec, rate, channels, the length it decodes to."""
+"""Files as apps make them and what a player sees in them, through FFmpeg's own encoders, demuxer
+and decoders (PyAV), independently of the project's code: the codec, rate, channels, the length
+a file decodes to."""
 
 from __future__ import annotations
 
@@ -30,3 +31,25 @@ def probe(data: bytes) -> Probe:
         samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         return Probe(container.format.name, stream.codec_context.name, int(stream.rate), int(stream.channels),
                      len(samples) / stream.rate, samples.astype(np.float32))
+
+
+def encode(samples: np.ndarray, rate: int, fmt: str, codec: str, *, layout: str = "mono", frame: int = 1024,
+           bitrate: int = 64000, options: dict | None = None) -> bytes:
+    """``samples`` (mono float) as a ``fmt`` file in ``codec``, the same signal on every channel of ``layout``."""
+    import av
+
+    channels = av.AudioLayout(layout).nb_channels
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        stream.bit_rate = bitrate
+        stream.options = options or {}
+        for start in range(0, len(samples), frame):
+            chunk = np.repeat(samples[start:start + frame].astype(np.float32), channels)  # interleaved
+            f = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout=layout)
+            f.sample_rate, f.pts = rate, start
+            for packet in stream.encode(f):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buf.getvalue()

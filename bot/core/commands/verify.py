@@ -20,12 +20,13 @@ from ..messages import tr
 from ..permissions import Role
 from .base import Services
 
-#: Longest clip read (the mark repeats every 3 s; more adds nothing but time).
+#: Longest note accepted for checking (only its first MAX_DETECT_SECONDS are decoded and read).
 MAX_VERIFY_SECONDS = 120.0
 
 
 def _detect(data: bytes) -> watermark.Detection:
-    audio = read_audio(data, max_seconds=MAX_VERIFY_SECONDS, cut=True)
+    # Only what the detector reads is decoded.
+    audio = read_audio(data, max_seconds=watermark.MAX_DETECT_SECONDS, cut=True)
     return watermark.detect(audio.samples, audio.sample_rate)
 
 
