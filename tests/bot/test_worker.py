@@ -36,6 +36,7 @@ consent_mode = "button"
 data_dir = "{folder / 'data'}"
 max_pending = 256
 per_user = 4
+max_wait_seconds = 600  # the whole burst is queued: this test is about losing none and fairness, not shedding
 preload_clone_models = false
 [queue]
 url = "{redis.url}"

@@ -22,6 +22,9 @@ class Settings:
     """Command-layer settings from the [bot] config table."""
 
     consent_mode: str = "spoken"  # spoken | button
+    #: Longest acceptable wait before the first note (queue + the platform's own send backlog):
+    #: beyond it /say says "busy" at once instead of making people wait.
+    max_wait_seconds: float = 45.0
     max_reference_seconds: float = 30.0
     min_reference_seconds: float = 3.0
 

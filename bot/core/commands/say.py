@@ -22,8 +22,6 @@ from ..say_args import describe_speed, parse_say
 from ..tasks import RenderTask
 from .base import Services
 
-#: Longest acceptable wait before the first note (queue + the platform's own send backlog).
-MAX_WAIT_S = 45.0
 #: Notes of one request being made at once: the next is synthesised while the previous is sent.
 PIPELINE = 2
 BUSY_RETRY_S = 1.0
@@ -70,7 +68,7 @@ class SayCommands:
                              "精确秒数只适用于一条语音能读完的文本（约 40 秒）。请改用语速（如 x1.1）或缩短文本。")
         backlog = getattr(out, "backlog_seconds", lambda: 0.0)()
         wait = self.s.jobs.estimate_wait() + backlog
-        if wait > MAX_WAIT_S:
+        if wait > self.s.settings.max_wait_seconds:
             raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
                        f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")
         owner, profile, note = await self._voice_for(inv, user, req.as_mention, policy)
@@ -125,7 +123,7 @@ class SayCommands:
                 retries = 0
                 while not futures:  # the queue was full when this note's turn came
                     retries += 1
-                    if retries > MAX_WAIT_S / BUSY_RETRY_S:
+                    if retries > self.s.settings.max_wait_seconds / BUSY_RETRY_S:
                         raise Busy(f"I'm busy: I stopped after part {index} of {len(notes)}. Please send the rest again later.",
                                    f"我正忙：读到第 {index} 部分（共 {len(notes)} 部分）就停下了。请稍后再发送剩下的内容。")
                     await asyncio.sleep(BUSY_RETRY_S)

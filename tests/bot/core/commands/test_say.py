@@ -192,3 +192,20 @@ async def test_clone_off_means_default_voice_here(app, engine):
     assert owners[-2] is not None and owners[-1] is None  # her voice, then the default one
     assert "turned off" in (await run(app, "share", user="alice")).last.text
     assert (await say(app, "hello there", user="alice", private=True)).last.text == ""  # her voice in private
+
+
+async def test_say_sheds_load_past_the_configured_wait_and_speaks_below_it(tmp_path, engine, monkeypatch):
+    from bot.app import BotApp
+    from bot.config import BotConfig, Config
+
+    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="button", preload_clone_models=False,
+                                  max_wait_seconds=20))
+    app = await BotApp(config, engine=engine).start()
+    try:
+        monkeypatch.setattr(app.jobs, "estimate_wait", lambda: 30.0)  # the queue's own measure says 30 s
+        busy = (await say(app, "Hello there.")).last
+        assert busy.kind == "text" and "busy with other requests" in busy.text and "~30 s" in busy.text
+        monkeypatch.setattr(app.jobs, "estimate_wait", lambda: 15.0)
+        assert (await say(app, "Hello there.")).last.kind == "voice"
+    finally:
+        await app.stop()
