@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-only-queue-secret-0123456789abcdef"  # bot and workers seal jobs with it (bot/queue_seal.py)
 sys.path.insert(0, str(ROOT))
 
 WORDS = ["morning", "garden", "yellow", "river", "window", "coffee", "music", "letter", "orange", "station"]
@@ -57,7 +57,7 @@ async def _child(mode: str, redis_url: str, users: int, per_user: int, folder: P
 
     queue = QueueConfig(url=redis_url, prefix="bench") if mode == "redis" else QueueConfig()
     config = Config(bot=BotConfig(data_dir=folder / "data", consent_mode="button", preload_clone_models=False,
-                                  max_pending=users * per_user, per_user=per_user), queue=queue)
+                                  max_pending=users * per_user, per_user=per_user), queue=queue, queue_secret=SECRET)
     app = await BotApp(config).start()
     try:
         async def one(user: int, k: int) -> Optional[float]:
@@ -101,6 +101,7 @@ def _run(mode: str, workers: int, args, folder: Path, redis_url: str) -> dict:
         config = folder / f"worker{workers}.toml"
         config.write_text(f'[bot]\nconsent_mode = "button"\n[queue]\nurl = "{redis_url}"\nprefix = "bench"\n')
         procs = [subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config)], cwd=ROOT,
+                                  env={**os.environ, "VOICEBOT_QUEUE_SECRET": SECRET},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
         _wait_workers(redis_url, workers, procs)
     try:
@@ -128,9 +129,10 @@ def main() -> None:
     if args.child:
         print(json.dumps(asyncio.run(_child(args.child, args.redis, args.users, args.per_user, args.folder))))
         return
-    if shutil.which("redis-server") is None:
-        raise SystemExit("needs redis-server (apt-get install redis-server)")
-    from tests.servers import RedisServer
+    from tests.servers import RedisServer, redis_server_bin
+
+    if redis_server_bin() is None:
+        raise SystemExit("needs redis-server: the test extras ship it (make test installs them)")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -63,10 +63,10 @@ class BotApp:
 
     async def _start_remote(self) -> None:
         """Synthesis in ``python -m bot.worker`` processes: this process loads no model."""
-        from .redis_queue import RedisJobQueue
+        from .redis_queue import RedisJobQueue, redis_access
 
         queue = self.config.queue
-        self.jobs = await RedisJobQueue(queue.url, queue.prefix, self.config.bot.max_pending, self.config.bot.per_user,
+        self.jobs = await RedisJobQueue(redis_access(self.config), queue.prefix, self.config.bot.max_pending, self.config.bot.per_user,
                                         queue.job_timeout_seconds, on_finished=self.metrics.job_finished).start()
         self._engine = self.jobs.engine  # name and version, as the workers registered them
 

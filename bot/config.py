@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
+from .queue_seal import MIN_SECRET_CHARS, SECRET_ENV
+
 
 class ConfigError(ValueError):
     pass
@@ -59,6 +61,7 @@ class QueueConfig:
     prefix: str = "voicebot"  # key prefix, so several bots can share one Redis
     lease_seconds: int = 30  # a worker silent this long is presumed dead: its job goes to another worker
     job_timeout_seconds: int = 300  # the bot stops waiting for a job after this long and says so
+    tls_ca_file: Optional[Path] = None  # with rediss://: the CA of the server's certificate (unset: the system's)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     telegram_token: Optional[str] = None
     discord_token: Optional[str] = None
+    queue_secret: Optional[str] = None  # VOICEBOT_QUEUE_SECRET: seals jobs and results (bot/queue_seal.py)
+    redis_password: Optional[str] = None  # REDIS_PASSWORD: the password of [queue] url's user
 
     @property
     def database_url(self) -> str:
@@ -93,7 +98,8 @@ class Config:
     def secrets(self) -> list[str]:
         """Values that must never appear in logs."""
         passwords = [urllib.parse.urlsplit(u).password for u in (self.queue.url, self.storage.url) if u]
-        return [t for t in (self.telegram_token, self.discord_token, *passwords) if t]
+        return [t for t in (self.telegram_token, self.discord_token, self.queue_secret, self.redis_password, *passwords)
+                if t]
 
 
 def _convert(where: str, value: Any, kind: Any) -> Any:
@@ -167,14 +173,25 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
         # voice closely, that is cloning anyone.  Only spoken consent proves whose voice it is.
         raise ConfigError("bot.consent_mode = 'button' cannot be used with engine.name = 'indextts': a button "
                           "accepts anyone's forwarded voice note; use consent_mode = 'spoken'")
+    queue = _check_urls(_table(QueueConfig, data.get("queue", {}), "queue"), "queue", ("redis", "rediss", "unix"))
+    secret = env.get(SECRET_ENV) or None
+    if queue.url and (secret is None or len(secret) < MIN_SECRET_CHARS):
+        # Unsigned jobs would let anyone who reaches Redis post forged notes or voices.
+        raise ConfigError(f"[queue] url needs {SECRET_ENV} in the environment: the same random value (at least "
+                          f"{MIN_SECRET_CHARS} characters, e.g. from python3 -c 'import secrets; "
+                          "print(secrets.token_hex(32))') on the bot and every worker, so jobs and results are signed")
+    if queue.tls_ca_file is not None and not queue.tls_ca_file.is_file():
+        raise ConfigError(f"queue.tls_ca_file {str(queue.tls_ca_file)!r} is not a file")
     return Config(
         engine=EngineConfig(name, engine_data),
         bot=bot,
         telegram=_table(TelegramConfig, data.get("telegram", {}), "telegram"),
         discord=_table(DiscordConfig, data.get("discord", {}), "discord"),
-        queue=_check_urls(_table(QueueConfig, data.get("queue", {}), "queue"), "queue", ("redis", "rediss", "unix")),
+        queue=queue,
         storage=_check_urls(_table(StorageConfig, data.get("storage", {}), "storage"), "storage",
                             ("sqlite", "postgresql", "postgres")),
         telegram_token=env.get("TELEGRAM_TOKEN") or None,
         discord_token=env.get("DISCORD_TOKEN") or None,
+        queue_secret=secret,
+        redis_password=env.get("REDIS_PASSWORD") or None,
     )

@@ -8,14 +8,19 @@ each step is one Lua script and Redis runs it atomically:
 
 - ``<p>:ring`` lists the users with queued jobs, each once; ``<p>:u:<user>`` their job ids, oldest
   first; a worker's claim takes the next user's oldest job and puts that user at the back.
-- ``<p>:job:<id>`` holds the packed task, the user, the reply list and the attempt count;
-  ``<p>:count:<user>`` the user's queued + running jobs; ``<p>:pending`` all queued ones.
+- ``<p>:job:<id>`` holds the sealed task, the user, the reply list, the attempt count and the
+  sealed "worker lost" reply; ``<p>:count:<user>`` the user's queued + running jobs;
+  ``<p>:pending`` all queued ones.  A queued job expires when its requester stops waiting
+  (``job_timeout``): a recording never lingers in Redis after the request is over.
 - ``<p>:running`` is a sorted set of leases: a worker renews its job's lease while it works.  A job
   whose lease ran out (its worker died) is queued again at the front, once; the second time its
   user gets a message.  A late result from a worker that lost its lease is dropped, so no reply is
   ever sent twice.
 - Results go to the reply list of the bot process that asked (``<p>:done:<bot id>``), read by one
   task that resolves the waiting futures.
+
+Jobs, results and worker registrations carry HMAC seals (:mod:`bot.queue_seal`): a message
+from someone who reached Redis without the deployment's secret is refused and logged.
 
 Recordings pass through Redis (a /clone job carries the clip), in memory only: run Redis without
 persistence (``save ""``, ``appendonly no``).  Start-up warns when it is on.
@@ -34,8 +39,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from .config import Config, ConfigError
 from .core.errors import Busy
 from .core.tasks import JobFailed, pack, unpack
+from .queue_seal import Forged, Sealer
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +64,16 @@ local function wake()
 end
 """
 
-# ARGV: prefix, id, user, task, reply key, per-user limit, max pending, now
+# ARGV: prefix, id, user, sealed task, reply key, per-user limit, max pending, now, sealed "lost"
+# reply, time to live while queued (ms)
 _ENQUEUE = _PRELUDE + """
 local id, user = ARGV[2], ARGV[3]
 if tonumber(redis.call('GET', p..':count:'..user) or '0') >= tonumber(ARGV[6]) then return -1 end
 if tonumber(redis.call('GET', p..':pending') or '0') >= tonumber(ARGV[7]) then return -2 end
-redis.call('HSET', p..':job:'..id, 'task', ARGV[4], 'user', user, 'reply', ARGV[5], 'attempts', 0,
-           'state', 'queued', 'worker', '', 'queued_at', ARGV[8])
+local jkey = p..':job:'..id
+redis.call('HSET', jkey, 'task', ARGV[4], 'user', user, 'reply', ARGV[5], 'attempts', 0,
+           'state', 'queued', 'worker', '', 'queued_at', ARGV[8], 'lost', ARGV[9], 'ttl', ARGV[10])
+redis.call('PEXPIRE', jkey, ARGV[10])
 redis.call('INCR', p..':count:'..user)
 redis.call('INCR', p..':pending')
 if redis.call('RPUSH', p..':u:'..user, id) == 1 then redis.call('RPUSH', p..':ring', user) end
@@ -84,6 +94,7 @@ while true do
     local jkey = p..':job:'..id
     if redis.call('EXISTS', jkey) == 1 then
       redis.call('HSET', jkey, 'state', 'running', 'worker', ARGV[2])
+      redis.call('PERSIST', jkey)  -- running: the lease decides from now on
       local attempt = redis.call('HINCRBY', jkey, 'attempts', 1)
       redis.call('ZADD', p..':running', ARGV[3], id)
       return {id, redis.call('HGET', jkey, 'task'), attempt}
@@ -115,7 +126,7 @@ redis.call('SET', p..':avg', tostring(0.8 * avg + 0.2 * tonumber(ARGV[5])))
 return 1
 """ % RESULT_TTL_S
 
-# ARGV: prefix, now (ms), max attempts, the packed "worker lost" error → jobs handled
+# ARGV: prefix, now (ms), max attempts → jobs handled
 _REAP = _PRELUDE + """
 local n = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', p..':running', '-inf', ARGV[2])) do
@@ -123,16 +134,22 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', p..':running', '-inf', ARGV[2]))
   redis.call('ZREM', p..':running', id)
   local user = redis.call('HGET', jkey, 'user')
   if user then
-    if tonumber(redis.call('HGET', jkey, 'attempts')) < tonumber(ARGV[3]) then
+    -- (fields read with care: a hash someone forged must not make the script fail for everyone)
+    if tonumber(redis.call('HGET', jkey, 'attempts') or ARGV[3]) < tonumber(ARGV[3]) then
       -- back to the front: the job keeps its place in its user's line, its user in the ring
       redis.call('HSET', jkey, 'state', 'queued', 'worker', '')
+      local ttl = tonumber(redis.call('HGET', jkey, 'ttl') or '')
+      if ttl then redis.call('PEXPIRE', jkey, ttl) end
       redis.call('INCR', p..':pending')
       if redis.call('LPUSH', p..':u:'..user, id) == 1 then redis.call('LPUSH', p..':ring', user) end
       wake()
     else
       local reply = redis.call('HGET', jkey, 'reply')
-      redis.call('RPUSH', reply, id..'\\n'..ARGV[4])
-      redis.call('EXPIRE', reply, %d)
+      local lost = redis.call('HGET', jkey, 'lost')
+      if reply and lost then
+        redis.call('RPUSH', reply, lost)
+        redis.call('EXPIRE', reply, %d)
+      end
       finish(id, user)
     end
     n = n + 1
@@ -141,16 +158,23 @@ end
 return n
 """ % RESULT_TTL_S
 
-# ARGV: prefix, id → 1 when a queued job was withdrawn
+# ARGV: prefix, id, user → 1 when a queued job was withdrawn (also one whose hash already
+# expired: its place in line and its counts are released all the same)
 _CANCEL = _PRELUDE + """
-local id = ARGV[2]
-local jkey = p..':job:'..id
-if redis.call('HGET', jkey, 'state') ~= 'queued' then return 0 end
-local user = redis.call('HGET', jkey, 'user')
-redis.call('LREM', p..':u:'..user, 0, id)
+local id, user = ARGV[2], ARGV[3]
+local state = redis.call('HGET', p..':job:'..id, 'state')
+if state and state ~= 'queued' then return 0 end
+if redis.call('LREM', p..':u:'..user, 0, id) == 0 then return 0 end
 if redis.call('LLEN', p..':u:'..user) == 0 then redis.call('LREM', p..':ring', 0, user) end
 redis.call('DECR', p..':pending')
 finish(id, user)
+return 1
+"""
+
+# ARGV: prefix, id → a job refused by the worker that claimed it (forged) leaves without a reply
+_DROP = _PRELUDE + """
+local user = redis.call('HGET', p..':job:'..ARGV[2], 'user')
+if user then finish(ARGV[2], user) else redis.call('ZREM', p..':running', ARGV[2]) end
 return 1
 """
 
@@ -160,18 +184,37 @@ UNREACHABLE = Busy("The synthesis queue can't be reached right now. Please try a
                    "暂时无法连接合成队列。请一分钟后再试。")
 
 
-def _client(url: str):
-    try:
-        import redis.asyncio as aioredis
-    except ImportError as exc:  # the optional extra
-        raise RuntimeError("[queue] url needs the Redis client: pip install '.[scale]'") from exc
-    return aioredis.from_url(url, socket_connect_timeout=5, socket_keepalive=True, health_check_interval=15)
+@dataclass(frozen=True)
+class RedisAccess:
+    """How to reach Redis safely: the URL (``rediss://`` for TLS, ``redis://user@host`` for an
+    ACL user), the password (from the environment, not the config file), the CA that signed the
+    server's TLS certificate (unset: the system's), and the shared secret of the seals."""
+
+    url: str
+    secret: str
+    password: Optional[str] = None
+    ca_file: Optional[str] = None
+
+    def client(self):
+        try:
+            import redis.asyncio as aioredis
+        except ImportError as exc:  # the optional extra
+            raise RuntimeError("[queue] url needs the Redis client: pip install '.[scale]'") from exc
+        options: dict[str, Any] = {"socket_connect_timeout": 5, "socket_keepalive": True, "health_check_interval": 15}
+        if self.password:
+            options["password"] = self.password
+        if self.url.startswith("rediss://"):
+            options["ssl_cert_reqs"] = "required"  # never fall back to an unverified server
+            if self.ca_file:
+                options["ssl_ca_certs"] = self.ca_file
+        return aioredis.from_url(self.url, **options)
 
 
 class _Scripts:
     """The Lua steps, registered on one client."""
 
     def __init__(self, client) -> None:
+        self.drop = client.register_script(_DROP)
         self.enqueue = client.register_script(_ENQUEUE)
         self.claim = client.register_script(_CLAIM)
         self.renew = client.register_script(_RENEW)
@@ -182,7 +225,7 @@ class _Scripts:
 
 async def reap(scripts: _Scripts, prefix: str) -> int:
     """Requeue (or fail, on the last attempt) the jobs whose worker stopped renewing its lease."""
-    return int(await scripts.reap(args=[prefix, int(time.time() * 1000), MAX_ATTEMPTS, pack(WORKER_LOST)]))
+    return int(await scripts.reap(args=[prefix, int(time.time() * 1000), MAX_ATTEMPTS]))
 
 
 async def check_persistence(client, url: str) -> None:
@@ -208,10 +251,20 @@ def _safe(url: str) -> str:
     return url
 
 
+def redis_access(config: Config) -> RedisAccess:
+    """The :class:`RedisAccess` of ``[queue]`` and the environment (load_config checked both)."""
+    queue = config.queue
+    if not queue.url or not config.queue_secret:
+        raise ConfigError("[queue] url and VOICEBOT_QUEUE_SECRET are both needed")
+    return RedisAccess(queue.url, config.queue_secret, config.redis_password,
+                       str(queue.tls_ca_file) if queue.tls_ca_file else None)
+
+
 @dataclass
 class _Waiting:
     future: asyncio.Future
     queued_at: float
+    user: str
     timer: Optional[asyncio.TimerHandle] = None
 
 
@@ -228,9 +281,10 @@ class RedisJobQueue:
     """The bot side: same interface as :class:`~bot.core.jobs.JobQueue` (``enqueue``,
     ``estimate_wait``, ``depth``, ``workers``, ``close``), jobs run by worker processes."""
 
-    def __init__(self, url: str, prefix: str = "voicebot", max_pending: int = 64, per_user: int = 2,
+    def __init__(self, access: RedisAccess, prefix: str = "voicebot", max_pending: int = 64, per_user: int = 2,
                  job_timeout: float = 300.0, on_finished: Optional[Callable[[float, str], None]] = None) -> None:
-        self.url, self.prefix = url, prefix
+        self.access, self.url, self.prefix = access, access.url, prefix
+        self.sealer = Sealer(access.secret)
         self.max_pending, self.per_user = max_pending, per_user
         self.job_timeout = job_timeout
         self.on_finished = on_finished
@@ -250,7 +304,7 @@ class RedisJobQueue:
         self._avg_seconds = 1.0
 
     async def start(self) -> "RedisJobQueue":
-        self._client = _client(self.url)
+        self._client = self.access.client()
         try:
             info = await self._client.info("server")
         except Exception as exc:
@@ -287,9 +341,11 @@ class RedisJobQueue:
             raise Busy("No voice workers are running right now. Please try again in a few minutes.",
                        "现在没有正在运行的语音工作进程。请几分钟后再试。")
         job_id = uuid.uuid4().hex
+        sealed = self.sealer.seal("job", job_id, pack(task))
+        lost = result_message(self.sealer, job_id, pack(WORKER_LOST))
         try:
-            verdict = await self._scripts.enqueue(args=[self.prefix, job_id, user, pack(task), self._reply,
-                                                        self.per_user, self.max_pending, time.time()])
+            verdict = await self._scripts.enqueue(args=[self.prefix, job_id, user, sealed, self._reply, self.per_user,
+                                                        self.max_pending, time.time(), lost, int(self.job_timeout * 1000)])
         except Exception as exc:
             log.warning("enqueue failed: %s", exc)
             self._finished(None, "busy")
@@ -299,7 +355,7 @@ class RedisJobQueue:
         if verdict == -2:
             raise self._busy("I'm busy with other requests.", "我正忙着处理其他请求。")
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(loop.create_future(), time.monotonic())
+        waiting = _Waiting(loop.create_future(), time.monotonic(), user)
         waiting.timer = loop.call_later(self.job_timeout, self._expire, job_id)
         waiting.future.add_done_callback(lambda f, job_id=job_id: self._on_done(job_id, f))
         self._waiting[job_id] = waiting
@@ -319,20 +375,21 @@ class RedisJobQueue:
         if future.cancelled():
             self._finished(waiting, "cancelled")
             if self._client is not None:
-                asyncio.ensure_future(self._withdraw(job_id))
+                asyncio.ensure_future(self._withdraw(job_id, waiting.user))
         else:
             self._finished(waiting, "failed" if future.exception() is not None else "done")
 
-    async def _withdraw(self, job_id: str) -> None:
+    async def _withdraw(self, job_id: str, user: str) -> None:
         """A cancelled request's job leaves the queue if no worker took it yet."""
         try:
-            await self._scripts.cancel(args=[self.prefix, job_id])
+            await self._scripts.cancel(args=[self.prefix, job_id, user])
         except Exception as exc:
             log.debug("cancel of %s failed: %s", job_id, exc)
 
     def _expire(self, job_id: str) -> None:
         waiting = self._waiting.get(job_id)
         if waiting is not None and not waiting.future.done():
+            asyncio.ensure_future(self._withdraw(job_id, waiting.user))  # nobody waits for it any more
             waiting.future.set_exception(JobFailed(
                 "Your voice note took too long to make, and I stopped waiting. Please try again.",
                 "语音生成时间过长，我已停止等待。请再试一次。"))
@@ -361,10 +418,18 @@ class RedisJobQueue:
                 continue
             if item is None:
                 continue
-            job_id, _, payload = item[1].partition(b"\n")
-            waiting = self._waiting.get(job_id.decode())
+            raw_id, _, sealed = item[1].partition(b"\n")
+            job_id = raw_id.decode(errors="replace")
+            waiting = self._waiting.get(job_id)
             if waiting is None or waiting.future.done():
                 continue  # cancelled or timed out meanwhile
+            try:
+                payload = self.sealer.open("result", job_id, sealed)
+            except Forged:
+                # Someone wrote to Redis without the secret: keep waiting for the real result.
+                log.warning("refused a result for job %s without a valid seal (forged, or a worker with another "
+                            "VOICEBOT_QUEUE_SECRET)", job_id)
+                continue
             try:
                 result = unpack(payload)
             except Exception:
@@ -402,7 +467,7 @@ class RedisJobQueue:
 
     async def _refresh(self) -> None:
         """Cluster figures for the busy estimate, metrics and the engine's identity."""
-        workers = await live_workers(self._client, self.prefix)
+        workers = await live_workers(self._client, self.prefix, self.sealer)
         pipe = self._client.pipeline(transaction=False)
         pipe.get(f"{self.prefix}:pending")
         pipe.zcard(f"{self.prefix}:running")
@@ -435,26 +500,45 @@ class RedisJobQueue:
             self._client = None
 
 
-async def live_workers(client, prefix: str) -> list[dict]:
-    """Registered workers whose heartbeat key is still alive; the dead are forgotten."""
+def result_message(sealer: Sealer, job_id: str, payload: bytes) -> bytes:
+    """A result as it goes onto a bot's reply list: the job id, then the sealed payload."""
+    return job_id.encode() + b"\n" + sealer.seal("result", job_id, payload)
+
+
+_refused_workers: set[bytes] = set()
+
+
+async def live_workers(client, prefix: str, sealer: Sealer) -> list[dict]:
+    """Registered workers whose heartbeat key is still alive and whose registration carries a
+    valid seal; the dead and the forged are forgotten."""
     registered = await client.hgetall(f"{prefix}:workers")
     if not registered:
         return []
     ids = list(registered)
     alive = await client.mget([f"{prefix}:alive:{i.decode()}" for i in ids])
-    out, dead = [], []
+    out, gone = [], []
     for worker_id, info, beat in zip(ids, registered.values(), alive):
-        (out if beat is not None else dead).append(json.loads(info) if beat is not None else worker_id)
-    if dead:
-        await client.hdel(f"{prefix}:workers", *dead)
+        if beat is None:
+            gone.append(worker_id)
+            continue
+        try:
+            out.append(json.loads(sealer.open("worker", worker_id.decode(), info)))
+        except (Forged, ValueError):
+            if worker_id not in _refused_workers:  # once per impostor, not every second
+                _refused_workers.add(worker_id)
+                log.warning("ignoring worker %r: its registration has no valid seal (forged, or another "
+                            "VOICEBOT_QUEUE_SECRET)", worker_id.decode(errors="replace"))
+    if gone:
+        await client.hdel(f"{prefix}:workers", *gone)
     return out
 
 
 class WorkerLink:
     """The worker side: register, claim, renew the lease, hand back results."""
 
-    def __init__(self, url: str, prefix: str, lease_s: float) -> None:
-        self.url, self.prefix, self.lease_s = url, prefix, lease_s
+    def __init__(self, access: RedisAccess, prefix: str, lease_s: float) -> None:
+        self.access, self.url, self.prefix, self.lease_s = access, access.url, prefix, lease_s
+        self.sealer = Sealer(access.secret)
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.identity: dict = {}
         self._client: Any = None
@@ -462,7 +546,7 @@ class WorkerLink:
 
     async def open(self) -> None:
         """Connect (before the slow model load, so a wrong URL fails at once)."""
-        self._client = _client(self.url)
+        self._client = self.access.client()
         await self._client.ping()
         self._scripts = _Scripts(self._client)
         await check_persistence(self._client, self.url)
@@ -476,14 +560,16 @@ class WorkerLink:
 
     async def beat(self) -> None:
         """Say this worker is alive (and who it is) for a lease's length."""
-        await self._client.hset(f"{self.prefix}:workers", self.worker_id, json.dumps(self.identity))
+        identity = self.sealer.seal("worker", self.worker_id, json.dumps(self.identity).encode())
+        await self._client.hset(f"{self.prefix}:workers", self.worker_id, identity)
         await self._client.set(f"{self.prefix}:alive:{self.worker_id}", "1", px=int(self.lease_s * 1000))
 
     def _deadline(self) -> int:
         return int((time.time() + self.lease_s) * 1000)
 
     async def claim(self, wait: float = 1.0) -> Optional[tuple[str, bytes, int]]:
-        """The next job in round-robin order (id, packed task, attempt), waiting up to ``wait`` s."""
+        """The next job in round-robin order (id, packed task, attempt), waiting up to ``wait`` s.
+        A job without a valid seal is dropped (logged), and the wait goes on."""
         await reap(self._scripts, self.prefix)
         job = await self._scripts.claim(args=[self.prefix, self.worker_id, self._deadline()])
         if job is None:
@@ -491,15 +577,21 @@ class WorkerLink:
             job = await self._scripts.claim(args=[self.prefix, self.worker_id, self._deadline()])
         if job is None:
             return None
-        job_id, task, attempt = job
-        return job_id.decode(), task, int(attempt)
+        job_id, sealed, attempt = job[0].decode(errors="replace"), job[1], int(job[2])
+        try:
+            return job_id, self.sealer.open("job", job_id, sealed), attempt
+        except Forged:
+            log.warning("refused job %s: it has no valid seal (written to Redis by someone without "
+                        "VOICEBOT_QUEUE_SECRET, or a bot with another secret)", job_id)
+            await self._scripts.drop(args=[self.prefix, job_id])
+            return None
 
     async def renew(self, job_id: str) -> bool:
         return bool(await self._scripts.renew(args=[self.prefix, job_id, self.worker_id, self._deadline()]))
 
     async def complete(self, job_id: str, payload: bytes, seconds: float) -> bool:
         """Deliver the result; False when the job was no longer this worker's (dropped)."""
-        message = job_id.encode() + b"\n" + payload
+        message = result_message(self.sealer, job_id, payload)
         return bool(await self._scripts.complete(args=[self.prefix, job_id, self.worker_id, message, seconds]))
 
     async def depth(self) -> int:

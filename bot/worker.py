@@ -27,7 +27,7 @@ from .core.asr import WhisperTranscriber
 from .core.errors import BotError
 from .core.tasks import RenderTask, Runtime, pack, unpack
 from .metrics import Metrics, MetricsServer
-from .redis_queue import WorkerLink
+from .redis_queue import WorkerLink, redis_access
 
 log = logging.getLogger("bot.worker")
 
@@ -83,7 +83,7 @@ class Worker:
             self._metrics_server = MetricsServer(self.metrics, self.health, self.config.bot.metrics_host, self.metrics_port)
             await self._metrics_server.start()
         try:
-            self.link = WorkerLink(self.config.queue.url, self.config.queue.prefix, self.config.queue.lease_seconds)
+            self.link = WorkerLink(redis_access(self.config), self.config.queue.prefix, self.config.queue.lease_seconds)
             try:
                 await self.link.open()
             except Exception as exc:

@@ -5,14 +5,17 @@ these tests; a system install is used only where the wheel is missing."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import importlib.util
 import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -86,6 +89,49 @@ class RedisServer:
         self.stop()
         time.sleep(down_for)
         self.start()
+
+
+class TlsTunnel:
+    """TLS in front of a plain TCP port on loopback (as stunnel or a managed Redis would put it):
+    a certificate for 127.0.0.1 from a throw-away CA (trustme), ``ca_file`` for the client, a
+    thread of its own so that a synchronous test can use it too."""
+
+    def __init__(self, target_port: int, folder: Path) -> None:
+        import trustme
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.target_port, self.port = target_port, free_port()
+        ca = trustme.CA()
+        self.ca_file = folder / "ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(self._context)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+        await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w))
+
+    def start(self) -> "TlsTunnel":
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve, "127.0.0.1", self.port, ssl=self._context), self._loop).result(10)
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
 
 
 def _pg_bin(name: str) -> Optional[str]:

@@ -129,6 +129,15 @@ def test_queue_and_storage_urls_and_their_passwords_never_reach_the_logs(tmp_pat
     path = tmp_path / "c.toml"
     path.write_text('[queue]\nurl = "redis://:redis-pw@10.0.0.5:6379/0"\n'
                     '[storage]\nurl = "postgresql://bot:pg-pw@10.0.0.6/voicebot"\n')
-    cfg = load_config(path, env={})
+    cfg = load_config(path, env={"VOICEBOT_QUEUE_SECRET": "q" * 40, "REDIS_PASSWORD": "env-redis-pw"})
     assert cfg.queue.url.startswith("redis://") and cfg.database_url.startswith("postgresql://")
-    assert {"redis-pw", "pg-pw"} <= set(cfg.secrets)
+    assert {"redis-pw", "pg-pw", "q" * 40, "env-redis-pw"} <= set(cfg.secrets)
+
+
+@pytest.mark.parametrize("secret", [None, "too short"])
+def test_a_redis_queue_without_a_strong_shared_secret_is_refused(tmp_path, secret):
+    path = tmp_path / "c.toml"
+    path.write_text('[queue]\nurl = "redis://10.0.0.5:6379/0"\n')
+    env = {} if secret is None else {"VOICEBOT_QUEUE_SECRET": secret}
+    with pytest.raises(ConfigError, match="needs VOICEBOT_QUEUE_SECRET.*at least 32 characters"):
+        load_config(path, env=env)

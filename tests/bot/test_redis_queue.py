@@ -8,11 +8,14 @@ import pytest
 
 from bot.core.errors import Busy
 from bot.core.tasks import JobFailed, Rendered, RenderTask, pack, unpack
-from bot.redis_queue import RedisJobQueue, WorkerLink
+from bot.queue_seal import Sealer
+from bot.redis_queue import RedisAccess, RedisJobQueue, WorkerLink, result_message
 from indextts_core.errors import TextError
-from tests.servers import RedisServer
+from tests.servers import RedisServer, TlsTunnel
 
 IDENTITY = {"engine": "default", "version": "9.9", "device": "", "host": "test"}
+SECRET = "s3cret-" * 6
+OTHER_SECRET = "another-deployment-" * 2
 
 
 @pytest.fixture
@@ -24,13 +27,13 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 async def queue(redis_server):
-    q = await RedisJobQueue(redis_server.url, "t", max_pending=10, per_user=3, job_timeout=30).start()
+    q = await RedisJobQueue(RedisAccess(redis_server.url, SECRET), "t", max_pending=10, per_user=3, job_timeout=30).start()
     yield q
     await q.close(drain=False)
 
 
-async def _link(redis_server, lease: float = 30.0) -> WorkerLink:
-    link = WorkerLink(redis_server.url, "t", lease)
+async def _link(redis_server, lease: float = 30.0, secret: str = SECRET) -> WorkerLink:
+    link = WorkerLink(RedisAccess(redis_server.url, secret), "t", lease)
     await link.open()
     await link.register(IDENTITY)
     return link
@@ -159,3 +162,109 @@ async def test_a_redis_restart_tells_waiting_users_to_try_again_and_the_queue_re
     assert _text(task) == "after the restart"
     await link.complete(job_id, pack(Rendered(b"ok", 1.0, b"")), 0.1)
     assert (await asyncio.wait_for(again, 5)).ogg == b"ok"
+
+
+# --- the trust boundary: seals, expiry, password, TLS --------------------------------------------
+
+async def _job_key(queue) -> str:
+    keys = [k.decode() async for k in queue._client.scan_iter("t:job:*")]
+    assert len(keys) == 1
+    return keys[0].rsplit(":", 1)[1]
+
+
+async def test_a_forged_result_is_refused_and_the_real_one_still_arrives(queue, redis_server, caplog):
+    link = await _link(redis_server)
+    await queue._refresh()
+    future = await _enqueue(queue, "A", "hello")
+    job_id = await _job_key(queue)
+    forged = pack(Rendered(b"OggS forged note", 1.0, b""))
+    for message in (job_id.encode() + b"\n" + forged,  # unsealed
+                    result_message(Sealer(OTHER_SECRET), job_id, forged),  # sealed with another secret
+                    # a real seal, but from another job: not replayable as this one's
+                    result_message(Sealer(SECRET), "0" * 32, forged).replace(b"0" * 32, job_id.encode(), 1)):
+        await queue._client.rpush(queue._reply, message)
+    await asyncio.sleep(0.5)
+    assert not future.done()
+    assert caplog.text.count("without a valid seal") == 3
+    claimed_id, _, _ = await link.claim(wait=0.1)
+    await link.complete(claimed_id, pack(Rendered(b"OggS real", 1.0, b"")), 0.1)
+    assert (await asyncio.wait_for(future, 5)).ogg == b"OggS real"
+
+
+async def test_a_job_written_into_redis_without_the_secret_is_refused_by_the_worker(queue, redis_server, caplog):
+    link = await _link(redis_server)
+    await queue._refresh()
+    # An attacker with Redis access queues a job of their own through the same script.
+    rogue = RedisJobQueue(RedisAccess(redis_server.url, OTHER_SECRET), "t", job_timeout=30)
+    rogue._client, rogue._scripts, rogue.workers = queue._client, queue._scripts, 1
+    rogue_future = await rogue.enqueue("mallory", RenderTask("forged job"))
+    assert await link.claim(wait=0.1) is None
+    assert "refused job" in caplog.text
+    assert await queue._client.get("t:count:mallory") is None and not [k async for k in queue._client.scan_iter("t:job:*")]
+    rogue_future.cancel()
+    real = await _enqueue(queue, "A", "a real one")  # the worker goes on with genuine work
+    job_id, task, _ = await link.claim(wait=0.1)
+    assert _text(task) == "a real one"
+    await link.complete(job_id, pack(Rendered(b"ok", 1.0, b"")), 0.1)
+    assert (await asyncio.wait_for(real, 5)).ogg == b"ok"
+
+
+async def test_a_worker_registered_without_the_secret_is_not_counted(queue, redis_server, caplog):
+    await _link(redis_server, secret=OTHER_SECRET)
+    await queue._refresh()
+    assert queue.workers == 0 and queue.engine.name is None
+    assert "ignoring worker" in caplog.text
+    with pytest.raises(Busy, match="No voice workers"):  # nothing is handed to the impostor
+        await _enqueue(queue, "A", "hello")
+    await _link(redis_server)
+    await queue._refresh()
+    assert queue.workers == 1
+
+
+async def test_a_job_nobody_waits_for_leaves_redis_with_its_recording(redis_server):
+    queue = await RedisJobQueue(RedisAccess(redis_server.url, SECRET), "t", job_timeout=1).start()
+    try:
+        await _link(redis_server)
+        await queue._refresh()
+        future = await queue.enqueue("A", RenderTask("nobody takes this"))
+        job_id = await _job_key(queue)
+        assert 0 < await queue._client.pttl(f"t:job:{job_id}") <= 1000  # expires even if the bot dies now
+        with pytest.raises(JobFailed, match="took too long"):
+            await asyncio.wait_for(future, 5)
+        await asyncio.sleep(0.2)
+        assert not await queue._client.exists(f"t:job:{job_id}")  # withdrawn at once, not left to expire
+        assert await queue._client.get("t:count:A") is None
+    finally:
+        await queue.close(drain=False)
+
+
+async def test_redis_with_the_readme_acl_user_and_behind_tls(redis_server, tmp_path):
+    import redis
+
+    admin = redis.Redis.from_url(redis_server.url)
+    # README "Running it safely": the bot's own user, limited to its keys, no dangerous commands.
+    admin.execute_command("ACL", "SETUSER", "voicebot", "on", ">redis-pw-123", "~t:*",
+                          "+@all", "-@dangerous", "+info", "+config|get")
+    admin.execute_command("ACL", "SETUSER", "default", "off")
+    tunnel = TlsTunnel(redis_server.port, tmp_path / "tls").start()
+    try:
+        with pytest.raises(RuntimeError, match="not reachable"):  # nobody without the password
+            await RedisJobQueue(RedisAccess(redis_server.url, SECRET), "t").start()
+        url = f"rediss://voicebot@127.0.0.1:{tunnel.port}/0"
+        with pytest.raises(RuntimeError, match="not reachable"):  # the system CAs do not know this server
+            await RedisJobQueue(RedisAccess(url, SECRET, "redis-pw-123"), "t").start()
+        access = RedisAccess(url, SECRET, "redis-pw-123", str(tunnel.ca_file))
+        queue = await RedisJobQueue(access, "t", job_timeout=30).start()
+        link = WorkerLink(access, "t", 30.0)
+        await link.open()
+        await link.register(IDENTITY)
+        await queue._refresh()
+        future = await queue.enqueue("A", RenderTask("over TLS"))
+        job_id, task, _ = await link.claim(wait=0.5)
+        assert _text(task) == "over TLS"
+        await link.complete(job_id, pack(Rendered(b"ok", 1.0, b"")), 0.1)
+        assert (await asyncio.wait_for(future, 5)).ogg == b"ok"
+        await link.close()
+        await queue.close(drain=False)
+    finally:
+        tunnel.stop()

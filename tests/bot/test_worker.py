@@ -23,6 +23,7 @@ from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.servers import RedisServer, free_port
 
 PREFIX = "e2e"
+SECRET_ENV = {"VOICEBOT_QUEUE_SECRET": "cluster-test-secret-" * 2}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ url = "{redis.url}"
 prefix = "{PREFIX}"
 lease_seconds = 3
 """)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **SECRET_ENV}
     logs = [open(folder / f"worker{i}.log", "w") for i in range(2)]
     metrics_port = free_port()
     workers = [subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config),
@@ -75,7 +76,7 @@ lease_seconds = 3
 
 @pytest.fixture
 async def bot(cluster):
-    app = await BotApp(load_config(cluster["config"], env={})).start()
+    app = await BotApp(load_config(cluster["config"], env=SECRET_ENV)).start()
     fake = await FakeTelegram().start()
     stop = asyncio.Event()
     task = asyncio.create_task(run_telegram(app, TOKEN, fake.base_url, fake.base_file_url, stop=stop))
@@ -181,11 +182,15 @@ async def test_a_worker_killed_mid_job_its_job_completes_on_the_other(bot, clust
 @pytest.mark.parametrize("queue,expected", [
     ("", "cannot start: python -m bot.worker needs [queue] url"),
     ('[queue]\nurl = "redis://127.0.0.1:1/0"\n', "cannot start: [queue] url is not reachable"),
+    ('[queue]\nurl = "redis://127.0.0.1:1/0"\n', "cannot start: [queue] url needs VOICEBOT_QUEUE_SECRET"),
 ])
 def test_a_worker_that_cannot_work_exits_2_with_one_line(tmp_path, queue, expected):
     config = tmp_path / "c.toml"
     config.write_text(f'[engine]\nenglish_voice = "joe"\n[bot]\nconsent_mode = "button"\n{queue}')
+    env = {k: v for k, v in os.environ.items() if k != "VOICEBOT_QUEUE_SECRET"}
+    if "SECRET" not in expected:
+        env.update(SECRET_ENV)
     proc = subprocess.run([sys.executable, "-m", "bot.worker", "--config", str(config)], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=env)
     err = [line for line in proc.stderr.splitlines() if "Warning" not in line and "pkg_resources" not in line]
     assert proc.returncode == 2 and len(err) == 1 and err[0].startswith(expected), proc.stderr[-2000:]
