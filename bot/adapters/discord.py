@@ -22,7 +22,7 @@ from indextts_core.emotion import ALIASES, CHINESE_NAMES
 from indextts_core.engine import EMOTIONS
 
 from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
-from ..core.messages import NOT_ALLOWED_HERE, NOT_IN_VOICE, SOMETHING_WRONG, language_of, too_large_note, tr
+from ..core.messages import NOT_ALLOWED_HERE, SOMETHING_WRONG, language_of, too_large_note, tr
 from ..core.say_args import MAX_SPEED, MIN_SPEED
 from .discord_voice import MemberVoice, VoiceChannels
 
@@ -90,10 +90,13 @@ class DiscordResponder:
             lang = _language(self.interaction)
             place = await self.voice_channel.play(ogg, lang)
             where = self.voice_channel.bot_channel() or "?"
+            who = self.interaction.user.display_name
+            # Public, in the text channel: everyone in voice can see who made the bot say this.
             await self.interaction.followup.send(
-                tr(lang, f"Speaking in {where}" + (f" (number {place} in line)." if place > 1 else "."),
-                   f"正在 {where} 里说" + (f"（排在第 {place} 位）。" if place > 1 else "。"))
-                + (f"\n{caption}" if caption and not self.also_post else ""), ephemeral=True)
+                tr(lang, f"🔊 Speaking in {where} for {who}" + (f" (number {place} in line)." if place > 1 else "."),
+                   f"🔊 正在 {where} 里为 {who} 说话" + (f"（排在第 {place} 位）。" if place > 1 else "。"))
+                + (f"\n{caption}" if caption and not self.also_post else ""),
+                allowed_mentions=discord.AllowedMentions.none())
             self.spoke = True
             if not self.also_post:
                 return
@@ -204,17 +207,12 @@ class VoiceBotClient(discord.Client):
         """Acknowledge first (3 s deadline), then hand over to the command layer.  ``in_voice``:
         what the command speaks goes to the caller's voice channel instead of the text channel
         (``also_post``: to both)."""
-        posts = public and (not in_voice or also_post)
-        await interaction.response.defer(thinking=True, ephemeral=not posts)
+        await interaction.response.defer(thinking=True, ephemeral=not public)
         inv = self.invocation(interaction, command, args, audio, mentions, admin_mentions, names,
                               await self.role_names(interaction) if with_roles else None)
-        target = None
-        if in_voice:
-            if inv.voice is None or inv.voice.caller_channel() is None:
-                await interaction.followup.send(tr(_language(interaction), *NOT_IN_VOICE), ephemeral=True)
-                return
-            target = inv.voice
-        await self.commands.handle(inv, DiscordResponder(self, interaction, posts, target, also_post and in_voice))
+        inv.in_voice = in_voice  # the command layer checks the caller may speak there
+        target = inv.voice if in_voice else None
+        await self.commands.handle(inv, DiscordResponder(self, interaction, public, target, also_post and in_voice))
 
     async def role_names(self, interaction: discord.Interaction) -> dict[str, str]:
         """The server's role ids → names (the cache when the gateway filled it, else one HTTP call)."""
@@ -245,7 +243,7 @@ class VoiceBotClient(discord.Client):
         assert message.guild is not None
         voice = MemberVoice(self.voice_channels, message.guild, message.author.id, message.channel.id)
         place = Place(PLATFORM, str(message.guild.id), False, channel_id=str(message.channel.id))
-        inv = Invocation("aloud", message.content, actor, place, voice=voice)
+        inv = Invocation("aloud", message.content, actor, place, voice=voice, in_voice=True)
         await self.commands.handle(inv, _AloudResponder(voice, language_of(str(message.guild.preferred_locale))))
 
     async def on_message(self, message: discord.Message) -> None:

@@ -22,6 +22,7 @@ from typing import Optional
 import discord
 from discord.oggparse import OggStream
 
+from ..core.errors import Busy
 from ..core.messages import VOICE_LOST, VOICE_RECONNECTED, tr
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,10 @@ FRAME_MS = 20
 #: How long a dropped voice connection may take to come back by itself before we reconnect.
 RECOVER_S = 8.0
 WATCH_S = 0.25
+#: Requests (all the parts of one /say count once) queued or playing: per server and per member,
+#: so that one member cannot fill an evening, nor a crowd an hour.
+MAX_SERVER_REQUESTS = 10
+MAX_MEMBER_REQUESTS = 2
 
 
 def _frame_ms(packet: bytes) -> float:
@@ -151,9 +156,30 @@ class GuildPlayer:
             self.idle_seconds, self.leave_when_alone = idle_seconds, leave_when_alone
             self._wake.set()
 
+    def _items(self) -> list[QueueItem]:
+        return ([self.current] if self.current is not None else []) + list(self.queue)
+
+    def room_for(self, requester: str, request: int) -> None:
+        """Raise :class:`~bot.core.errors.Busy` when a new request would exceed the caps (a further
+        part of a request already here always fits: a long message is never cut off)."""
+        items = self._items()
+        if any(i.request == request for i in items):
+            return
+        if len({i.request for i in items if i.requester == requester}) >= MAX_MEMBER_REQUESTS:
+            raise Busy(f"You already have {MAX_MEMBER_REQUESTS} messages waiting to be spoken here. Wait for them "
+                       "to play, then try again.", f"你已有 {MAX_MEMBER_REQUESTS} 条消息在这里等待播放。请等它们播完再试。")
+        if len({i.request for i in items}) >= MAX_SERVER_REQUESTS:
+            raise Busy(f"The voice queue here is full ({MAX_SERVER_REQUESTS} messages). Please try again in a minute.",
+                       f"这里的语音队列已满（{MAX_SERVER_REQUESTS} 条消息）。请一分钟后再试。")
+
+    def others_waiting(self, member: str) -> bool:
+        """Is anything someone else asked for playing or queued?"""
+        return any(i.requester != member for i in self._items())
+
     def enqueue(self, item: QueueItem) -> int:
         """Queue ``item`` (after the earlier parts of its own request, so a long message is not
         cut in two by someone else's); its place in line (1: plays next or now)."""
+        self.room_for(item.requester, item.request)
         position = queue_position(self.queue, self.current, item.request)
         self.queue.insert(position, item)
         self._last_activity = time.monotonic()
@@ -166,11 +192,19 @@ class GuildPlayer:
         if vc is not None and vc.is_playing():
             vc.stop()
 
-    def stop(self) -> int:
-        dropped = len(self.queue)
-        self.queue.clear()
-        self.skip()
-        return dropped
+    def stop(self, requester: Optional[str] = None) -> int:
+        """End what plays and drop what waits: everything, or (``requester``) only theirs."""
+        if requester is None:
+            dropped = len(self.queue)
+            self.queue.clear()
+            self.skip()
+            return dropped
+        mine = [i for i in self.queue if i.requester == requester]
+        for item in mine:
+            self.queue.remove(item)
+        if self.current is not None and self.current.requester == requester:
+            self.skip()
+        return len(mine)
 
     def _ensure_task(self) -> None:
         if self._task is None or self._task.done():
@@ -315,6 +349,30 @@ class MemberVoice:
         channel = self.player.channel()
         return channel.name if channel is not None else None
 
+    def caller_with_bot(self) -> bool:
+        """Is the caller in the very channel the bot is in (by id: names repeat)?"""
+        caller, bot = self._caller(), self.player.channel()
+        return caller is not None and bot is not None and caller.id == bot.id
+
+    def listeners(self) -> int:
+        """People in the bot's voice channel besides the caller (bots do not count)."""
+        channel = self.player.channel()
+        if channel is None:
+            return 0
+        me = getattr(self.channels.client.user, "id", None)
+        count = 0
+        for uid in getattr(channel, "voice_states", {}):
+            member = self.guild.get_member(uid)
+            if uid not in (me, self.member_id) and not (member is not None and member.bot):
+                count += 1
+        return count
+
+    def others_waiting(self) -> bool:
+        return self.player.others_waiting(str(self.member_id))
+
+    def room(self) -> None:
+        self.player.room_for(str(self.member_id), self.request)
+
     async def join(self) -> str:
         channel = self._caller()
         if channel is None:
@@ -335,8 +393,8 @@ class MemberVoice:
     def skip(self) -> None:
         self.player.skip()
 
-    def stop(self) -> int:
-        return self.player.stop()
+    def stop(self, only_mine: bool = False) -> int:
+        return self.player.stop(str(self.member_id) if only_mine else None)
 
     async def play(self, ogg: bytes, language: str) -> int:
         """Join the caller's channel if the bot is elsewhere or nowhere, then queue ``ogg``."""

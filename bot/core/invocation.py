@@ -56,6 +56,7 @@ class Invocation:
     names: dict[str, str] = field(default_factory=dict)  # mention handle → display name, for replies
     role_names: dict[str, str] = field(default_factory=dict)  # the server's role ids → names (Discord)
     voice: Optional["VoiceChannel"] = None  # the server's voice-channel playback, where the platform has one
+    in_voice: bool = False  # what this speaks goes to ``voice`` (Discord /say voice:True, read-aloud)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,22 @@ class VoiceChannel(Protocol):
         """Name of the voice channel the bot is in, or None."""
         ...
 
+    def caller_with_bot(self) -> bool:
+        """Is the caller in the same voice channel as the bot (the same channel, not one of the same name)?"""
+        ...
+
+    def listeners(self) -> int:
+        """People in the bot's voice channel other than the caller."""
+        ...
+
+    def others_waiting(self) -> bool:
+        """Is something another member asked for playing or waiting?"""
+        ...
+
+    def room(self) -> None:
+        """Raise :class:`~bot.core.errors.Busy` when the caller's request would not fit in the queue."""
+        ...
+
     async def join(self) -> str:
         """Join (or move to) the caller's voice channel; return its name."""
         ...
@@ -110,6 +127,7 @@ class VoiceChannel(Protocol):
         """End what is playing now; the queue goes on."""
         ...
 
-    def stop(self) -> int:
-        """End what is playing and empty the queue; return how many items were dropped."""
+    def stop(self, only_mine: bool = False) -> int:
+        """End what is playing and empty the queue (``only_mine``: only the caller's requests);
+        return how many waiting items were dropped."""
         ...

@@ -55,7 +55,7 @@ def decide(command: str, role: Role, policy: Policy, blocked: bool) -> Decision:
         return Decision(False, "Voice cloning is turned off in this server. Try in a private chat with me.",
                         "本服务器已关闭声音克隆。请在与我的私聊中尝试。")
     if command in ("skip", "stop"):
-        return ALLOW  # whose playback it is decides: see may_control_playback
+        return ALLOW  # whose playback it is decides: see may_steer_voice
     if command in ("say", "share", "join", "leave", "aloud"):
         needed = {"everyone": Role.USER, "role": Role.TRUSTED, "admins": Role.ADMIN}[policy.say_mode]
         if role >= needed:
@@ -66,9 +66,23 @@ def decide(command: str, role: Role, policy: Policy, blocked: bool) -> Decision:
     return Decision(False, "Unknown command.", "未知命令。")
 
 
-def may_control_playback(role: Role, is_requester: bool) -> Decision:
-    """/skip and /stop in a voice channel: whoever asked for what is playing, or a moderator."""
-    if is_requester or role >= Role.ADMIN:
+def may_steer_voice(action: str, role: Role, *, alone_with_bot: bool, theirs: bool, others_using: bool) -> Decision:
+    """/skip, /stop, /leave and /join (moving the bot) in a voice channel.
+
+    A moderator, or a member alone with the bot, may do any of them.  Otherwise /skip and /stop
+    belong to whoever asked for what is playing (``theirs``; /stop then drops only their own
+    requests), and the bot leaves or moves only when nobody else is using it (``others_using``:
+    someone else's request plays or waits, or others listen in a channel the caller is not in).
+    """
+    if role >= Role.ADMIN or alone_with_bot:
         return ALLOW
-    return Decision(False, "Only the member who asked for this, or a moderator, can skip or stop it.",
-                    "只有点播这段语音的成员或管理员可以跳过或停止它。")
+    if action in ("skip", "stop"):
+        if theirs:
+            return ALLOW
+        return Decision(False, "Only the member who asked for this, or a moderator, can skip or stop it.",
+                        "只有点播这段语音的成员或管理员可以跳过或停止它。")
+    if not others_using:
+        return ALLOW
+    return Decision(False, "Others are using me in my voice channel: only a moderator, or a member alone there with "
+                    "me, can make me leave or move now.",
+                    "其他人正在我的语音频道里使用我：现在只有管理员或与我单独在频道里的成员可以让我离开或换频道。")

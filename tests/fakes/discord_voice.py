@@ -61,8 +61,10 @@ def _voice_state(uid: str, channel: Optional[str], session: str = "member-sessio
 class FakeGateway(LoopbackServer):
     """The main gateway: one guild, members who may sit in its voice channel."""
 
-    def __init__(self, voice: "FakeVoiceServer", members: dict[str, Optional[str]]) -> None:
+    def __init__(self, voice: "FakeVoiceServer", members: dict[str, Optional[str]],
+                 voice_names: tuple[str, str] = ("Lounge", "Quiet")) -> None:
         self.voice = voice
+        self.voice_names = voice_names  # of VOICE_CHANNEL and OTHER_VOICE_CHANNEL (the same name: only ids differ)
         self.members = dict(members)  # user id → voice channel id (None: not in voice)
         self.sockets: list[web.WebSocketResponse] = []
         self.voice_updates: list[dict[str, Any]] = []  # op 4 payloads from the bot
@@ -104,8 +106,8 @@ class FakeGateway(LoopbackServer):
             "roles": [{"id": GUILD, "name": "@everyone", "permissions": str((1 << 20) | (1 << 21) | (1 << 10) | (1 << 11)),
                        "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}],
             "emojis": [], "stickers": [], "channels": [channel(TEXT_CHANNEL, 0, "general", 0),
-                                                       channel(VOICE_CHANNEL, 2, "Lounge", 1),
-                                                       channel(OTHER_VOICE_CHANNEL, 2, "Quiet", 2)],
+                                                       channel(VOICE_CHANNEL, 2, self.voice_names[0], 1),
+                                                       channel(OTHER_VOICE_CHANNEL, 2, self.voice_names[1], 2)],
             "members": [_member(str(APP_ID), "voicebot")] + [_member(uid, f"user{uid}") for uid in self.members],
             "voice_states": [_voice_state(uid, ch) for uid, ch in self.members.items() if ch],
             "member_count": len(self.members) + 1, "large": False, "unavailable": False, "presences": [],

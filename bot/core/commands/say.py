@@ -21,6 +21,7 @@ from ..permissions import Role
 from ..say_args import describe_speed, parse_say
 from ..tasks import RenderTask
 from .base import Services
+from .voicechat import check_speaking_place
 
 #: Notes of one request being made at once: the next is synthesised while the previous is sent.
 PIPELINE = 2
@@ -66,6 +67,8 @@ class SayCommands:
             raise BadRequest("An exact length in seconds works for a text that fits in one voice note (about 40 s). "
                              "Use a speed like x1.1 instead, or shorten the text.",
                              "精确秒数只适用于一条语音能读完的文本（约 40 秒）。请改用语速（如 x1.1）或缩短文本。")
+        if inv.in_voice:
+            check_speaking_place(inv)
         backlog = getattr(out, "backlog_seconds", lambda: 0.0)()
         wait = self.s.jobs.estimate_wait() + backlog
         if wait > self.s.settings.max_wait_seconds:

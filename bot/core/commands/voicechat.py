@@ -4,8 +4,9 @@ channel (Discord).
 The adapter hands in a :class:`~bot.core.invocation.VoiceChannel` for the server; who may do what
 is decided here and in :mod:`bot.core.permissions` (join, leave and being read aloud follow the
 server's /say rule and blocks, skip and stop belong to whoever asked for what is playing, or a
-moderator).  Everything spoken there goes through /say, so it is cleaned, limited, cooled down and
-audited as /say, and always in the speaker's own voice (or the default one), never someone else's.
+moderator; see :func:`~bot.core.permissions.may_steer_voice`), and speaking there needs the
+caller in the bot's channel (:func:`check_speaking_place`).  Everything spoken there goes through
+/say, so it is cleaned, limited, cooled down and audited as /say, and always in the speaker's own voice (or the default one), never someone else's.
 """
 
 from __future__ import annotations
@@ -16,8 +17,28 @@ from ...storage import User
 from ..errors import BadRequest, PermissionDenied
 from ..invocation import Invocation, Responder, VoiceChannel
 from ..messages import NOT_IN_VOICE, tr
-from ..permissions import may_control_playback
+from ..permissions import Role, may_steer_voice
 from .base import Services
+
+
+def server_voice(inv: Invocation) -> VoiceChannel:
+    """The server's voice channel, or a clear refusal outside a server."""
+    if inv.voice is None or inv.place.is_private:
+        raise BadRequest("Voice channels work in a Discord server, not here.", "语音频道只能在 Discord 服务器里使用。")
+    return inv.voice
+
+
+def check_speaking_place(inv: Invocation) -> None:
+    """/say into a voice channel: the caller must be in voice, and in the bot's channel when the
+    bot is in one (nobody speaks into a room they are not in); the queue must have room."""
+    voice = server_voice(inv)
+    if voice.caller_channel() is None:
+        raise BadRequest(*NOT_IN_VOICE)
+    where = voice.bot_channel()
+    if where is not None and not voice.caller_with_bot():
+        raise BadRequest(f"I'm in {where}: join it to speak there, or ask a moderator to /join me to your channel.",
+                         f"我在 {where} 里：请加入该频道再说话，或请管理员用 /join 把我叫到你的频道。")
+    voice.room()
 
 
 class VoiceChatCommands:
@@ -30,54 +51,61 @@ class VoiceChatCommands:
         return {"join": self.join, "leave": self.leave, "skip": self.skip, "stop": self.stop,
                 "readaloud": self.read_aloud_choice, "aloud": self.aloud}
 
-    @staticmethod
-    def _voice(inv: Invocation) -> VoiceChannel:
-        if inv.voice is None or inv.place.is_private:
-            raise BadRequest("Voice channels work in a Discord server, not here.", "语音频道只能在 Discord 服务器里使用。")
-        return inv.voice
+    async def _steer(self, inv: Invocation, user: User, voice: VoiceChannel, action: str, theirs: bool = False) -> bool:
+        """May the caller do ``action``?  Raises when not; True when they may act on everything
+        (a moderator, or alone with the bot), False when only on their own requests."""
+        role = await self.role_of(inv, user)
+        alone = voice.caller_with_bot() and voice.listeners() == 0
+        others_using = voice.others_waiting() or (not voice.caller_with_bot() and voice.listeners() > 0)
+        verdict = may_steer_voice(action, role, alone_with_bot=alone, theirs=theirs, others_using=others_using)
+        if not verdict.allowed:
+            raise PermissionDenied(verdict.reason_en, verdict.reason_zh)
+        return role >= Role.ADMIN or alone
 
     async def join(self, inv: Invocation, out: Responder, user: User) -> None:
-        voice = self._voice(inv)
+        voice = server_voice(inv)
         if voice.caller_channel() is None:
             raise BadRequest(*NOT_IN_VOICE)
+        if voice.caller_with_bot():
+            name = voice.bot_channel()
+            await out.text(tr(user.language, f"I'm already in {name} with you.", f"我已经和你一起在 {name} 里了。"))
+            return
+        if voice.bot_channel() is not None:
+            await self._steer(inv, user, voice, "join")  # moving away from people who use it
         name = await voice.join()
         await out.text(tr(user.language, f"I'm in {name}. Use /say with voice: True to speak there in your voice.",
                           f"我已进入 {name}。用 /say 并选 voice: True，就能用你的声音在那里说话。"))
 
     async def leave(self, inv: Invocation, out: Responder, user: User) -> None:
-        voice = self._voice(inv)
+        voice = server_voice(inv)
         if voice.bot_channel() is None:
             raise BadRequest("I'm not in a voice channel.", "我不在语音频道里。")
+        await self._steer(inv, user, voice, "leave")
         await voice.leave()
         await out.text(tr(user.language, "I left the voice channel.", "我已离开语音频道。"))
 
-    async def _may_control(self, inv: Invocation, user: User, voice: VoiceChannel) -> bool:
+    async def skip(self, inv: Invocation, out: Responder, user: User) -> None:
+        voice = server_voice(inv)
         requester = voice.now_playing_requester()
         if requester is None:
-            return False
-        verdict = may_control_playback(await self.role_of(inv, user), requester == inv.actor.user_id)
-        if not verdict.allowed:
-            raise PermissionDenied(verdict.reason_en, verdict.reason_zh)
-        return True
-
-    async def skip(self, inv: Invocation, out: Responder, user: User) -> None:
-        voice = self._voice(inv)
-        if not await self._may_control(inv, user, voice):
             raise BadRequest("Nothing is playing.", "现在没有在播放。")
+        await self._steer(inv, user, voice, "skip", theirs=requester == inv.actor.user_id)
         voice.skip()
         await out.text(tr(user.language, "Skipped.", "已跳过。"))
 
     async def stop(self, inv: Invocation, out: Responder, user: User) -> None:
-        voice = self._voice(inv)
-        if not await self._may_control(inv, user, voice):
+        voice = server_voice(inv)
+        requester = voice.now_playing_requester()
+        if requester is None:
             raise BadRequest("Nothing is playing.", "现在没有在播放。")
-        dropped = voice.stop()
+        everything = await self._steer(inv, user, voice, "stop", theirs=requester == inv.actor.user_id)
+        dropped = voice.stop(only_mine=not everything)
         await out.text(tr(user.language, f"Stopped; {dropped} waiting message(s) dropped.",
                           f"已停止；丢弃了 {dropped} 条等待中的消息。"))
 
     async def read_aloud_choice(self, inv: Invocation, out: Responder, user: User) -> None:
         """/readaloud off|on: whether this member's messages in the bound channel are spoken."""
-        self._voice(inv)
+        server_voice(inv)
         choice = inv.args.strip().lower()
         if choice not in ("on", "off", "开", "关"):
             raise BadRequest("Use /readaloud off to keep your messages silent, /readaloud on to allow them again.",
@@ -92,7 +120,7 @@ class VoiceChatCommands:
         """Is this message in the server's read-aloud channel, from a member in voice with the bot?
         Asked before anything is stored about its author: other chatter leaves no trace."""
         voice = inv.voice
-        if voice is None or voice.bot_channel() is None or voice.caller_channel() != voice.bot_channel():
+        if voice is None or not voice.caller_with_bot():
             return False
         policy = await self.s.store.policy(inv.place.platform, inv.place.server_id)
         return bool(policy.read_aloud_channel) and inv.place.channel_id == policy.read_aloud_channel

@@ -23,18 +23,21 @@ from tests.bot.adapters.test_discord import ADMIN_PERMS, dispatch, interaction, 
 from tests.bot.conftest import clone
 from tests.bot.core.commands.helpers import spoken_hashes
 from tests.fakes.discord_api import APP_ID, FakeDiscord
-from tests.fakes.discord_voice import TEXT_CHANNEL, VOICE_CHANNEL, FakeGateway, FakeVoiceServer, self_signed_cert
+from tests.fakes.discord_voice import (OTHER_VOICE_CHANNEL, TEXT_CHANNEL, VOICE_CHANNEL, FakeGateway, FakeVoiceServer,
+                                       self_signed_cert)
 
 SILENCE = b"\xf8\xff\xfe"  # what discord.py sends after a source ends
 
 
 @pytest.fixture
 async def voice(app, tmp_path, monkeypatch):
-    """Members 1 and 2 sit in the voice channel, 3 is in none; the bot leaves after 2 idle seconds."""
+    """Members 1 and 2 sit in the voice channel, 3 is in none; the bot leaves after 2 idle seconds.
+    Both voice channels are called "Lounge": only their ids tell them apart."""
     cert, key = self_signed_cert(tmp_path)
     api = await FakeDiscord().start()
     server = await FakeVoiceServer(cert, key).start()
-    gateway = await FakeGateway(server, {"1": VOICE_CHANNEL, "2": VOICE_CHANNEL, "3": None}).start()
+    gateway = await FakeGateway(server, {"1": VOICE_CHANNEL, "2": VOICE_CHANNEL, "3": None},
+                                voice_names=("Lounge", "Lounge")).start()
     monkeypatch.setattr(Route, "BASE", api.base)
     monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(gateway.url))
     queued: list[bytes] = []
@@ -96,7 +99,8 @@ def _decode(packets: list[bytes]) -> np.ndarray:
 async def test_say_in_voice_speaks_the_engines_audio_over_encrypted_rtp_at_20_ms(voice, app):
     api, gateway, server, client, queued = voice
     _, reply = await _say(api, "Hello everyone in the lounge, this is my own voice speaking.")
-    assert "Speaking in Lounge" in reply.json["content"] and reply.json["flags"] & (1 << 6)
+    # said in the text channel, for everyone: who made the bot speak (never anonymous)
+    assert "Speaking in Lounge for User 1" in reply.json["content"] and not reply.json.get("flags", 0) & (1 << 6)
     assert gateway.voice_updates[0]["channel_id"] == VOICE_CHANNEL and gateway.voice_updates[0]["self_deaf"]
     session = server.sessions[0]
     assert session.identify["server_id"] == "7000" and session.identify["token"] == "voice-token"
@@ -320,3 +324,65 @@ async def test_a_server_can_keep_the_bot_in_voice_or_let_it_go_sooner(voice):
     assert gateway.voice_updates[-1]["channel_id"] == VOICE_CHANNEL
     await setting("voice_idle", "1")  # applies to the bot already in voice
     await _until(lambda: gateway.voice_updates[-1]["channel_id"] is None, timeout=10)
+
+
+LONG = ("This is a long message for the voice channel, and it goes on for quite a while, sentence after sentence, "
+        "so that the others have to wait in line behind it for some time.")
+MODERATOR = str(1 << 5)  # manage_guild
+
+
+async def test_nobody_speaks_into_or_pulls_the_bot_from_a_channel_they_are_not_in(voice, app):
+    """Member 3 sits in the other channel, which has the same name: ids decide, not names."""
+    api, gateway, server, client, queued = voice
+    await gateway.move_member("3", OTHER_VOICE_CHANNEL)
+    set_here = [{"name": "set", "type": 1, "options": [opt("setting", "read_aloud"), opt("value", "here")]}]
+    await _command(api, "voiceadmin", user=9, perms=ADMIN_PERMS, options=set_here)
+    assert "I'm in Lounge" in await _command(api, "join", user=1)
+    await _until(lambda: bool(server.sessions))
+    _, reply = await _say(api, "From the other room.", user=3)
+    assert "join it to speak there" in reply.json["content"]
+    await _post(gateway, 3, "Read me aloud from the other room.")
+    assert "Others are using me" in await _command(api, "join", user=3)  # members 1 and 2 listen here
+    assert "Others are using me" in await _command(api, "leave", user=3)
+    await asyncio.sleep(0.5)
+    assert queued == [] and await _audit(app) == []
+    assert gateway.voice_updates[-1]["channel_id"] == VOICE_CHANNEL
+    assert "I'm in Lounge" in await _command(api, "join", user=3, perms=MODERATOR)  # a moderator may move it
+    await _until(lambda: gateway.voice_updates[-1]["channel_id"] == OTHER_VOICE_CHANNEL)
+    _, reply = await _say(api, "Now I can speak here.", user=3)
+    assert "Speaking in Lounge for User 3" in reply.json["content"]
+    assert len(queued) == 1
+
+
+async def test_the_voice_queue_is_capped_per_member_and_per_server(voice, monkeypatch):
+    api, gateway, server, client, queued = voice
+    monkeypatch.setattr(discord_voice, "MAX_SERVER_REQUESTS", 3)
+    await _say(api, LONG, user=1)
+    await _say(api, "My second message.", user=1)
+    _, third = await _say(api, "My third message.", user=1)
+    assert "You already have 2 messages waiting" in third.json["content"]
+    _, reply = await _say(api, "Member two speaks.", user=2)
+    assert "number 3 in line" in reply.json["content"]
+    _, full = await _say(api, "Member two again.", user=2)
+    assert "The voice queue here is full (3 messages)" in full.json["content"]
+    assert len(queued) == 3
+
+
+async def test_the_requester_stops_only_their_own_and_a_member_alone_with_the_bot_steers_it(voice):
+    """Member 2 (member 1 owns the server, so is a moderator)."""
+    api, gateway, server, client, queued = voice
+    await _say(api, LONG, user=2)
+    await _say(api, "Member one waits.", user=1)
+    await _say(api, "My own second one.", user=2)
+    await server.wait_packets(10)
+    assert "Others are using me" in await _command(api, "leave", user=2)  # member 1's message waits
+    assert await _command(api, "stop", user=2) == "Stopped; 1 waiting message(s) dropped."
+    ones = OggOpusSource(queued[1]).packets
+    await _until(lambda: _find([p.opus for p in server.packets], ones) >= 0)  # member 1's still played, whole
+    assert _find([p.opus for p in server.packets], OggOpusSource(queued[2]).packets[-10:]) < 0
+    await _say(api, LONG, user=1)
+    await server.wait_packets(len(server.packets) + 10)
+    await gateway.move_member("1", None)  # member 1 leaves the channel; their message still plays
+    await asyncio.sleep(0.3)
+    assert await _command(api, "stop", user=2) == "Stopped; 0 waiting message(s) dropped."  # alone with the bot
+    assert await _command(api, "leave", user=2) == "I left the voice channel."

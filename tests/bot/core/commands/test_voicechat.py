@@ -17,8 +17,22 @@ class RecordingVoice:
     bot: Optional[str] = None
     requester: Optional[str] = None
     waiting: int = 0
+    listening: int = 1  # people in the bot's channel besides the caller
+    others: bool = False  # someone else's request plays or waits
     calls: list[str] = field(default_factory=list)
     policy: tuple = ()
+
+    def caller_with_bot(self):
+        return self.caller is not None and self.caller == self.bot
+
+    def listeners(self):
+        return self.listening
+
+    def others_waiting(self):
+        return self.others
+
+    def room(self):
+        return None
 
     def caller_channel(self):
         return self.caller
@@ -44,8 +58,8 @@ class RecordingVoice:
     def skip(self):
         self.calls.append("skip")
 
-    def stop(self):
-        self.calls.append("stop")
+    def stop(self, only_mine=False):
+        self.calls.append("stop mine" if only_mine else "stop")
         return self.waiting
 
 
@@ -117,3 +131,26 @@ async def test_each_server_chooses_when_the_bot_leaves_voice(app):
     await run(app, "policy", "set voice_idle default", voice=voice, user="boss", admin=True)
     assert (await app.store.policy("test", "g1")).voice_idle_s is None
     assert "Discord servers" in (await run(app, "policy", "set voice_idle 5", user="boss", admin=True)).last.text
+
+
+async def test_the_bot_is_moved_or_sent_away_only_when_nobody_else_uses_it(app):
+    elsewhere = RecordingVoice(caller="Lounge", bot="Quiet", listening=2)  # two people listen in Quiet
+    assert "Others are using me" in (await run(app, "join", voice=elsewhere)).last.text
+    assert "Others are using me" in (await run(app, "leave", voice=elsewhere)).last.text
+    assert "I'm in Lounge" in (await run(app, "join", voice=elsewhere, user="mod", admin=True)).last.text
+    assert "already in Lounge" in (await run(app, "join", voice=elsewhere)).last.text
+    busy = RecordingVoice(bot="Lounge", requester="u2", others=True)
+    assert "Others are using me" in (await run(app, "leave", voice=busy)).last.text
+    busy.listening = 0  # everyone else left: the caller is alone with the bot
+    assert (await run(app, "leave", voice=busy)).last.text == "I left the voice channel."
+    idle = RecordingVoice(bot="Lounge")  # others listen, but nobody else's request plays or waits
+    assert (await run(app, "leave", voice=idle)).last.text == "I left the voice channel."
+    assert elsewhere.calls == ["join"] and busy.calls == ["leave"] and idle.calls == ["leave"]
+
+
+async def test_the_requesters_stop_drops_only_their_own_requests(app):
+    voice = RecordingVoice(bot="Lounge", requester="u1", waiting=1, others=True)
+    await run(app, "stop", voice=voice, user="u1")
+    voice.listening = 0
+    await run(app, "stop", voice=voice, user="u1")  # alone with the bot: everything
+    assert voice.calls == ["stop mine", "stop"]
