@@ -404,11 +404,13 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
     async def readaloud(interaction: discord.Interaction, allow: bool) -> None:
         await client.run_command(interaction, "readaloud", "on" if allow else "off")
 
-    @tree.command(name="share", description="Let this server use your voice (/say as_member)")
-    @app_commands.guild_only()
-    @app_commands.describe(off="Stop sharing")
-    async def share(interaction: discord.Interaction, off: bool = False) -> None:
-        await client.run_command(interaction, "share", "off" if off else "")
+    @tree.command(name="share", description="Let this server use your voice (/say as_member); in a DM: where it is shared")
+    @app_commands.describe(off="Stop sharing (in a DM: everywhere, or only the place numbered in 'place')",
+                           place="In a DM: the number of a place from the list")
+    async def share(interaction: discord.Interaction, off: bool = False,
+                    place: Optional[app_commands.Range[int, 1, 1000]] = None) -> None:
+        args = ("off" if off else "") + (f" {place}" if off and place is not None else "")
+        await client.run_command(interaction, "share", args)
 
     admin = app_commands.Group(name="voiceadmin", description="Voice bot settings for this server", guild_only=True,
                                default_permissions=discord.Permissions(manage_guild=True))

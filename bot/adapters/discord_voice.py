@@ -17,7 +17,7 @@ import struct
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Optional
+from typing import Awaitable, Callable, Optional
 
 import discord
 from discord.oggparse import OggStream
@@ -89,6 +89,7 @@ class QueueItem:
     requester: str  # platform user id
     notice_channel: int  # text channel for "reconnected" and similar news
     request: int = 0  # the parts of one long /say share it and play back to back
+    guard: Optional[Callable[[], Awaitable[bool]]] = None  # asked just before playing: may this voice still be used?
 
 
 def queue_position(queue: "deque[QueueItem]", current: Optional[QueueItem], request: int) -> int:
@@ -237,6 +238,8 @@ class GuildPlayer:
                             return
                     continue
                 item = self.queue.popleft()
+                if not await self._allowed(item):
+                    continue
                 self.current = item
                 try:
                     await self._play(item)
@@ -248,6 +251,19 @@ class GuildPlayer:
         except Exception:  # never let one bad item end the server's player silently
             log.exception("voice player of guild %s failed", self.guild_id)
             self.queue.clear()
+
+    async def _allowed(self, item: QueueItem) -> bool:
+        """A waiting part in a voice revoked meanwhile is dropped (asking fails closed)."""
+        if item.guard is None:
+            return True
+        try:
+            allowed = await item.guard()
+        except Exception:
+            log.exception("voice: checking a queued message failed; dropping it")
+            allowed = False
+        if not allowed:
+            log.info("voice: a queued message in a revoked voice was dropped in guild %s", self.guild_id)
+        return allowed
 
     async def _play(self, item: QueueItem) -> None:
         vc = self.voice_client
@@ -335,6 +351,7 @@ class MemberVoice:
         self.text_channel_id = text_channel_id
         self.player = channels.player(guild.id)
         self.request = next(_requests)  # one invocation: one request, however many parts it has
+        self.guard: Optional[Callable[[], Awaitable[bool]]] = None
 
     def _caller(self) -> Optional[discord.VoiceChannel]:
         state = self.guild._voice_state_for(self.member_id)  # the gateway's voice states (no members intent needed)
@@ -373,6 +390,9 @@ class MemberVoice:
     def room(self) -> None:
         self.player.room_for(str(self.member_id), self.request)
 
+    def set_guard(self, guard: Callable[[], Awaitable[bool]]) -> None:
+        self.guard = guard
+
     async def join(self) -> str:
         channel = self._caller()
         if channel is None:
@@ -403,5 +423,5 @@ class MemberVoice:
                                     or not self.player.voice_client.is_connected()):
             await self.player.join(channel)
         self.player.language = language
-        return self.player.enqueue(QueueItem(ogg, str(self.member_id), self.text_channel_id, self.request))
+        return self.player.enqueue(QueueItem(ogg, str(self.member_id), self.text_channel_id, self.request, self.guard))
 

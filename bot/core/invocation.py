@@ -109,6 +109,11 @@ class VoiceChannel(Protocol):
         """Raise :class:`~bot.core.errors.Busy` when the caller's request would not fit in the queue."""
         ...
 
+    def set_guard(self, guard: Callable[[], Awaitable[bool]]) -> None:
+        """Ask ``guard`` before each of this request's waiting parts plays; skip it when False (a
+        shared voice revoked while it waited)."""
+        ...
+
     async def join(self) -> str:
         """Join (or move to) the caller's voice channel; return its name."""
         ...

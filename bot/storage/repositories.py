@@ -287,7 +287,8 @@ class Store:
         return await self.db.fetchone("SELECT 1 FROM voice_shares WHERE owner_id=? AND platform=? AND server_id=?", owner_id, platform, server_id) is not None
 
     async def shares(self, owner_id: int) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in await self.db.fetchall("SELECT platform, server_id FROM voice_shares WHERE owner_id=?", owner_id)]
+        return [(r[0], r[1]) for r in await self.db.fetchall("SELECT platform, server_id FROM voice_shares WHERE owner_id=? "
+                                                             "ORDER BY created_at, platform, server_id", owner_id)]
 
     async def purge_member(self, platform: str, server_id: str, user_id: int) -> None:
         """Remove a member's shares and generation history in one server."""
@@ -296,13 +297,21 @@ class Store:
             await tx.execute("DELETE FROM audit_log WHERE user_id=? AND platform=? AND server_id=?", user_id, platform, server_id)
 
     # ---------------------------------------------------------------- audit
-    async def audit(self, entry: AuditEntry) -> None:
+    async def audit(self, entry: AuditEntry) -> bool:
+        """Record a note; False (nothing written) when its requester or voice owner no longer
+        exists (a /forget that came while the note was being made: it must not go out)."""
+        people = {entry.user_id} | ({entry.voice_owner_id} if entry.voice_owner_id is not None else set())
         async with self.db.transaction() as tx:
+            marks = ",".join("?" * len(people))
+            found = await tx.fetchone(f"SELECT COUNT(*) FROM users WHERE id IN ({marks})", *people)
+            if found[0] != len(people):
+                return False
             await tx.execute(
                 "INSERT INTO audit_log (user_id, voice_owner_id, platform, server_id, text_sha256, emotion, duration_s, "
                 "created_at, mark) VALUES (?,?,?,?,?,?,?,?,?)",
                 entry.user_id, entry.voice_owner_id, entry.platform, entry.server_id, entry.text_sha256, entry.emotion,
                 entry.duration_s, entry.created_at, entry.mark)
+        return True
 
     async def mark_in_use(self, mark: int) -> bool:
         return await self.db.fetchone("SELECT 1 FROM audit_log WHERE mark=?", mark) is not None

@@ -12,6 +12,9 @@ from .base import Services
 from .confirm import Confirmations
 
 
+OFF_WORDS = ("off", "stop", "revoke", "关闭", "取消")
+
+
 class AccountCommands:
     def __init__(self, services: Services, confirmations: Confirmations) -> None:
         self.s = services
@@ -37,9 +40,9 @@ class AccountCommands:
     async def share(self, inv: Invocation, out: Responder, user: User) -> None:
         lang = user.language
         if inv.place.is_private:
-            raise BadRequest("Use /share in the server or group where others may use your voice.",
-                             "请在允许他人使用你声音的群/服务器里使用 /share。")
-        off = inv.args.strip().lower() in ("off", "stop", "revoke", "关闭", "取消")
+            await self._shares_from_private_chat(inv, out, user)
+            return
+        off = inv.args.strip().lower() in OFF_WORDS
         if not off:
             policy = await self.s.store.policy(inv.place.platform, inv.place.server_id)
             if not policy.clone_allowed:
@@ -53,6 +56,41 @@ class AccountCommands:
                           "Your voice is now shared in this server: members may use it with /say as @you (if the admins allow "
                           "shared voices). /share off revokes it.",
                           "你的声音已不再在这里共享。" if off else "你的声音已在本服务器共享：成员可用 /say as @你 使用（需管理员允许）。/share off 可撤销。"))
+
+    async def _shares_from_private_chat(self, inv: Invocation, out: Responder, user: User) -> None:
+        """/share in a private chat: where the voice is shared, and revoking any of those places
+        (reachable even after leaving, or being banned from, the group)."""
+        lang = user.language
+        shares = await self.s.store.shares(user.id)
+        words = inv.args.strip().lower().split()
+        if words and words[0] in OFF_WORDS:
+            which = words[1] if len(words) > 1 else "all"
+            if which in ("all", "全部"):
+                chosen = shares
+            elif which.isdigit() and 1 <= int(which) <= len(shares):
+                chosen = [shares[int(which) - 1]]
+            else:
+                raise BadRequest(f"Use /share off N with a number from the list (1–{max(1, len(shares))}), or /share off all.",
+                                 f"请用 /share off 加列表中的编号（1–{max(1, len(shares))}），或 /share off all。")
+            for platform, server in chosen:
+                await self.s.store.set_shared(user.id, platform, server, False)
+            await out.text(tr(lang, f"Stopped sharing your voice in {len(chosen)} place(s), at once (also for "
+                              "requests already under way).",
+                              f"已立即停止在 {len(chosen)} 处共享你的声音（正在进行的请求也会停止）。"))
+            return
+        if words:
+            raise BadRequest("Here, /share lists where your voice is shared; /share off N or /share off all revokes. To "
+                             "share, use /share in that server or group.",
+                             "在这里，/share 列出你的声音在哪里共享；/share off N 或 /share off all 撤销。要共享，请在该群/服务器里使用 /share。")
+        if not shares:
+            await out.text(tr(lang, "Your voice is not shared anywhere. (To share it, use /share in a server or group.)",
+                              "你的声音没有在任何地方共享。（要共享，请在群/服务器里使用 /share。）"))
+            return
+        lines = [f"{i}. {platform} {'server' if platform == 'discord' else 'group'} {server}"
+                 for i, (platform, server) in enumerate(shares, 1)]
+        await out.text(tr(lang, "Your voice is shared in:\n", "你的声音在以下地方共享：\n") + "\n".join(lines)
+                       + tr(lang, "\n/share off N stops one of them, /share off all stops all.",
+                            "\n/share off N 停止其中一处，/share off all 全部停止。"))
 
     async def forget(self, inv: Invocation, out: Responder, user: User) -> None:
         action = await self.confirm.open(user, "forget")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
-from typing import Optional
+from typing import Awaitable, Callable, Optional
 
 from indextts_core.audio import MAX_UPLOAD_BYTES
 from indextts_core.engine import EmotionSpec, VoiceProfile
@@ -22,6 +22,9 @@ from ..say_args import describe_speed, parse_say
 from ..tasks import RenderTask
 from .base import Services
 from .voicechat import check_speaking_place
+
+#: Re-checks, before each note goes out, that its voice may still be used.
+Guard = Callable[[], Awaitable[bool]]
 
 #: Notes of one request being made at once: the next is synthesised while the previous is sent.
 PIPELINE = 2
@@ -74,7 +77,9 @@ class SayCommands:
         if wait > self.s.settings.max_wait_seconds:
             raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
                        f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")
-        owner, profile, note = await self._voice_for(inv, user, req.as_mention, policy)
+        owner, profile, note, guard = await self._voice_for(inv, user, req.as_mention, policy)
+        if inv.in_voice and inv.voice is not None and guard is not None:
+            inv.voice.set_guard(guard)  # parts still waiting in the voice channel are checked as they come up
         emotion = req.emotion
         if emotion is None and inv.reply_audio is not None:
             emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio),
@@ -88,16 +93,20 @@ class SayCommands:
         captions = [c for c in (note, describe_speed(req.speed, lang) if req.speed else None) if c]
         sent = 0
         try:
-            sent = await self._speak(inv, out, user, notes, profile, owner, emotion, req.duration, captions)
+            sent = await self._speak(inv, out, user, notes, profile, owner, emotion, req.duration, captions, guard)
         finally:
             if cooled and sent == 0:  # nothing was said: the slot should not count
                 await store.release_cooldown(user.id, inv.place.platform, inv.place.server_id)
 
     async def _speak(self, inv: Invocation, out: Responder, user: User, notes: list[str], profile: Optional[VoiceProfile],
-                     owner: Optional[int], emotion: Optional[EmotionSpec], duration, captions: list[str]) -> int:
+                     owner: Optional[int], emotion: Optional[EmotionSpec], duration, captions: list[str],
+                     guard: Optional[Guard] = None) -> int:
         """Make and send the notes in order, the next one being made while the previous is sent.
 
         Returns how many were sent.  A full queue on a later note waits briefly and tries again.
+        Before each note goes out, ``guard`` says whether the voice may still be used (a share
+        revoked meanwhile, the owner blocked or gone, the policy changed): if not, the rest is
+        withdrawn and the requester told why.
         """
         lang = user.language
         futures: collections.deque[asyncio.Future] = collections.deque()
@@ -132,17 +141,26 @@ class SayCommands:
                     await asyncio.sleep(BUSY_RETRY_S)
                     await submit_more(first=False)
                 rendered = await self.s.wait_job(futures.popleft(), out)
+                revoked = PermissionDenied(
+                    f"That voice may no longer be used here (its owner stopped sharing it, or the rules changed): "
+                    f"I stopped after {sent} of {len(notes)} part(s).",
+                    f"这个声音已不能在这里使用（主人已停止共享或规则已变）：我在 {len(notes)} 部分中的第 {sent} 部分后停下了。")
+                if guard is not None and not await guard():
+                    raise revoked
                 await submit_more(first=False)
                 parts = list(captions) if index == 0 else []
                 if len(notes) > 1:
                     parts.append(tr(lang, f"part {index + 1}/{len(notes)}", f"第 {index + 1}/{len(notes)} 部分"))
+                # The audit row first: a note never goes out without the row its watermark points to
+                # (and not at all if its owner or requester was deleted meanwhile).
+                if not await self.s.store.audit(AuditEntry(
+                        user.id, inv.place.platform, inv.place.server_id, hashlib.sha256(piece.encode()).hexdigest(),
+                        emotion.describe() if emotion else "neutral", rendered.duration, voice_owner_id=owner,
+                        mark=marks[index])):
+                    raise revoked
                 # No platform file reuse: every note carries its own watermark, bound to its own audit row.
                 await out.voice(rendered.ogg, rendered.duration, rendered.waveform, caption=" — ".join(parts) or None)
                 sent += 1
-                await self.s.store.audit(AuditEntry(
-                    user.id, inv.place.platform, inv.place.server_id, hashlib.sha256(piece.encode()).hexdigest(),
-                    emotion.describe() if emotion else "neutral", rendered.duration, voice_owner_id=owner,
-                    mark=marks[index]))
         finally:
             for f in futures:
                 f.cancel()
@@ -164,8 +182,9 @@ class SayCommands:
         stored = await self.s.store.voice(speaker.id) if speaker is not None else None
         return self.s.profile(stored) if stored is not None else None
 
-    async def _voice_for(self, inv: Invocation, user: User, as_mention: Optional[str], policy: Policy) -> tuple[Optional[int], Optional[VoiceProfile], Optional[str]]:
-        """(owner id, profile or None, note for the caption)."""
+    async def _voice_for(self, inv: Invocation, user: User, as_mention: Optional[str], policy: Policy
+                         ) -> tuple[Optional[int], Optional[VoiceProfile], Optional[str], Optional[Guard]]:
+        """(owner id, profile or None, note for the caption, the check that the voice may still be used)."""
         lang = user.language
         store = self.s.store
         cloned_here = policy.clone_allowed or inv.place.is_private
@@ -177,6 +196,10 @@ class SayCommands:
                 raise PermissionDenied("Shared voices are turned off in this server.", "本服务器未开启共享声音。")
             if target is None or inv.place.is_private or not await store.is_shared(target.id, inv.place.platform, inv.place.server_id):
                 raise PermissionDenied(f"{name} has not shared their voice here.", f"{name} 没有在这里共享声音。")
+            subjects = (target.platform_user_id, as_mention.lower() if as_mention.startswith("@") else "")
+            if await store.is_blocked(inv.place.platform, inv.place.server_id, subjects):
+                # a blocked member's voice is not theirs to lend here either
+                raise PermissionDenied(f"{name}'s voice can't be used here.", f"这里不能使用 {name} 的声音。")
             stored = await store.voice(target.id)
             if stored is None:
                 raise PermissionDenied(f"{name} has no voice yet.", f"{name} 还没有声音。")
@@ -186,16 +209,33 @@ class SayCommands:
                                        f"{name} 的声音由旧版引擎生成，需要重新录制。")
             # A note in someone else's voice says who asked for it, for everyone who hears it.
             who = inv.actor.name or inv.actor.handle or inv.actor.user_id
-            return target.id, shared, tr(lang, f"{name}'s voice, requested by {who}", f"{name} 的声音，由 {who} 请求")
+            return (target.id, shared, tr(lang, f"{name}'s voice, requested by {who}", f"{name} 的声音，由 {who} 请求"),
+                    self._guard(inv, target.id, subjects))
         stored = await store.voice(user.id)
         if stored is None:
-            return None, None, tr(lang, "Default voice — send /clone to use your own.", "默认声音——发送 /clone 使用你自己的声音。")
+            return None, None, tr(lang, "Default voice — send /clone to use your own.", "默认声音——发送 /clone 使用你自己的声音。"), None
         if not cloned_here:
-            return None, None, tr(lang, "Cloned voices are turned off here: default voice.", "这里已关闭克隆声音：使用默认声音。")
+            return None, None, tr(lang, "Cloned voices are turned off here: default voice.", "这里已关闭克隆声音：使用默认声音。"), None
         profile = self.s.profile(stored)
         if profile is None:
             return None, None, tr(lang, "Your voice was made by an older engine: please /clone again. Default voice used.",
-                                  "你的声音由旧版引擎生成：请重新 /clone。本次使用默认声音。")
-        return user.id, profile, None
+                                  "你的声音由旧版引擎生成：请重新 /clone。本次使用默认声音。"), None
+        return user.id, profile, None, self._guard(inv, user.id)
 
+    def _guard(self, inv: Invocation, owner_id: int, shared_by: Optional[tuple[str, ...]] = None) -> Guard:
+        """Whether the voice of ``owner_id`` may still be used for this request, read afresh each
+        time: it still exists (no /forget), and for someone else's voice (``shared_by``: the
+        owner's block subjects) it is still shared here, shared voices are still allowed, and the
+        owner is not blocked.  Revocation takes effect for work in flight, not only for new requests."""
+        store, platform, server = self.s.store, inv.place.platform, inv.place.server_id
 
+        async def still_usable() -> bool:
+            if await store.voice(owner_id) is None:
+                return False
+            if shared_by is None:
+                return True
+            policy = await store.policy(platform, server)
+            return (policy.shared_voices_allowed and policy.clone_allowed and await store.is_shared(owner_id, platform, server)
+                    and not await store.is_blocked(platform, server, shared_by))
+
+        return still_usable

@@ -386,3 +386,29 @@ async def test_the_requester_stops_only_their_own_and_a_member_alone_with_the_bo
     await asyncio.sleep(0.3)
     assert await _command(api, "stop", user=2) == "Stopped; 0 waiting message(s) dropped."  # alone with the bot
     assert await _command(api, "leave", user=2) == "I left the voice channel."
+
+
+async def test_a_shared_voice_revoked_while_its_parts_wait_in_the_channel_is_not_heard(voice, app, engine):
+    api, gateway, server, client, queued = voice
+    from bot.storage import Policy
+
+    await clone(app, engine, user="1", platform="discord")
+    owner = (await app.store.find_user("discord", "1")).id
+    await app.store.set_policy(Policy("discord", "7000", shared_voices_allowed=True))
+    await app.store.set_shared(owner, "discord", "7000", True)
+    member = {"users": {"1": {"id": "1", "username": "user1", "discriminator": "0", "global_name": None, "avatar": None}},
+              "members": {"1": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False,
+                                "flags": 0, "permissions": "0"}}}
+    text = ("This first sentence is long enough to fill the first short voice note on its own. "
+            "And this second sentence waits in the voice channel until its owner takes the voice back.")
+    dispatch(api, interaction("say", [opt("text", text), opt("voice", True, 5), opt("as_member", "1", 6)],
+                              user=2, resolved=member))
+    await _until(lambda: len(queued) == 2, timeout=60)  # both parts made: the second waits behind the first
+    assert client.voice_channels.player(7000).queue  # still waiting
+    dm = [opt("off", True, 5), opt("place", 1, 4)]
+    assert "Stopped sharing your voice in 1 place" in await _command(api, "share", user=1, options=dm, guild=False)
+    await _until(lambda: not client.voice_channels.player(7000).current, timeout=30)
+    await asyncio.sleep(0.5)
+    played = [p.opus for p in server.packets]
+    assert _find(played, OggOpusSource(queued[0]).packets[:20]) >= 0  # the first part was heard
+    assert _find(played, OggOpusSource(queued[1]).packets[:20]) < 0  # the second never

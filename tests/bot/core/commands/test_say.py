@@ -10,7 +10,7 @@ from bot.storage import Policy
 from indextts_core import watermark
 from indextts_core.audio import encode_ogg_opus, ogg_opus_info, read_audio
 from indextts_core.engine import EmotionSpec
-from tests.bot.conftest import audio_in, clone
+from tests.bot.conftest import RecordingResponder, audio_in, clone
 from tests.bot.core.commands.helpers import run, say, spoken_hashes
 
 
@@ -209,3 +209,73 @@ async def test_say_sheds_load_past_the_configured_wait_and_speaks_below_it(tmp_p
         assert (await say(app, "Hello there.")).last.kind == "voice"
     finally:
         await app.stop()
+
+
+TWO_PARTS = ("This first sentence is long enough to fill the first short voice note on its own. "
+             "And this second sentence must never be spoken once the voice is taken back by its owner.")
+
+
+class RevokeAfterFirstNote(RecordingResponder):
+    """Runs ``revoke`` as soon as the first note has been sent: the owner acts mid-request."""
+
+    def __init__(self, revoke) -> None:
+        super().__init__()
+        self.revoke = revoke
+
+    async def voice(self, ogg, duration, waveform, caption=None, cache_key=None):
+        await super().voice(ogg, duration, waveform, caption, cache_key)
+        if self.revoke is not None:
+            revoke, self.revoke = self.revoke, None
+            await revoke()
+
+
+@pytest.mark.parametrize("how", ["share off in a private chat", "owner blocked", "shared voices turned off", "owner forgets"])
+async def test_revoking_a_shared_voice_stops_a_long_say_in_flight(app, engine, how):
+    await clone(app, engine, user="alice")
+    await app.store.set_policy(Policy("test", "g1", shared_voices_allowed=True))
+    await run(app, "share", user="alice")
+    assert len(plan_notes(TWO_PARTS, stretch=1.2)) == 2
+    alice = (await app.store.find_user("test", "alice")).id
+
+    async def revoke():
+        if how == "share off in a private chat":
+            assert "Stopped sharing your voice in 1 place" in (await run(app, "share", "off 1", user="alice", private=True)).last.text
+        elif how == "owner blocked":
+            await run(app, "block", "@alice", user="boss", admin=True, mentions={"@alice": "alice"})
+        elif how == "shared voices turned off":
+            await run(app, "policy", "set shared off", user="boss", admin=True)
+        else:
+            await app.store.forget(alice)
+
+    out = await run(app, "say", "as @alice " + TWO_PARTS, RevokeAfterFirstNote(revoke), user="bob", mentions={"@alice": "alice"})
+    assert [r.kind for r in out.replies] == ["voice", "text"]
+    assert "may no longer be used here" in out.last.text and "after 1 of 2" in out.last.text
+    bob = (await app.store.find_user("test", "bob")).id
+    rows = await app.db.fetchall("SELECT voice_owner_id FROM audit_log WHERE user_id=?", bob)
+    assert len(rows) == (0 if how == "owner forgets" else 1)  # one note made in her voice (gone with her /forget)
+    again = await say(app, "as @alice hello", user="bob", mentions={"@alice": "alice"})
+    assert again.last.kind == "text"  # and no new request either
+
+
+async def test_a_blocked_members_shared_voice_cannot_be_used(app, engine):
+    await clone(app, engine, user="alice")
+    await app.store.set_policy(Policy("test", "g1", shared_voices_allowed=True))
+    await run(app, "share", user="alice")
+    await run(app, "block", "@alice", user="boss", admin=True, mentions={"@alice": "alice"})
+    out = await say(app, "as @alice hello", user="bob", mentions={"@alice": "alice"})
+    assert out.last.kind == "text" and "can't be used here" in out.last.text
+
+
+async def test_share_in_a_private_chat_lists_the_places_and_revokes_them(app, engine):
+    await clone(app, engine, user="alice")
+    for server in ("g1", "g2", "g3"):
+        await run(app, "share", user="alice", server=server)
+    listing = (await run(app, "share", user="alice", private=True)).last.text
+    assert [line.split(". ", 1)[1] for line in listing.splitlines()[1:4]] == [f"test group g{i}" for i in (1, 2, 3)]
+    assert "number from the list (1–3)" in (await run(app, "share", "off 7", user="alice", private=True)).last.text
+    await run(app, "share", "off 2", user="alice", private=True)
+    alice = (await app.store.find_user("test", "alice")).id
+    assert await app.store.shares(alice) == [("test", "g1"), ("test", "g3")]
+    await run(app, "share", "off", user="alice", private=True)
+    assert await app.store.shares(alice) == []
+    assert "not shared anywhere" in (await run(app, "share", user="alice", private=True)).last.text

@@ -34,6 +34,9 @@ class RecordingVoice:
     def room(self):
         return None
 
+    def set_guard(self, guard):
+        self.guard = guard
+
     def caller_channel(self):
         return self.caller
 
