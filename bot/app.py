@@ -56,7 +56,8 @@ class BotApp:
             await self._start_local(mode)
         jobs = self.jobs
         self.metrics.queue_depth.set_function(lambda: jobs.depth)
-        settings = Settings(consent_mode=mode, max_wait_seconds=self.config.bot.max_wait_seconds)
+        settings = Settings(consent_mode=mode, max_wait_seconds=self.config.bot.max_wait_seconds,
+                            voice_use_retention_days=self.config.bot.voice_use_retention_days)
         self.commands = CommandLayer(self.store, self._engine, self.jobs, settings)
         self._serving = True
         return self

@@ -35,6 +35,7 @@ class BotConfig:
     max_pending: int = 64
     per_user: int = 2
     max_wait_seconds: int = 45  # /say answers "busy" at once when the first note would take longer than this
+    voice_use_retention_days: int = 180  # a server's record of each use of someone else's voice is kept this long
     console_output_dir: Path = Path("out")
     preload_clone_models: bool = True  # load the speaker encoder and Whisper in the background at start
     metrics_port: int = 0  # Prometheus /metrics and /health on this port (0: off)
@@ -71,6 +72,7 @@ class StorageConfig:
 
 #: Allowed ranges for numbers, by "table.key".
 _RANGES = {"bot.workers": (1, 64), "bot.max_pending": (1, 100_000), "bot.per_user": (1, 1000), "bot.max_wait_seconds": (5, 3600),
+           "bot.voice_use_retention_days": (1, 3650),
            "bot.metrics_port": (0, 65_535),
            "discord.test_guild_id": (1, 2**63 - 1), "discord.voice_idle_seconds": (0, 86_400),
            "queue.lease_seconds": (2, 3600), "queue.job_timeout_seconds": (5, 86_400)}

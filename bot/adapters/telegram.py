@@ -41,7 +41,10 @@ ADMIN_COMMANDS = [
     ("unblock", "Unblock a member / 解除封禁"), ("trust", "Trust a member / 信任成员"),
     ("untrust", "Untrust a member / 取消信任"), ("purge", "Delete a member's shares and history here / 清除成员记录"),
 ]
-ADMIN_CACHE_S = 300.0
+ADMIN_CACHE_S = 60.0  # how long a group's admin list is trusted: a demotion counts within a minute
+#: The rights that make a Telegram administrator a bot admin: moderation ones.  An administrator
+#: with every right switched off (a title only) moderates nothing here either.
+MODERATION_RIGHTS = ("can_restrict_members", "can_delete_messages", "can_change_info", "can_promote_members")
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows "recording voice…" for 5 s
 FILE_ID_CACHE = 512
 GROUP_BURST = 20  # Telegram: about 20 messages a minute in one group; aiolimiter lets that many through at once
@@ -182,7 +185,7 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ translation
     async def _roles(self, chat_id: int, user_id: int, private: bool) -> tuple[bool, bool]:
-        """(is_owner, is_admin): one getChatAdministrators per group every few minutes, shared by
+        """(is_owner, is_admin): one getChatAdministrators per group a minute, shared by
         every member's request (a per-member getChatMember cost a request each), and by requests
         that arrive while it is under way."""
         if private:
@@ -201,7 +204,9 @@ class TelegramAdapter:
         creator = next((m.user.id for m in members if m.status == "creator"), 0)
         if len(self._admins) > 10_000:  # a brief cache, not a registry
             self._admins.clear()
-        hit = self._admins[chat_id] = (time.monotonic(), creator, frozenset(m.user.id for m in members))
+        moderators = frozenset(m.user.id for m in members
+                               if m.status == "creator" or any(getattr(m, right, False) for right in MODERATION_RIGHTS))
+        hit = self._admins[chat_id] = (time.monotonic(), creator, moderators)
         return hit
 
     def _reply_audio(self, reply: Optional[Message], command: str) -> Optional[AudioIn]:

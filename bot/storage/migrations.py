@@ -140,4 +140,26 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    # 5: accountability: each use of another person's voice, kept by the server for a retention
+    #    period whatever the requester or an admin deletes (no foreign keys: /forget and /purge do
+    #    not cascade here); texts only as a keyed hash with this deployment's own salt
+    """
+    CREATE TABLE voice_use_records (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        text_hmac TEXT NOT NULL,
+        mark INTEGER,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX voice_use_by_server ON voice_use_records (platform, server_id, created_at);
+    CREATE INDEX voice_use_by_time ON voice_use_records (created_at);
+    CREATE INDEX voice_use_by_mark ON voice_use_records (mark);
+    CREATE TABLE deployment_secrets (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    """,
 ]

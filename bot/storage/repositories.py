@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -91,6 +94,20 @@ class AuditEntry:
     voice_owner_id: Optional[int] = None
     created_at: float = field(default_factory=time.time)
     mark: Optional[int] = None  # the watermark payload the note carries
+
+
+@dataclass(frozen=True)
+class VoiceUse:
+    """One use of another person's voice as the server keeps it: platform ids, not our user rows
+    (which /forget deletes), and the text only as a hash keyed with the deployment's salt."""
+
+    platform: str
+    server_id: str
+    requester: str  # platform user id
+    owner: str  # platform user id of the voice's owner
+    mark: Optional[int] = None
+    created_at: float = field(default_factory=time.time)
+    text_hmac: str = ""  # filled in when stored
 
 
 @dataclass(frozen=True)
@@ -313,23 +330,66 @@ class Store:
                 entry.duration_s, entry.created_at, entry.mark)
         return True
 
+    # ---------------------------------------------------------------- the server's record of voice use
+    async def _salt(self) -> bytes:
+        """This deployment's random salt for text hashes (made on first use, kept in the database)."""
+        row = await self.db.fetchone("SELECT value FROM deployment_secrets WHERE name='text_salt'")
+        if row is None:
+            async with self.db.transaction() as tx:
+                await tx.execute("INSERT INTO deployment_secrets (name, value) VALUES ('text_salt', ?) ON CONFLICT DO NOTHING",
+                                 secrets.token_bytes(32))
+            row = await self.db.fetchone("SELECT value FROM deployment_secrets WHERE name='text_salt'")
+        return bytes(row[0])
+
+    async def record_voice_use(self, use: VoiceUse, text: str, retention_days: int) -> None:
+        """Keep the server's record of one use of someone else's voice (``text`` only as its keyed
+        hash); drop the records past retention."""
+        digest = hmac.new(await self._salt(), text.encode(), hashlib.sha256).hexdigest()
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM voice_use_records WHERE created_at < ?", use.created_at - retention_days * 86400)
+            await tx.execute(
+                "INSERT INTO voice_use_records (platform, server_id, requester, owner, text_hmac, mark, created_at) "
+                "VALUES (?,?,?,?,?,?,?)", use.platform, use.server_id, use.requester, use.owner, digest, use.mark,
+                use.created_at)
+
+    async def voice_uses(self, platform: str, server_id: str) -> list[VoiceUse]:
+        """This server's kept records, oldest first (texts only as their keyed hash)."""
+        rows = await self.db.fetchall("SELECT requester, owner, text_hmac, mark, created_at FROM voice_use_records "
+                                      "WHERE platform=? AND server_id=? ORDER BY created_at, id", platform, server_id)
+        return [VoiceUse(platform, server_id, r[0], r[1], r[3], r[4], r[2]) for r in rows]
+
+    async def text_matches(self, text: str, text_hmac: str) -> bool:
+        """Does a kept record's hash belong to ``text`` (a moderator checking a reported message)?"""
+        return hmac.compare_digest(hmac.new(await self._salt(), text.encode(), hashlib.sha256).hexdigest(), text_hmac)
+
     async def mark_in_use(self, mark: int) -> bool:
-        return await self.db.fetchone("SELECT 1 FROM audit_log WHERE mark=?", mark) is not None
+        return (await self.db.fetchone("SELECT 1 FROM audit_log WHERE mark=?", mark) is not None
+                or await self.db.fetchone("SELECT 1 FROM voice_use_records WHERE mark=?", mark) is not None)
 
     async def provenance(self, mark: int) -> Optional[Provenance]:
-        """The newest audit row of the note carrying watermark ``mark``."""
+        """The newest audit row of the note carrying watermark ``mark``; when the requester has
+        deleted theirs, the server's kept record of the use of someone else's voice."""
         row = await self.db.fetchone(
             "SELECT user_id, voice_owner_id, platform, server_id, created_at FROM audit_log WHERE mark=? "
             "ORDER BY created_at DESC LIMIT 1", mark)
         if row is None:
-            return None
-        requester = await self._user_by_id(row["user_id"])
+            kept = await self.db.fetchone("SELECT platform, server_id, requester, owner, created_at FROM voice_use_records "
+                                          "WHERE mark=? ORDER BY created_at DESC LIMIT 1", mark)
+            if kept is None:
+                return None
+            platform = kept[0]
+
+            async def person(platform_user_id: str) -> User:  # id 0: nobody's row (they used /forget)
+                return await self.find_user(platform, platform_user_id) or User(0, platform, platform_user_id, "en")
+
+            return Provenance(await person(kept[2]), await person(kept[3]), platform, kept[1], kept[4])
+        requester = await self.user_by_id(row["user_id"])
         if requester is None:
             return None
-        owner = await self._user_by_id(row["voice_owner_id"]) if row["voice_owner_id"] is not None else None
+        owner = await self.user_by_id(row["voice_owner_id"]) if row["voice_owner_id"] is not None else None
         return Provenance(requester, owner, row["platform"], row["server_id"], row["created_at"])
 
-    async def _user_by_id(self, user_id: int) -> Optional[User]:
+    async def user_by_id(self, user_id: int) -> Optional[User]:
         row = await self.db.fetchone("SELECT * FROM users WHERE id=?", user_id)
         return None if row is None else User(row["id"], row["platform"], row["platform_user_id"], row["language"])
 

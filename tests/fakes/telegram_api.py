@@ -39,6 +39,7 @@ class FakeTelegram(LoopbackServer):
         self.updates: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}  # file_id → bytes
         self.member_status: dict[tuple[int, int], str] = {}  # (chat, user) → creator/administrator/member
+        self.admin_rights: dict[int, dict[str, bool]] = {}  # user → rights that differ from "all of them"
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._file_ids = itertools.count(1)
@@ -263,6 +264,7 @@ class FakeTelegram(LoopbackServer):
                                               "can_restrict_members", "can_promote_members", "can_change_info",
                                               "can_invite_users", "can_post_stories", "can_edit_stories",
                                               "can_delete_stories")})
+            member.update(self.admin_rights.get(user, {}))
             member["is_anonymous"] = False
         elif status == "creator":
             member["is_anonymous"] = False

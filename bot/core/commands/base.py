@@ -27,6 +27,9 @@ class Settings:
     max_wait_seconds: float = 45.0
     max_reference_seconds: float = 30.0
     min_reference_seconds: float = 3.0
+    #: How long a server keeps its record of each use of another member's voice (whatever the
+    #: requester's /forget or an admin's /purge deletes), like its blocks.
+    voice_use_retention_days: int = 180
 
 
 def job_key(inv: Invocation) -> str:

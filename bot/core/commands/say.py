@@ -11,7 +11,7 @@ from indextts_core.audio import MAX_UPLOAD_BYTES
 from indextts_core.engine import EmotionSpec, VoiceProfile
 from indextts_core.frontend.clean import check_script, clean_text, has_words
 
-from ...storage import AuditEntry, Policy, User
+from ...storage import AuditEntry, Policy, User, VoiceUse
 from ..consent import is_consent_sentence
 from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
 from ..invocation import AudioIn, Invocation, Responder
@@ -158,6 +158,14 @@ class SayCommands:
                         emotion.describe() if emotion else "neutral", rendered.duration, voice_owner_id=owner,
                         mark=marks[index])):
                     raise revoked
+                if owner is not None and owner != user.id:
+                    # The server's own record of the use, kept whatever the requester deletes later.
+                    owner_row = await self.s.store.user_by_id(owner)
+                    if owner_row is None:
+                        raise revoked
+                    await self.s.store.record_voice_use(
+                        VoiceUse(inv.place.platform, inv.place.server_id, inv.actor.user_id, owner_row.platform_user_id,
+                                 marks[index]), piece, self.s.settings.voice_use_retention_days)
                 # No platform file reuse: every note carries its own watermark, bound to its own audit row.
                 await out.voice(rendered.ogg, rendered.duration, rendered.waveform, caption=" — ".join(parts) or None)
                 sent += 1

@@ -1,6 +1,7 @@
 """The real PTB Application against a fake Bot API server on 127.0.0.1 (real HTTP, multipart)."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -181,6 +182,36 @@ async def test_group_policy_is_enforced_with_admins_from_getchatmember(tg):
     tg.message("/say hello everyone", user=2, chat=GROUP, chat_type="supergroup")
     await tg.wait_for("sendVoice", since=n)
     assert len(tg.sent("getChatAdministrators")) == 1 and not tg.sent("getChatMember")  # one lookup per group
+
+
+async def test_a_title_only_admin_is_not_a_bot_admin_and_a_demotion_counts_within_a_minute(tg, monkeypatch):
+    from bot.adapters import telegram as adapter
+
+    tg.member_status[(GROUP, 2)] = "administrator"
+    tg.member_status[(GROUP, 3)] = "administrator"
+    tg.admin_rights[3] = {k: False for k in ("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                                             "can_restrict_members", "can_promote_members", "can_change_info",
+                                             "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories")}
+    tg.message("/policy set cooldown 5", user=3, chat=GROUP, chat_type="supergroup")
+    assert "Only admins" in (await tg.wait_for("sendMessage"))[0].params["text"]  # an admin in title only
+    n = len(tg.calls)
+    tg.message("/policy set cooldown 5", user=2, chat=GROUP, chat_type="supergroup")
+    assert "cooldown" in (await tg.wait_for("sendMessage", since=n))[0].params["text"]
+    del tg.member_status[(GROUP, 2)]  # demoted
+
+    class AMinuteLater:  # the adapter's clock only (the event loop keeps the real one)
+        def __getattr__(self, name):
+            return getattr(time, name)
+
+        @staticmethod
+        def monotonic():
+            return time.monotonic() + 61
+
+    monkeypatch.setattr(adapter, "time", AMinuteLater())
+    n = len(tg.calls)
+    tg.message("/policy set cooldown 9", user=2, chat=GROUP, chat_type="supergroup")
+    assert "Only admins" in (await tg.wait_for("sendMessage", since=n))[0].params["text"]
+    assert len(tg.sent("getChatAdministrators")) == 2
 
 
 async def test_admin_blocks_a_member_by_replying_to_them(tg):

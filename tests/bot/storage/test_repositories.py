@@ -142,3 +142,39 @@ async def test_profiles_keep_every_byte_and_timestamps_keep_their_precision(stor
     assert stored.profile == profile[::-1] and stored.version.endswith("abd") and len(await store.consents(me.id)) == 2
     await store.audit(AuditEntry(me.id, "tg", "g", "h", "neutral", 1.0, created_at=1_790_000_000.123456))
     assert await store.last_generation(me.id, "tg", "g") == pytest.approx(1_790_000_000.123456, abs=1e-6)
+
+
+async def test_the_servers_record_of_voice_use_outlives_forget_and_purge_and_ends_with_retention(store):
+    from bot.storage import VoiceUse
+
+    requester, owner = await store.user("tg", "10"), await store.user("tg", "20")
+    old = VoiceUse("tg", "g", "10", "20", mark=5, created_at=1_000.0)
+    await store.record_voice_use(old, "an old text", retention_days=30)
+    await store.audit(AuditEntry(requester.id, "tg", "g", "h", "neutral", 1.0, voice_owner_id=owner.id, mark=7))
+    await store.record_voice_use(VoiceUse("tg", "g", "10", "20", mark=7), "say this in her voice", retention_days=30)
+    await store.purge_member("tg", "g", requester.id)
+    await store.forget(requester.id)
+    await store.forget(owner.id)
+    kept = await store.voice_uses("tg", "g")
+    # the one past 30 days went when the next was written; the fresh one stays, without its text
+    assert [(u.requester, u.owner, u.mark) for u in kept] == [("10", "20", 7)]
+    assert "say this" not in kept[0].text_hmac and len(kept[0].text_hmac) == 64
+    assert await store.text_matches("say this in her voice", kept[0].text_hmac)
+    assert not await store.text_matches("something else", kept[0].text_hmac)
+    facts = await store.provenance(7)  # /verify still finds who asked, from the kept record
+    assert (facts.requester.platform_user_id, facts.voice_owner.platform_user_id, facts.server_id) == ("10", "20", "g")
+    assert await store.mark_in_use(7) and await store.voice_uses("tg", "other") == []
+
+
+async def test_text_hashes_are_keyed_per_deployment(tmp_path):
+    from bot.storage import VoiceUse
+
+    digests = []
+    for name in ("a", "b"):
+        db = connect(f"sqlite:///{tmp_path / name}.sqlite3")
+        await db.open()
+        store = Store(db)
+        await store.record_voice_use(VoiceUse("tg", "g", "1", "2"), "the same text", retention_days=30)
+        digests.append((await store.voice_uses("tg", "g"))[0].text_hmac)
+        await db.close()
+    assert digests[0] != digests[1]  # a hash from one deployment says nothing in another

@@ -279,3 +279,18 @@ async def test_share_in_a_private_chat_lists_the_places_and_revokes_them(app, en
     await run(app, "share", "off", user="alice", private=True)
     assert await app.store.shares(alice) == []
     assert "not shared anywhere" in (await run(app, "share", user="alice", private=True)).last.text
+
+
+async def test_each_use_of_another_members_voice_is_kept_by_the_server_past_the_requesters_forget(app, engine):
+    await clone(app, engine, user="alice")
+    await app.store.set_policy(Policy("test", "g1", shared_voices_allowed=True))
+    await run(app, "share", user="alice")
+    assert (await say(app, "as @alice hello from bob", user="bob", mentions={"@alice": "alice"})).last.kind == "voice"
+    assert (await say(app, "my own words", user="alice")).last.kind == "voice"  # her own voice: not a record
+    bob = await app.store.find_user("test", "bob")
+    await run(app, "purge", "@bob", user="boss", admin=True, mentions={"@bob": "bob"})
+    await app.store.forget(bob.id)
+    kept = await app.store.voice_uses("test", "g1")
+    assert [(u.requester, u.owner) for u in kept] == [("bob", "alice")]
+    assert await app.store.text_matches("hello from bob", kept[0].text_hmac)
+    assert "for 180 days a record" in (await run(app, "forget", user="carol")).last.text  # said in the privacy text
