@@ -84,12 +84,13 @@ async def _child(mode: str, redis_url: str, users: int, per_user: int, folder: P
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _wait_workers(redis_url: str, n: int, procs: list[subprocess.Popen], timeout: float = 300) -> None:
+def _wait_workers(redis_url: str, n: int, procs: list[subprocess.Popen], timeout: float = 300,
+                  prefix: str = "bench") -> None:
     import redis
 
     client = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout
-    while len(client.hgetall("bench:workers")) < n:
+    while len(client.hgetall(f"{prefix}:workers")) < n:
         if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
             raise SystemExit("a worker did not start")
         time.sleep(0.5)

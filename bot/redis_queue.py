@@ -200,7 +200,15 @@ class RedisAccess:
             import redis.asyncio as aioredis
         except ImportError as exc:  # the optional extra
             raise RuntimeError("[queue] url needs the Redis client: pip install '.[scale]'") from exc
-        options: dict[str, Any] = {"socket_connect_timeout": 5, "socket_keepalive": True, "health_check_interval": 15}
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        # After a Redis restart every pooled connection is dead: a command on one is tried again on
+        # a fresh connection (connection errors only: a timeout may have run the command already).
+        options: dict[str, Any] = {"socket_connect_timeout": 5, "socket_keepalive": True, "health_check_interval": 15,
+                                   "retry": Retry(ExponentialBackoff(cap=1.0, base=0.1), 2),
+                                   "retry_on_error": [RedisConnectionError]}
         if self.password:
             options["password"] = self.password
         if self.url.startswith("rediss://"):

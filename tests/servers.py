@@ -85,6 +85,13 @@ class RedisServer:
             self.proc.wait(10)
         self.proc = None
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no goodbye to its clients (what a crash or the OOM killer does)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
     def restart(self, down_for: float = 0.0) -> None:
         self.stop()
         time.sleep(down_for)

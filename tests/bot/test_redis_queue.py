@@ -268,3 +268,18 @@ async def test_redis_with_the_readme_acl_user_and_behind_tls(redis_server, tmp_p
         await queue.close(drain=False)
     finally:
         tunnel.stop()
+
+
+async def test_the_first_request_after_a_redis_crash_goes_through_on_a_fresh_connection(queue, redis_server):
+    link = await _link(redis_server)
+    await queue._refresh()
+    await queue._client.ping()  # a pooled connection, idle, that the crash will leave dead
+    redis_server.kill()
+    redis_server.start()
+    await link.open()
+    await link.register(IDENTITY)
+    future = await _enqueue(queue, "A", "right after the crash")  # not "can't be reached"
+    job_id, task, _ = await link.claim(wait=0.5)
+    assert _text(task) == "right after the crash"
+    await link.complete(job_id, pack(Rendered(b"ok", 1.0, b"")), 0.1)
+    assert (await asyncio.wait_for(future, 10)).ogg == b"ok"
