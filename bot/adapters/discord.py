@@ -183,7 +183,10 @@ class VoiceBotClient(discord.Client):
                    admin_mentions: frozenset[str] = frozenset(), names: Optional[dict[str, str]] = None,
                    role_names: Optional[dict[str, str]] = None) -> Invocation:
         user = interaction.user
-        private = interaction.guild_id is None
+        # A DM or group DM with other people (the app installed on the user's account) is not a
+        # private chat with the bot: the others hear what is said there.
+        shared_dm = interaction.guild_id is None and interaction.context.private_channel
+        private = interaction.guild_id is None and not shared_dm
         perms = interaction.permissions
         guild = interaction.guild
         owner = guild is not None and getattr(guild, "owner_id", None) == user.id
@@ -193,8 +196,8 @@ class VoiceBotClient(discord.Client):
             Actor(PLATFORM, str(user.id), user.display_name, _language(interaction),
                   is_platform_admin=bool(perms.manage_guild or perms.administrator) and not private,
                   is_owner=owner, roles=roles),
-            Place(PLATFORM, f"dm:{user.id}" if private else str(interaction.guild_id), private,
-                  channel_id=str(interaction.channel_id or "")),
+            Place(PLATFORM, f"dm:{user.id}" if private else f"channel:{interaction.channel_id}" if shared_dm
+                  else str(interaction.guild_id), private, channel_id=str(interaction.channel_id or "")),
             audio=audio, mentions=mentions or {}, admin_mentions=admin_mentions, names=names or {},
             role_names=role_names or {},
             voice=MemberVoice(self.voice_channels, guild, user.id, interaction.channel_id or 0) if guild is not None else None)
@@ -329,10 +332,19 @@ def _emotion_choices(current: str) -> list[app_commands.Choice[str]]:
     return out[:25]
 
 
+def anywhere(command):
+    """A command people can also install on their own account and use in DMs and in servers the
+    bot is not in (Discord's user-install contexts): the same command layer and rules apply there,
+    with that place's defaults where no admin has set a policy."""
+    command = app_commands.allowed_installs(guilds=True, users=True)(command)
+    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(command)
+
+
 def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) -> None:
     """Declare the slash commands; each one only converts options to the command layer's text."""
 
     @tree.command(name="say", description="Speak text as a voice message in your voice")
+    @anywhere
     @app_commands.describe(text="What to say", emotion="One of 8 emotions (English or Chinese name)",
                            intensity="Emotion intensity 0–1", speed="Speed: 1.2 = 20 % faster, 0.8 = 20 % slower",
                            seconds="Exact duration in seconds", emotion_text="Describe the emotion, e.g. trembling with fear",
@@ -376,14 +388,23 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
         await client.run_command(interaction, "clone", "recording" if audio else "", audio=audio)
 
     @tree.command(name="verify", description="Check whether this bot made a voice message or audio file")
+    @anywhere
     @app_commands.describe(recording="The voice message or audio file to check (re-uploads are fine)")
     async def verify(interaction: discord.Interaction, recording: discord.Attachment) -> None:
         await client.run_command(interaction, "verify", audio=_attachment_audio(recording))
 
     @tree.context_menu(name="Verify voice")
+    @anywhere
     async def verify_message(interaction: discord.Interaction, message: discord.Message) -> None:
         audio = next((a for a in message.attachments if _is_audio(a)), None)
         await client.run_command(interaction, "verify", audio=_attachment_audio(audio) if audio is not None else None)
+
+    @tree.context_menu(name="Say in my voice")
+    @anywhere
+    async def say_message(interaction: discord.Interaction, message: discord.Message) -> None:
+        # A message command carries its message's content without the message-content intent.
+        # "--": the message is only text, spoken in the caller's own voice, under /say's rules.
+        await client.run_command(interaction, "say", "-- " + message.content, public=True)
 
     for name, description in (("voice", "About your voice"), ("forget", "Delete everything the bot keeps about you"),
                               ("emotions", "The 8 emotions"), ("help", "How to use the voice bot")):

@@ -34,11 +34,12 @@ def _user(uid):
     return {"id": str(uid), "username": f"user{uid}", "discriminator": "0", "global_name": f"User {uid}", "avatar": None}
 
 
-def interaction(name, options=(), *, user=1, guild=True, perms="0", resolved=None, itype=2, data_extra=None, locale="en-US"):
+def interaction(name, options=(), *, user=1, guild=True, perms="0", resolved=None, itype=2, data_extra=None, locale="en-US",
+                context=None):
     payload = {
         "id": str(next(_ids)), "application_id": str(APP_ID), "type": itype, "token": f"tok{next(_ids)}", "version": 1,
         "locale": locale, "app_permissions": str((1 << 11) | (1 << 15) | (1 << 46)), "entitlements": [],
-        "authorizing_integration_owners": {}, "context": 0 if guild else 1, "attachment_size_limit": 10 * 1024 * 1024,
+        "authorizing_integration_owners": {}, "context": context if context is not None else 0 if guild else 1, "attachment_size_limit": 10 * 1024 * 1024,
         "channel_id": CHANNEL, "channel": ({"id": CHANNEL, "type": 0, "guild_id": GUILD, "name": "general", "position": 0, "flags": 0,
                      "permission_overwrites": [], "nsfw": False, "parent_id": None, "rate_limit_per_user": 0}
                     if guild else {"id": CHANNEL, "type": 1, "flags": 0, "recipients": [_user(user)]}),
@@ -335,3 +336,28 @@ async def test_verify_voice_message_command_reads_the_watermark_of_a_reposted_no
                                                                     "resolved": {"messages": {"900": message}}}))
     (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", since=n)
     assert "Made by this bot" in follow.json["content"]
+
+
+async def test_say_in_my_voice_speaks_a_messages_text_and_the_app_works_where_it_is_installed(dc):
+    (sync,) = dc.find("PUT", f"/applications/{APP_ID}/commands")
+    commands = {c["name"]: c for c in sync.json}
+    assert commands["Say in my voice"]["type"] == 3  # right-click a message → Apps → Say in my voice
+    for name in ("say", "verify", "Say in my voice", "Verify voice"):  # user-installable, usable in DMs too
+        assert set(commands[name]["integration_types"]) == {0, 1} and set(commands[name]["contexts"]) == {0, 1, 2}
+    assert commands["join"].get("integration_types") in (None, [0])  # voice channels need the bot in the server
+    message = {**dc._message(CHANNEL, "Dinner is at eight, see you there!"), "id": "901", "author": _user(5)}
+    p = dispatch(dc, interaction("Say in my voice", user=3, data_extra={"type": 3, "target_id": "901",
+                                                                        "resolved": {"messages": {"901": message}}}))
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    (note,) = _voice_followups(dc)
+    assert note.json["flags"] & (1 << 13) and not note.json["flags"] & (1 << 6)  # a public voice message
+    n = len(dc.requests)
+    empty = {**dc._message(CHANNEL, ""), "id": "902", "author": _user(5)}
+    p = dispatch(dc, interaction("Say in my voice", user=3, data_extra={"type": 3, "target_id": "902",
+                                                                        "resolved": {"messages": {"902": empty}}}))
+    assert "What should I say?" in (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", since=n))[0].json["content"]
+    # in a DM between two people, where the app is installed on the caller's account
+    n = len(dc.requests)
+    p = dispatch(dc, interaction("say", [opt("text", "Hello from our DM.")], user=3, guild=False, context=2))
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", since=n)
+    assert len(_voice_followups(dc)) == 2
