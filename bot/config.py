@@ -46,6 +46,7 @@ class BotConfig:
 class TelegramConfig:
     base_url: Optional[str] = None  # a self-hosted Bot API server, e.g. "http://127.0.0.1:8081/bot"
     base_file_url: Optional[str] = None  # its file URL, e.g. "http://127.0.0.1:8081/file/bot"
+    inline_storage_chat_id: Optional[int] = None  # inline mode uploads notes here (unset: the user's private chat)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,12 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes,
-    MessageHandler, filters,
+    InlineQueryHandler, MessageHandler, filters,
 )
 
 from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
 from ..core.messages import SOMETHING_WRONG, language_of, tr
+from .telegram_inline import InlineMode
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,15 @@ _REPLY_TO_SHARED = (
     "请回复此人用自己账号发送的消息。")
 
 
+def _replied_text(message: Message) -> Optional[str]:
+    """What a /say reply speaks: the part the user quoted, else the replied message's text or its
+    caption (a photo's, a video's), forwarded or not."""
+    if message.quote is not None and message.quote.text:
+        return message.quote.text
+    reply = message.reply_to_message
+    return (reply.text or reply.caption) if reply is not None else None
+
+
 def _shared_identity(message: Message) -> bool:
     return message.sender_chat is not None or (message.from_user is not None and message.from_user.id in SHARED_SENDER_IDS)
 
@@ -159,9 +169,10 @@ class TelegramResponder:
 class TelegramAdapter:
     """Owns the PTB Application and the few caches Telegram needs."""
 
-    def __init__(self, commands, application: Application) -> None:
+    def __init__(self, commands, application: Application, inline_storage_chat: Optional[int] = None) -> None:
         self.commands = commands
         self.application = application
+        self.inline = InlineMode(commands, application.bot, inline_storage_chat)
         self.file_ids: "OrderedDict[str, str]" = OrderedDict()
         self.last_action: dict[int, float] = {}
         self._admins: dict[int, tuple[float, int, frozenset[int]]] = {}  # chat → (when, creator, admins)
@@ -173,6 +184,7 @@ class TelegramAdapter:
         application.add_handler(CommandHandler(self.commands.commands, self.on_command, filters=new))
         application.add_handler(MessageHandler(new & filters.COMMAND, self.on_unknown_command))
         application.add_handler(CallbackQueryHandler(self.on_button))
+        application.add_handler(InlineQueryHandler(self.inline.on_inline_query))
         application.add_handler(MessageHandler(new & (filters.VOICE | filters.AUDIO | filters.Document.AUDIO) & ~filters.COMMAND, self.on_audio))
         application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self.on_text))
         application.add_error_handler(self.on_error)
@@ -267,7 +279,7 @@ class TelegramAdapter:
                                  handle=f"@{user.username}" if user.username else ""),
             Place(PLATFORM, f"dm:{user.id}" if private else str(chat.id), private),
             audio=self._audio_in(message) if command == "audio" else None,
-            reply_text=(reply.text or reply.caption) if reply is not None and command == "say" else None,
+            reply_text=_replied_text(message) if command == "say" else None,
             reply_audio=self._reply_audio(reply, command),
             mentions=mentions, admin_mentions=frozenset(admin_mentions), names=names,
         )
@@ -355,7 +367,7 @@ def build_application(app, token: str, base_url: Optional[str] = None, base_file
         builder = builder.base_url(base_url)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
-    adapter = TelegramAdapter(app.commands, builder.build())
+    adapter = TelegramAdapter(app.commands, builder.build(), app.config.telegram.inline_storage_chat_id)
     return adapter
 
 

@@ -56,7 +56,7 @@ def decide(command: str, role: Role, policy: Policy, blocked: bool) -> Decision:
                         "本服务器已关闭声音克隆。请在与我的私聊中尝试。")
     if command in ("skip", "stop"):
         return ALLOW  # whose playback it is decides: see may_steer_voice
-    if command in ("say", "share", "join", "leave", "aloud"):
+    if command in ("say", "inline", "share", "join", "leave", "aloud"):
         needed = {"everyone": Role.USER, "role": Role.TRUSTED, "admins": Role.ADMIN}[policy.say_mode]
         if role >= needed:
             return ALLOW

@@ -22,7 +22,7 @@ from . import LoopbackServer
 
 TOKEN = "123456:TEST-TOKEN"
 BOT = {"id": 123456, "is_bot": True, "first_name": "VoiceBot", "username": "voice_test_bot",
-       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
 
 
 @dataclass
@@ -40,6 +40,7 @@ class FakeTelegram(LoopbackServer):
         self.files: dict[str, bytes] = {}  # file_id → bytes
         self.member_status: dict[tuple[int, int], str] = {}  # (chat, user) → creator/administrator/member
         self.admin_rights: dict[int, dict[str, bool]] = {}  # user → rights that differ from "all of them"
+        self.not_started: set[int] = set()  # users who never opened a private chat with the bot (403 there)
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._file_ids = itertools.count(1)
@@ -76,8 +77,9 @@ class FakeTelegram(LoopbackServer):
     def message(self, text: Optional[str] = None, *, user: int = 1, chat: Optional[int] = None, username: str = "",
                 chat_type: str = "private", voice: Optional[dict] = None, audio: Optional[dict] = None,
                 reply_to: Optional[dict] = None, forwarded: bool = False, language: str = "en",
-                sender_chat: Optional[int] = None) -> dict[str, Any]:
-        """Push a message update; returns the message dict."""
+                sender_chat: Optional[int] = None, quote: Optional[str] = None) -> dict[str, Any]:
+        """Push a message update; returns the message dict.  ``quote``: the part of the replied-to
+        message the user selected."""
         chat_id = user if chat is None else chat
         msg: dict[str, Any] = {
             "message_id": next(self._message_ids), "date": int(time.time()),
@@ -98,6 +100,8 @@ class FakeTelegram(LoopbackServer):
             msg["audio"] = audio
         if reply_to:
             msg["reply_to_message"] = reply_to
+        if quote is not None:
+            msg["quote"] = {"text": quote, "position": 0}
         if forwarded:
             msg["forward_origin"] = {"type": "user", "date": int(time.time()) - 60,
                                      "sender_user": {"id": 999, "is_bot": False, "first_name": "Someone"}}
@@ -115,6 +119,14 @@ class FakeTelegram(LoopbackServer):
         file_id = self.add_file(data)
         return self.message(voice={"file_id": file_id, "file_unique_id": file_id + "u", "duration": duration,
                                    "mime_type": "audio/ogg", "file_size": len(data)}, **kw)
+
+    def inline(self, text: str, *, user: int = 1, language: str = "en") -> str:
+        """Push an ``inline_query`` update (the user typed ``@bot text`` somewhere); returns its id."""
+        query_id = f"iq{next(self._update_ids)}"
+        self.push({"inline_query": {"id": query_id, "query": text, "offset": "", "chat_type": "supergroup",
+                                    "from": {"id": user, "is_bot": False, "first_name": f"User{user}",
+                                             "language_code": language}}})
+        return query_id
 
     def press(self, data: str, message: dict[str, Any], *, user: int = 1) -> None:
         self.push({"callback_query": {"id": str(next(self._update_ids)), "chat_instance": "ci", "data": data,
@@ -204,7 +216,19 @@ class FakeTelegram(LoopbackServer):
     async def m_setMyCommands(self, p, f):
         return self._ok(True)
 
+    def _forbidden(self, p) -> Optional[web.Response]:
+        if int(p.get("chat_id", 0)) in self.not_started:
+            return web.json_response({"ok": False, "error_code": 403,
+                                      "description": "Forbidden: bot can't initiate conversation with a user"}, status=403)
+        return None
+
     async def m_sendChatAction(self, p, f):
+        return self._forbidden(p) or self._ok(True)
+
+    async def m_answerInlineQuery(self, p, f):
+        return self._ok(True)
+
+    async def m_deleteMessage(self, p, f):
         return self._ok(True)
 
     async def m_answerCallbackQuery(self, p, f):
@@ -231,6 +255,9 @@ class FakeTelegram(LoopbackServer):
         return self._ok(self._sent_message(p, text=p.get("text", "")) if "chat_id" in p else True)
 
     async def m_sendVoice(self, p, f):
+        refused = self._forbidden(p)
+        if refused is not None:
+            return refused
         if "voice" in f:
             data = f["voice"]
             file_id = self.add_file(data)

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Invocation, Responder, User], Awaitable[None]]
 #: Invocations that are events, not commands a user types.
-EVENTS = frozenset({"button", "audio", "text", "aloud"})
+EVENTS = frozenset({"button", "audio", "text", "aloud", "inline"})
 
 
 class CommandLayer:

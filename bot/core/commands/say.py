@@ -16,7 +16,7 @@ from ..consent import is_consent_sentence
 from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
 from ..invocation import AudioIn, Invocation, Responder
 from ..messages import tr
-from ..notes import plan_notes
+from ..notes import FIRST_NOTE_S, MAX_NOTE_S, plan_notes
 from ..permissions import Role
 from ..say_args import describe_speed, parse_say
 from ..tasks import RenderTask
@@ -37,9 +37,14 @@ class SayCommands:
         self.role_of = role_of
 
     def handlers(self):
-        return {"say": self.say}
+        return {"say": self.say, "inline": self.inline}
 
-    async def say(self, inv: Invocation, out: Responder, user: User) -> None:
+    async def inline(self, inv: Invocation, out: Responder, user: User) -> None:
+        """Telegram inline mode (``@bot text`` in any chat): /say with its rules, as one note, and
+        the default voice as a second choice when the first is the user's own."""
+        await self.say(inv, out, user, inline=True)
+
+    async def say(self, inv: Invocation, out: Responder, user: User, *, inline: bool = False) -> None:
         lang = user.language
         store = self.s.store
         req = parse_say(inv.args)
@@ -65,7 +70,10 @@ class SayCommands:
                                      "words. Please send a different text.",
                                      "我不会朗读同意克隆的句子：声音的主人必须亲口同意。请换一段文字。")
         stretch = (req.duration.ratio or 1.0) if req.duration else 1.0
-        notes = plan_notes(text, stretch=max(1.0, stretch) * 1.2)
+        notes = plan_notes(text, stretch=max(1.0, stretch) * 1.2, first_s=MAX_NOTE_S if inline else FIRST_NOTE_S)
+        if inline and len(notes) > 1:
+            raise BadRequest("That is too long for one voice note here. Send it to me with /say instead.",
+                             "这段文字太长，这里放不下一条语音。请改用 /say 发给我。")
         if req.duration is not None and req.duration.seconds is not None and len(notes) > 1:
             raise BadRequest("An exact length in seconds works for a text that fits in one voice note (about 40 s). "
                              "Use a speed like x1.1 instead, or shorten the text.",
@@ -94,6 +102,9 @@ class SayCommands:
         sent = 0
         try:
             sent = await self._speak(inv, out, user, notes, profile, owner, emotion, req.duration, captions, guard)
+            if inline and owner == user.id:  # the second choice: the same words in the default voice
+                sent += await self._speak(inv, out, user, notes, None, None, emotion, req.duration,
+                                          [tr(lang, "Default voice", "默认声音")])
         finally:
             if cooled and sent == 0:  # nothing was said: the slot should not count
                 await store.release_cooldown(user.id, inv.place.platform, inv.place.server_id)
