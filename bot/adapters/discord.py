@@ -162,6 +162,12 @@ class VoiceBotClient(discord.Client):
         self.read_aloud = read_aloud
         self.tree = app_commands.CommandTree(self)
         register_commands(self.tree, self)
+        commands.services.notifiers[PLATFORM] = self.notify
+
+    async def notify(self, user_id: str, message: str, buttons: list[Button]) -> None:
+        """A DM to one user (a notice for the owner of a shared voice)."""
+        user = self.get_user(int(user_id)) or await self.fetch_user(int(user_id))
+        await user.send(message[:2000], view=_view(buttons) if buttons else discord.utils.MISSING)
 
     async def setup_hook(self) -> None:
         guild = discord.Object(self.test_guild_id) if self.test_guild_id else None
@@ -427,10 +433,14 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
 
     @tree.command(name="share", description="Let this server use your voice (/say as_member); in a DM: where it is shared")
     @app_commands.describe(off="Stop sharing (in a DM: everywhere, or only the place numbered in 'place')",
-                           place="In a DM: the number of a place from the list")
+                           place="In a DM: the number of a place from the list",
+                           notify="A DM each time someone uses your shared voice (with a button to stop sharing there)")
     async def share(interaction: discord.Interaction, off: bool = False,
-                    place: Optional[app_commands.Range[int, 1, 1000]] = None) -> None:
-        args = ("off" if off else "") + (f" {place}" if off and place is not None else "")
+                    place: Optional[app_commands.Range[int, 1, 1000]] = None, notify: Optional[bool] = None) -> None:
+        if notify is not None:
+            args = "notify on" if notify else "notify off"
+        else:
+            args = ("off" if off else "") + (f" {place}" if off and place is not None else "")
         await client.run_command(interaction, "share", args)
 
     admin = app_commands.Group(name="voiceadmin", description="Voice bot settings for this server", guild_only=True,

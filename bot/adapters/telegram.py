@@ -173,6 +173,7 @@ class TelegramAdapter:
         self.commands = commands
         self.application = application
         self.inline = InlineMode(commands, application.bot, inline_storage_chat)
+        commands.services.notifiers[PLATFORM] = self.notify
         self.file_ids: "OrderedDict[str, str]" = OrderedDict()
         self.last_action: dict[int, float] = {}
         self._admins: dict[int, tuple[float, int, frozenset[int]]] = {}  # chat → (when, creator, admins)
@@ -188,6 +189,11 @@ class TelegramAdapter:
         application.add_handler(MessageHandler(new & (filters.VOICE | filters.AUDIO | filters.Document.AUDIO) & ~filters.COMMAND, self.on_audio))
         application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self.on_text))
         application.add_error_handler(self.on_error)
+
+    async def notify(self, user_id: str, message: str, buttons: list[Button]) -> None:
+        """A private message to one user (they must have started the bot: Telegram refuses otherwise)."""
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data)] for b in buttons]) if buttons else None
+        await self.application.bot.send_message(int(user_id), message, reply_markup=markup)
 
     def remember_file_id(self, key: str, file_id: str) -> None:
         self.file_ids[key] = file_id

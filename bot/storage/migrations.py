@@ -142,7 +142,8 @@ MIGRATIONS: list[str] = [
     """,
     # 5: accountability: each use of another person's voice, kept by the server for a retention
     #    period whatever the requester or an admin deletes (no foreign keys: /forget and /purge do
-    #    not cascade here); texts only as a keyed hash with this deployment's own salt
+    #    not cascade here); texts only as a keyed hash with this deployment's own salt; and the owners
+    #    who want a private notice each time their shared voice is used
     """
     CREATE TABLE voice_use_records (
         id INTEGER PRIMARY KEY,
@@ -160,6 +161,10 @@ MIGRATIONS: list[str] = [
     CREATE TABLE deployment_secrets (
         name TEXT PRIMARY KEY,
         value BLOB NOT NULL
+    );
+    CREATE TABLE share_notices (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        created_at REAL NOT NULL
     );
     """,
 ]

@@ -307,6 +307,17 @@ class Store:
         return [(r[0], r[1]) for r in await self.db.fetchall("SELECT platform, server_id FROM voice_shares WHERE owner_id=? "
                                                              "ORDER BY created_at, platform, server_id", owner_id)]
 
+    async def set_share_notices(self, owner_id: int, on: bool) -> None:
+        async with self.db.transaction() as tx:
+            if on:
+                await tx.execute("INSERT INTO share_notices (user_id, created_at) VALUES (?,?) ON CONFLICT DO NOTHING",
+                                 owner_id, time.time())
+            else:
+                await tx.execute("DELETE FROM share_notices WHERE user_id=?", owner_id)
+
+    async def wants_share_notices(self, owner_id: int) -> bool:
+        return await self.db.fetchone("SELECT 1 FROM share_notices WHERE user_id=?", owner_id) is not None
+
     async def purge_member(self, platform: str, server_id: str, user_id: int) -> None:
         """Remove a member's shares and generation history in one server."""
         async with self.db.transaction() as tx:
@@ -439,6 +450,6 @@ class Store:
         for table, col in (("users", "id"), ("voices", "user_id"), ("consents", "user_id"), ("pending_actions", "user_id"),
                            ("cooldowns", "user_id"), ("member_roles", "user_id"), ("voice_shares", "owner_id"), ("audit_log", "user_id"),
                            ("audit_log", "voice_owner_id"), ("read_aloud_optouts", "user_id"),
-                           ("rendered_voices", "user_id")):
+                           ("rendered_voices", "user_id"), ("share_notices", "user_id")):
             total += (await self.db.fetchone(f"SELECT COUNT(*) FROM {table} WHERE {col}=?", user_id))[0]
         return total

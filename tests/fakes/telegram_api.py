@@ -12,6 +12,7 @@ import asyncio
 import collections
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -89,8 +90,12 @@ class FakeTelegram(LoopbackServer):
         }
         if text is not None:
             msg["text"] = text
-            if text.startswith("/"):
-                msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ")[0])}]
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ")[0])}] if text.startswith("/") else []
+            # Telegram marks every @username in the text (offsets in UTF-16 units: ASCII here)
+            entities += [{"type": "mention", "offset": m.start(), "length": m.end() - m.start()}
+                         for m in re.finditer(r"@[A-Za-z][A-Za-z0-9_]{3,31}", text)]
+            if entities:
+                msg["entities"] = entities
         if sender_chat is not None:  # "sent as" a channel or group: Telegram puts its placeholder in "from"
             msg["sender_chat"] = {"id": sender_chat, "type": "channel", "title": "Channel"}
             msg["from"] = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}

@@ -19,7 +19,7 @@ from ..errors import BadRequest, BotError, PermissionDenied
 from ..invocation import Invocation, Responder
 from ..messages import SOMETHING_WRONG, tr
 from ..permissions import Role, decide, resolve_role
-from .account import AccountCommands
+from .account import SHARE_OFF_BUTTON, AccountCommands
 from .admin import AdminCommands
 from .base import Services, Settings
 from .clone import CloneCommands
@@ -98,6 +98,9 @@ class CommandLayer:
 
     async def on_button(self, inv: Invocation, out: Responder, user: User) -> None:
         """A confirmation button: only its own requester may answer it (see :mod:`.confirm`)."""
+        if inv.args.startswith(SHARE_OFF_BUTTON):
+            await self.account.on_share_off_button(inv, out, user)
+            return
         action, yes = await self.confirmations.resolve(inv.args, user)
         if action.kind == "consent":
             await self.clone.on_consent_button(inv, out, user, action, yes)

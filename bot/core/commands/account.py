@@ -13,6 +13,8 @@ from .confirm import Confirmations
 
 
 OFF_WORDS = ("off", "stop", "revoke", "关闭", "取消")
+#: The button of a use notice: ``shareoff:<server id>`` stops the presser's own share there.
+SHARE_OFF_BUTTON = "shareoff:"
 
 
 class AccountCommands:
@@ -39,6 +41,10 @@ class AccountCommands:
 
     async def share(self, inv: Invocation, out: Responder, user: User) -> None:
         lang = user.language
+        words = inv.args.strip().lower().split()
+        if words and words[0] in ("notify", "通知"):
+            await self._notices(out, user, words[1:])
+            return
         if inv.place.is_private:
             await self._shares_from_private_chat(inv, out, user)
             return
@@ -56,6 +62,29 @@ class AccountCommands:
                           "Your voice is now shared in this server: members may use it with /say as @you (if the admins allow "
                           "shared voices). /share off revokes it.",
                           "你的声音已不再在这里共享。" if off else "你的声音已在本服务器共享：成员可用 /say as @你 使用（需管理员允许）。/share off 可撤销。"))
+
+    async def _notices(self, out: Responder, user: User, words: list[str]) -> None:
+        """/share notify on|off: a private message each time someone uses your shared voice."""
+        choice = words[0] if words else ""
+        if choice not in ("on", "off", "开", "关"):
+            raise BadRequest("Use /share notify on to get a private message each time someone uses your shared voice, "
+                             "/share notify off to stop them.",
+                             "用 /share notify on 在每次有人使用你共享的声音时收到私信，/share notify off 停止。")
+        on = choice in ("on", "开")
+        await self.s.store.set_share_notices(user.id, on)
+        await out.text(tr(user.language, "I'll message you privately each time someone uses your shared voice, with a "
+                          "button to stop sharing there." if on else "No more messages when your voice is used.",
+                          "每次有人使用你共享的声音时，我会私信你，并附上停止在该处共享的按钮。" if on else
+                          "不再在你的声音被使用时通知你。"))
+
+    async def on_share_off_button(self, inv: Invocation, out: Responder, user: User) -> None:
+        """The one-tap "stop sharing there" of a notice: it revokes only the presser's own share."""
+        server = inv.args.partition(":")[2]
+        if not server:
+            raise BadRequest("This button is no longer active.", "此按钮已失效。")
+        await self.s.store.set_shared(user.id, inv.place.platform, server, False)
+        await out.text(tr(user.language, "Your voice is no longer shared there, at once (also for requests under way).",
+                          "你的声音已立即停止在那里共享（正在进行的请求也会停止）。"))
 
     async def _shares_from_private_chat(self, inv: Invocation, out: Responder, user: User) -> None:
         """/share in a private chat: where the voice is shared, and revoking any of those places

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 from indextts_core import watermark
 from indextts_core.engine import VoiceProfile
 
 from ...storage import Store
-from ..invocation import Invocation, Responder
+from ..invocation import Button, Invocation, Responder
 from ..tasks import Task
 
+log = logging.getLogger(__name__)
+
 RECORDING_PING_S = 4.0
+#: Writes privately to one user of a platform: (platform user id, message, buttons).
+Notifier = Callable[[str, str, list[Button]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,19 @@ class Services:
         self.engine = engine
         self.jobs = jobs
         self.settings = settings
+        #: platform → how to write to one of its users privately (registered by each adapter)
+        self.notifiers: dict[str, Notifier] = {}
+
+    async def notify(self, platform: str, platform_user_id: str, message: str, buttons: list[Button]) -> None:
+        """A private message to someone other than the caller; never fails the caller's request
+        (they may have blocked the bot, or the platform refuses)."""
+        notifier = self.notifiers.get(platform)
+        if notifier is None:
+            return
+        try:
+            await notifier(platform_user_id, message, buttons)
+        except Exception as exc:  # the platform's own error: logged, not the caller's problem
+            log.info("could not notify %s user %s: %s", platform, platform_user_id, exc)
 
     async def wait_job(self, future: asyncio.Future, out: Responder) -> Any:
         """Await queued work, keeping the platform's "recording voice…" indicator alive."""

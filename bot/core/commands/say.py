@@ -14,12 +14,13 @@ from indextts_core.frontend.clean import check_script, clean_text, has_words
 from ...storage import AuditEntry, Policy, User, VoiceUse
 from ..consent import is_consent_sentence
 from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
-from ..invocation import AudioIn, Invocation, Responder
+from ..invocation import AudioIn, Button, Invocation, Responder
 from ..messages import tr
 from ..notes import FIRST_NOTE_S, MAX_NOTE_S, plan_notes
 from ..permissions import Role
 from ..say_args import describe_speed, parse_say
 from ..tasks import RenderTask
+from .account import SHARE_OFF_BUTTON
 from .base import Services
 from .voicechat import check_speaking_place
 
@@ -180,10 +181,27 @@ class SayCommands:
                 # No platform file reuse: every note carries its own watermark, bound to its own audit row.
                 await out.voice(rendered.ogg, rendered.duration, rendered.waveform, caption=" — ".join(parts) or None)
                 sent += 1
+                if sent == 1 and owner is not None and owner != user.id:
+                    await self._tell_owner(inv, owner, text=" ".join(notes))
         finally:
             for f in futures:
                 f.cancel()
         return sent
+
+    async def _tell_owner(self, inv: Invocation, owner_id: int, text: str) -> None:
+        """The owner of a shared voice, if they asked (/share notify on), hears of each use in
+        private, with a one-tap "stop sharing there"."""
+        owner = await self.s.store.user_by_id(owner_id)
+        if owner is None or not await self.s.store.wants_share_notices(owner_id):
+            return
+        lang = owner.language
+        who = inv.actor.name or inv.actor.handle or inv.actor.user_id
+        preview = text if len(text) <= 120 else text[:117] + "…"
+        where = f"{inv.place.platform} {inv.place.server_id}"
+        await self.s.notify(owner.platform, owner.platform_user_id,
+                            tr(lang, f"{who} used your shared voice in {where}: “{preview}”",
+                               f"{who} 在 {where} 使用了你共享的声音：“{preview}”"),
+                            [Button(tr(lang, "Stop sharing there", "停止在那里共享"), SHARE_OFF_BUTTON + inv.place.server_id)])
 
     async def _emotion_clip(self, audio: AudioIn) -> bytes:
         """The voice note a /say replies to, as an emotion reference (checked before download)."""

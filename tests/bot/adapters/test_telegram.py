@@ -325,3 +325,33 @@ async def test_a_chinese_say_is_understood_by_asr(tg):
     pcm, rate = sf.read(io.BytesIO(call.files["voice"]), dtype="float32")
     edits, chars = cer(text, transcribe(pcm, rate, "zh"))
     assert edits / chars <= 0.2
+
+
+async def test_the_owner_of_a_shared_voice_hears_of_each_use_and_stops_sharing_with_one_tap(tg, app, engine):
+    from bot.storage import Policy
+    from tests.bot.conftest import clone
+
+    await clone(app, engine, user="1", platform="telegram")
+    await app.store.set_policy(Policy("telegram", str(GROUP), shared_voices_allowed=True))
+    tg.message("I am here", user=1, chat=GROUP, chat_type="supergroup", username="alice")  # the bot learns @alice
+    tg.message("/share", user=1, chat=GROUP, chat_type="supergroup", username="alice")
+    await tg.wait_for("sendMessage")
+    n = len(tg.calls)
+    tg.message("/share notify on", user=1)
+    assert "message you privately" in (await tg.wait_for("sendMessage", since=n))[0].params["text"]
+    n = len(tg.calls)
+    tg.message("/say as @alice Good morning, everyone in the group!", user=2, chat=GROUP, chat_type="supergroup")
+    await tg.wait_for("sendVoice", since=n)
+    notice = next(c for c in (await tg.wait_for("sendMessage", since=n)) if int(c.params["chat_id"]) == 1)
+    assert "User2 used your shared voice" in notice.params["text"] and "Good morning" in notice.params["text"]
+    button = notice.params["reply_markup"]["inline_keyboard"][0][0]
+    assert button["text"] == "Stop sharing there"
+    n = len(tg.calls)
+    tg.press(button["callback_data"], {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"},
+                                       "text": notice.params["text"]}, user=1)
+    assert "no longer shared there" in (await tg.wait_for("sendMessage", since=n))[0].params["text"]
+    owner = await app.store.find_user("telegram", "1")
+    assert await app.store.shares(owner.id) == []
+    n = len(tg.calls)
+    tg.message("/say as @alice Again?", user=2, chat=GROUP, chat_type="supergroup")
+    assert "has not shared their voice here" in (await tg.wait_for("sendMessage", since=n))[0].params["text"]

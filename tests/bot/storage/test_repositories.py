@@ -49,7 +49,8 @@ async def test_forget_removes_every_row_of_the_user(store):
     await store.audit(AuditEntry(me.id, "tg", "g", "h", "happy 1", 1.0))
     await store.audit(AuditEntry(other.id, "tg", "g", "h", "neutral", 1.0, voice_owner_id=me.id))
     await store.set_read_aloud_opt_out(me.id, "tg", "g", True)
-    assert await store.count_rows(me.id) > 6
+    await store.set_share_notices(me.id, True)
+    assert await store.count_rows(me.id) > 7
     await store.forget(me.id)
     assert await store.count_rows(me.id) == 0
     assert await store.find_user("tg", "2") is not None
