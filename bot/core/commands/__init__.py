@@ -10,7 +10,7 @@ and turns every failure into a message in the user's language.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Optional
 
 from indextts_core.errors import IndexTTSError
 
@@ -39,11 +39,11 @@ EVENTS = frozenset({"button", "audio", "text", "aloud", "inline"})
 class CommandLayer:
     """Turns invocations into replies.  Adapters only translate platform objects."""
 
-    def __init__(self, store: Store, engine: Any, jobs: Any, settings: Settings = Settings()) -> None:
+    def __init__(self, store: Store, engine: Any, jobs: Any, settings: Optional[Settings] = None) -> None:
         """``engine``: its ``name`` and ``version``; ``jobs``: the queue (:class:`~..jobs.JobQueue`
         or the Redis one) that runs :mod:`..tasks` wherever the engine is."""
         self.store = store
-        self.services = Services(store, engine, jobs, settings)
+        self.services = Services(store, engine, jobs, settings or Settings())
         self.confirmations = Confirmations(self.services)
         self.account = AccountCommands(self.services, self.confirmations)
         self.clone = CloneCommands(self.services, self.confirmations)

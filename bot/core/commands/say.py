@@ -32,6 +32,13 @@ PIPELINE = 2
 BUSY_RETRY_S = 1.0
 
 
+def _revoked(sent: int, total: int) -> PermissionDenied:
+    return PermissionDenied(
+        f"That voice may no longer be used here (its owner stopped sharing it, or the rules changed): "
+        f"I stopped after {sent} of {total} part(s).",
+        f"这个声音已不能在这里使用（主人已停止共享或规则已变）：我在 {total} 部分中的第 {sent} 部分后停下了。")
+
+
 class SayCommands:
     def __init__(self, services: Services, role_of) -> None:
         self.s = services
@@ -153,31 +160,16 @@ class SayCommands:
                     await asyncio.sleep(BUSY_RETRY_S)
                     await submit_more(first=False)
                 rendered = await self.s.wait_job(futures.popleft(), out)
-                revoked = PermissionDenied(
-                    f"That voice may no longer be used here (its owner stopped sharing it, or the rules changed): "
-                    f"I stopped after {sent} of {len(notes)} part(s).",
-                    f"这个声音已不能在这里使用（主人已停止共享或规则已变）：我在 {len(notes)} 部分中的第 {sent} 部分后停下了。")
                 if guard is not None and not await guard():
-                    raise revoked
+                    raise _revoked(sent, len(notes))
                 await submit_more(first=False)
                 parts = list(captions) if index == 0 else []
                 if len(notes) > 1:
                     parts.append(tr(lang, f"part {index + 1}/{len(notes)}", f"第 {index + 1}/{len(notes)} 部分"))
-                # The audit row first: a note never goes out without the row its watermark points to
+                # The records first: a note never goes out without the row its watermark points to
                 # (and not at all if its owner or requester was deleted meanwhile).
-                if not await self.s.store.audit(AuditEntry(
-                        user.id, inv.place.platform, inv.place.server_id, hashlib.sha256(piece.encode()).hexdigest(),
-                        emotion.describe() if emotion else "neutral", rendered.duration, voice_owner_id=owner,
-                        mark=marks[index])):
-                    raise revoked
-                if owner is not None and owner != user.id:
-                    # The server's own record of the use, kept whatever the requester deletes later.
-                    owner_row = await self.s.store.user_by_id(owner)
-                    if owner_row is None:
-                        raise revoked
-                    await self.s.store.record_voice_use(
-                        VoiceUse(inv.place.platform, inv.place.server_id, inv.actor.user_id, owner_row.platform_user_id,
-                                 marks[index]), piece, self.s.settings.voice_use_retention_days)
+                if not await self._record(inv, user, owner, piece, rendered.duration, emotion, marks[index]):
+                    raise _revoked(sent, len(notes))
                 # No platform file reuse: every note carries its own watermark, bound to its own audit row.
                 await out.voice(rendered.ogg, rendered.duration, rendered.waveform, caption=" — ".join(parts) or None)
                 sent += 1
@@ -187,6 +179,24 @@ class SayCommands:
             for f in futures:
                 f.cancel()
         return sent
+
+    async def _record(self, inv: Invocation, user: User, owner: Optional[int], piece: str, seconds: float,
+                      emotion: Optional[EmotionSpec], mark: int) -> bool:
+        """The note's audit row and, in someone else's voice, the server's own record of the use
+        (kept whatever the requester deletes later); False when the owner or requester is gone."""
+        if not await self.s.store.audit(AuditEntry(
+                user.id, inv.place.platform, inv.place.server_id, hashlib.sha256(piece.encode()).hexdigest(),
+                emotion.describe() if emotion else "neutral", seconds, voice_owner_id=owner, mark=mark)):
+            return False
+        if owner is None or owner == user.id:
+            return True
+        owner_row = await self.s.store.user_by_id(owner)
+        if owner_row is None:
+            return False
+        await self.s.store.record_voice_use(
+            VoiceUse(inv.place.platform, inv.place.server_id, inv.actor.user_id, owner_row.platform_user_id, mark),
+            piece, self.s.settings.voice_use_retention_days)
+        return True
 
     async def _tell_owner(self, inv: Invocation, owner_id: int, text: str) -> None:
         """The owner of a shared voice, if they asked (/share notify on), hears of each use in

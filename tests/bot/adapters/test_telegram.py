@@ -5,25 +5,13 @@ import time
 
 import pytest
 
-from bot.adapters.telegram import run_telegram
 from indextts_core.audio import ogg_opus_info
 from tests.bot.conftest import spoken
 from tests.probe import probe
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 GROUP = -100500
 
 
-@pytest.fixture
-async def tg(app):
-    fake = await FakeTelegram().start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_telegram(app, TOKEN, fake.base_url, fake.base_file_url, stop=stop))
-    await fake.wait_for("setMyCommands", 2, timeout=30)
-    yield fake
-    stop.set()
-    await asyncio.wait_for(task, 30)
-    await fake.stop()
 
 
 async def test_commands_are_published_with_admin_scope(tg):

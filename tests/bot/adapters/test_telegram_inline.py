@@ -8,7 +8,6 @@ import numpy as np
 
 from indextts_core import watermark
 from indextts_core.audio import read_audio
-from tests.bot.adapters.test_telegram import tg  # noqa: F401  (the fixture)
 from tests.bot.conftest import clone
 from tests.bot.core.commands.helpers import spoken_hashes
 

@@ -57,6 +57,14 @@ async def test_forget_removes_every_row_of_the_user(store):
     assert await store.is_blocked("tg", "g", ("1",))  # the server's moderation record stays
 
 
+async def test_forgets_proof_covers_every_table_that_refers_to_a_user(store):
+    columns = await store.user_columns()
+    # read from the schema: every table with a user's id in it, whoever adds the next one
+    assert {("voices", "user_id"), ("audit_log", "voice_owner_id"), ("voice_shares", "owner_id"),
+            ("share_notices", "user_id"), ("rendered_voices", "user_id")} <= set(columns)
+    assert len(columns) >= 12 and not any(t == "voice_use_records" for t, _ in columns)  # kept by design: no key
+
+
 async def test_policy_defaults_and_update(store):
     p = await store.policy("tg", "g")
     assert p == Policy("tg", "g")
