@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
 
 from indextts_core import watermark
+from indextts_core.audio import MIN_SPEECH_SECONDS
+from indextts_core.decoding import MAX_DECODE_SECONDS
 from indextts_core.engine import VoiceProfile
 
 from ...storage import Store
@@ -30,8 +32,9 @@ class Settings:
     #: Longest acceptable wait before the first note (queue + the platform's own send backlog):
     #: beyond it /say says "busy" at once instead of making people wait.
     max_wait_seconds: float = 45.0
-    max_reference_seconds: float = 30.0
-    min_reference_seconds: float = 3.0
+    # The core's own limits: the engine refuses less speech, and decodes no more, than these.
+    max_reference_seconds: float = MAX_DECODE_SECONDS
+    min_reference_seconds: float = MIN_SPEECH_SECONDS
     #: How long a server keeps its record of each use of another member's voice (whatever the
     #: requester's /forget or an admin's /purge deletes), like its blocks.
     voice_use_retention_days: int = 180

@@ -124,14 +124,17 @@ class CloneCommands:
             raise BadRequest("Please record a voice message with the microphone button: audio files can't be used, "
                              "because I must hear the person who agreed, live.",
                              "请用麦克风按钮录制语音消息：不能使用音频文件，因为我必须听到同意者本人的声音。")
+        span = f"{limits.min_reference_seconds:g}–{limits.max_reference_seconds:g}"  # the limits themselves, never a copy
         if audio.size is not None and audio.size > MAX_UPLOAD_BYTES:
-            raise BadRequest("That recording is too large (over 20 MB). Please send 5–30 seconds.", "录音太大（超过 20 MB）。请发送 5–30 秒。")
+            raise BadRequest(f"That recording is too large (over 20 MB). Please send {span} seconds.",
+                             f"录音太大（超过 20 MB）。请发送 {span} 秒。")
         if audio.duration is not None and audio.duration > limits.max_reference_seconds:
-            raise BadRequest(f"That recording is {audio.duration:.0f} s long; please send 5–30 seconds.",
-                             f"录音长 {audio.duration:.0f} 秒；请发送 5–30 秒。")
+            raise BadRequest(f"That recording is {audio.duration:.0f} s long; please send {span} seconds.",
+                             f"录音长 {audio.duration:.0f} 秒；请发送 {span} 秒。")
         if audio.duration is not None and audio.duration < limits.min_reference_seconds:
-            raise BadRequest(f"That recording is only {audio.duration:.1f} s; please speak for at least 5 seconds.",
-                             f"录音只有 {audio.duration:.1f} 秒；请至少说 5 秒。")
+            raise BadRequest(f"That recording is only {audio.duration:.1f} s; please speak for at least "
+                             f"{limits.min_reference_seconds:g} seconds.",
+                             f"录音只有 {audio.duration:.1f} 秒；请至少说 {limits.min_reference_seconds:g} 秒。")
 
     async def _clone_from(self, inv: Invocation, out: Responder, user: User, pending: PendingAction, audio: AudioIn) -> None:
         lang = user.language
@@ -141,7 +144,9 @@ class CloneCommands:
                           "收到——正在检查录音并制作你的声音。需要几秒钟（重启后第一次最多一分钟）……"))
         data = await audio.fetch()  # kept in memory only: raw audio never touches the disk
         if len(data) > MAX_UPLOAD_BYTES:
-            raise BadRequest("That recording is too large (over 20 MB). Please send 5–30 seconds.", "录音太大（超过 20 MB）。请发送 5–30 秒。")
+            span = f"{self.s.settings.min_reference_seconds:g}–{self.s.settings.max_reference_seconds:g}"
+            raise BadRequest(f"That recording is too large (over 20 MB). Please send {span} seconds.",
+                             f"录音太大（超过 20 MB）。请发送 {span} 秒。")
         digest = hashlib.sha256(data).hexdigest()
         cloned = await self.s.run(inv, out, CloneTask(data, pending.method, pending.code, pending.language))
         profile, check = cloned.profile, cloned.check

@@ -118,8 +118,9 @@ async def test_wrong_code_is_refused_and_nothing_stored(app, engine):
 @pytest.mark.parametrize("kw,message", [
     (dict(forwarded=True), "forwarded"),
     (dict(voice_note=False), "microphone button"),
-    (dict(duration=600.0), "600 s long"),
-    (dict(duration=0.3), "only 0.3 s"),
+    (dict(duration=600.0), "600 s long; please send 3–30 seconds"),
+    # the limit users are told is the core's own (MIN_SPEECH_SECONDS), not a number copied by hand
+    (dict(duration=0.3), "only 0.3 s; please speak for at least 3 seconds"),
 ])
 async def test_clone_recording_prechecks(app, kw, message):
     out = await _agreed(app)
