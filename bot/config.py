@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
+from .logsafe import without_credentials
 from .queue_seal import MIN_SECRET_CHARS, SECRET_ENV
 
 
@@ -141,7 +142,7 @@ def _check_urls(table, where: str, schemes: tuple[str, ...]):
         return table
     scheme, sep, _ = url.partition("://")
     if not sep or scheme not in schemes:
-        raise ConfigError(f"{where}.url must start with {' or '.join(s + '://' for s in schemes)} (got {url.split('@')[-1]!r})")
+        raise ConfigError(f"{where}.url must start with {' or '.join(s + '://' for s in schemes)} (got {without_credentials(url)!r})")
     return table
 
 

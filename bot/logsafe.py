@@ -24,6 +24,16 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return _TOKEN_SHAPES.sub(REDACTED, text)
 
 
+def without_credentials(url: str) -> str:
+    """A URL fit for a message or a log line: ``scheme://…@host/...`` without user and password
+    (the one place that decides how a URL is shown)."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    host = rest.rsplit("@", 1)[1]
+    return f"{scheme}{sep}…@{host}" if sep else f"…@{host}"
+
+
 class RedactingFormatter(logging.Formatter):
     def __init__(self, fmt: str, secrets: Iterable[str] = ()) -> None:
         super().__init__(fmt)

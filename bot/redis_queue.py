@@ -42,6 +42,7 @@ from typing import Any, Callable, Optional
 from .config import Config, ConfigError
 from .core.errors import Busy
 from .core.tasks import JobFailed, pack, unpack
+from .logsafe import without_credentials
 from .queue_seal import Forged, Sealer
 
 log = logging.getLogger(__name__)
@@ -243,20 +244,12 @@ async def check_persistence(client, url: str) -> None:
         aof = (await client.config_get("appendonly")).get("appendonly", "no")
     except Exception:  # managed Redis often refuses CONFIG: say what to check instead
         log.warning("cannot read the persistence settings of %s: make sure it keeps no snapshot or AOF on disk, "
-                    "because /clone jobs carry voice recordings", _safe(url))
+                    "because /clone jobs carry voice recordings", without_credentials(url))
         return
     if save or aof == "yes":
         log.warning("Redis at %s saves its data to disk (save %r, appendonly %s): /clone jobs carry voice "
                     "recordings, and they must not reach a disk. Run it with --save '' --appendonly no.",
-                    _safe(url), save, aof)
-
-
-def _safe(url: str) -> str:
-    """The URL without a password."""
-    if "@" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://…@{rest.split('@', 1)[1]}"
-    return url
+                    without_credentials(url), save, aof)
 
 
 def redis_access(config: Config) -> RedisAccess:
@@ -317,14 +310,14 @@ class RedisJobQueue:
             info = await self._client.info("server")
         except Exception as exc:
             await self._client.aclose()
-            raise RuntimeError(f"[queue] url {_safe(self.url)} is not reachable: {exc}") from exc
+            raise RuntimeError(f"[queue] url {without_credentials(self.url)} is not reachable: {exc}") from exc
         self._run_id = info.get("run_id")
         self._scripts = _Scripts(self._client)
         await check_persistence(self._client, self.url)
         await self._refresh()
         self._tasks = [asyncio.create_task(self._read_results(), name="redis-results"),
                        asyncio.create_task(self._monitor(), name="redis-monitor")]
-        log.info("synthesis queue: Redis at %s, %d worker(s) registered", _safe(self.url), self.workers)
+        log.info("synthesis queue: Redis at %s, %d worker(s) registered", without_credentials(self.url), self.workers)
         return self
 
     # --- what the command layer uses ----------------------------------------------------------

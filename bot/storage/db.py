@@ -20,6 +20,7 @@ from typing import Any, AsyncIterator, Union
 
 import aiosqlite
 
+from ..logsafe import without_credentials
 from .migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class SchemaTooNewError(StorageError):
 def sqlite_path(url: str) -> str:
     """The file of a ``sqlite:///relative`` or ``sqlite:////absolute`` URL."""
     if not url.startswith("sqlite:///"):
-        raise StorageError(f"not a SQLite URL: {url.split('@')[-1]}")
+        raise StorageError(f"not a SQLite URL: {without_credentials(url)}")
     return url[len("sqlite:///"):]
 
 
@@ -212,7 +213,7 @@ class PostgresDatabase(_Queries):
 
     @property
     def where(self) -> str:
-        return self.url.split("@")[-1]  # never the password
+        return without_credentials(self.url)
 
     async def open(self) -> None:
         try:

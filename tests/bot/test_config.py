@@ -141,3 +141,15 @@ def test_a_redis_queue_without_a_strong_shared_secret_is_refused(tmp_path, secre
     env = {} if secret is None else {"VOICEBOT_QUEUE_SECRET": secret}
     with pytest.raises(ConfigError, match="needs VOICEBOT_QUEUE_SECRET.*at least 32 characters"):
         load_config(path, env=env)
+
+
+@pytest.mark.parametrize("url,shown", [
+    ("redis://:pw@10.0.0.5:6379/0", "redis://…@10.0.0.5:6379/0"),
+    ("postgresql://bot:p@ss@db/voicebot", "postgresql://…@db/voicebot"),  # an @ inside the password
+    ("rediss://voicebot@redis.internal:6380/0", "rediss://…@redis.internal:6380/0"),
+    ("sqlite:///data/bot.sqlite3", "sqlite:///data/bot.sqlite3"),
+])
+def test_urls_are_shown_without_their_credentials(url, shown):
+    from bot.logsafe import without_credentials
+
+    assert without_credentials(url) == shown
