@@ -460,6 +460,9 @@ class RedisJobQueue:
             try:
                 await reap(self._scripts, self.prefix)
                 await self._refresh()
+                # Asked every second, not only after an error: a Redis that came back within the
+                # client's retry leaves no error behind, and the jobs it lost must still be told.
+                await self._check_restart()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

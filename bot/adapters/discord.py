@@ -450,6 +450,10 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
     async def policy(interaction: discord.Interaction) -> None:
         await client.run_command(interaction, "policy", with_roles=True)
 
+    @admin.command(name="usage", description="This server's voice notes over the last 30 days, per member and engine")
+    async def usage(interaction: discord.Interaction) -> None:
+        await client.run_command(interaction, "usage")
+
     @admin.command(name="set", description="Change a policy setting")
     @app_commands.choices(setting=[app_commands.Choice(name=n, value=n) for n in
                                    ("clone", "say", "role", "cooldown", "max_chars", "shared", "read_aloud",

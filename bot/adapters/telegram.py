@@ -41,6 +41,7 @@ ADMIN_COMMANDS = [
     ("policy", "This group's voice policy / 本群语音规则"), ("block", "Block a member (reply to them) / 封禁成员"),
     ("unblock", "Unblock a member / 解除封禁"), ("trust", "Trust a member / 信任成员"),
     ("untrust", "Untrust a member / 取消信任"), ("purge", "Delete a member's shares and history here / 清除成员记录"),
+    ("usage", "This group's voice notes: last 30 days / 本群用量"),
 ]
 ADMIN_CACHE_S = 60.0  # how long a group's admin list is trusted: a demotion counts within a minute
 #: The rights that make a Telegram administrator a bot admin: moderation ones.  An administrator

@@ -36,7 +36,7 @@ ALLOW = Decision(True)
 #: Commands anyone may run anywhere, blocked or not: information and one's own data.
 OPEN_COMMANDS = frozenset({"start", "help", "emotions", "voice", "forget", "button", "audio", "text", "cancel",
                            "readaloud", "verify"})
-ADMIN_COMMANDS = frozenset({"policy", "block", "unblock", "trust", "untrust", "purge"})
+ADMIN_COMMANDS = frozenset({"policy", "block", "unblock", "trust", "untrust", "purge", "usage"})
 
 
 def decide(command: str, role: Role, policy: Policy, blocked: bool) -> Decision:

@@ -61,6 +61,7 @@ class Rendered:
     duration: float
     waveform: bytes
     embedding: Optional[bytes] = None  # float32 speaker embedding, when asked for
+    compute_seconds: float = 0.0  # synthesis, watermark and encoding (metering; the rest was queue wait)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Runtime:
         return self.clone(task)
 
     def render(self, task: RenderTask) -> Rendered:
+        begun = time.perf_counter()
         profile = VoiceProfile.from_bytes(task.profile) if task.profile is not None else None
         started = time.perf_counter()
         result = self.engine.synthesize(task.text, voice=profile, emotion=task.emotion, duration=task.duration)
@@ -122,7 +124,7 @@ class Runtime:
         ogg = encode_ogg_opus(samples, result.sample_rate, tags={
             "description": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
         embedding = embedding_bytes(self.speakers.embed(samples, result.sample_rate)) if task.embed_speaker else None
-        return Rendered(ogg, ogg_opus_info(ogg).duration, waveform(samples), embedding)
+        return Rendered(ogg, ogg_opus_info(ogg).duration, waveform(samples), embedding, time.perf_counter() - begun)
 
     def default_voice_embeddings(self) -> list[np.ndarray]:
         """Speaker embeddings of the engine's own default voices (English and Chinese), once."""
@@ -202,7 +204,7 @@ def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
         d = {"kind": "clone", **{f.name: getattr(obj, f.name) for f in fields(obj)}}
     elif isinstance(obj, Rendered):
         d = {"kind": "rendered", "ogg": obj.ogg, "duration": obj.duration, "waveform": obj.waveform,
-             "embedding": obj.embedding}
+             "embedding": obj.embedding, "compute_seconds": obj.compute_seconds}
     elif isinstance(obj, Cloned):
         check = obj.check
         d = {"kind": "cloned", "profile": obj.profile.to_bytes(),

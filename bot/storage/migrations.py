@@ -143,7 +143,8 @@ MIGRATIONS: list[str] = [
     # 5: accountability: each use of another person's voice, kept by the server for a retention
     #    period whatever the requester or an admin deletes (no foreign keys: /forget and /purge do
     #    not cascade here); texts only as a keyed hash with this deployment's own salt; and the owners
-    #    who want a private notice each time their shared voice is used
+    #    who want a private notice each time their shared voice is used; and what each note cost
+    #    (the server's record: /forget removes only the link to the user)
     """
     CREATE TABLE voice_use_records (
         id INTEGER PRIMARY KEY,
@@ -166,5 +167,18 @@ MIGRATIONS: list[str] = [
         user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
         created_at REAL NOT NULL
     );
+    CREATE TABLE usage_records (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        server_id TEXT NOT NULL,
+        user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        engine TEXT NOT NULL,
+        characters INTEGER NOT NULL,
+        audio_s REAL NOT NULL,
+        compute_s REAL NOT NULL,
+        wait_s REAL NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX usage_by_server ON usage_records (platform, server_id, created_at);
     """,
 ]

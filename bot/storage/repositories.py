@@ -111,6 +111,33 @@ class VoiceUse:
 
 
 @dataclass(frozen=True)
+class UsageEntry:
+    """What one voice note cost: made by ``engine`` for ``user_id`` in a server."""
+
+    platform: str
+    server_id: str
+    user_id: Optional[int]
+    engine: str
+    characters: int
+    audio_s: float
+    compute_s: float
+    wait_s: float
+    created_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """Totals of a group of notes (one member, or one engine) over a period."""
+
+    key: str  # platform user id ("" once they used /forget), or engine name
+    notes: int
+    characters: int
+    audio_s: float
+    compute_s: float
+    wait_s: float  # the average
+
+
+@dataclass(frozen=True)
 class Provenance:
     """What the audit row of a marked note says (for /verify)."""
 
@@ -372,6 +399,30 @@ class Store:
     async def text_matches(self, text: str, text_hmac: str) -> bool:
         """Does a kept record's hash belong to ``text`` (a moderator checking a reported message)?"""
         return hmac.compare_digest(hmac.new(await self._salt(), text.encode(), hashlib.sha256).hexdigest(), text_hmac)
+
+    # ---------------------------------------------------------------- metering
+    async def record_usage(self, entry: UsageEntry) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO usage_records (platform, server_id, user_id, engine, characters, audio_s, compute_s, wait_s, "
+                "created_at) VALUES (?,?,?,?,?,?,?,?,?)", entry.platform, entry.server_id, entry.user_id, entry.engine,
+                entry.characters, entry.audio_s, entry.compute_s, entry.wait_s, entry.created_at)
+
+    async def usage(self, platform: str, server_id: str, since: float) -> tuple[list[UsageRow], list[UsageRow]]:
+        """This server's notes since ``since``: (per member, most audio first; per engine)."""
+        totals = "COUNT(*), SUM(r.characters), SUM(r.audio_s), SUM(r.compute_s), AVG(r.wait_s)"
+        members = await self.db.fetchall(
+            f"SELECT COALESCE(u.platform_user_id, ''), {totals} FROM usage_records r LEFT JOIN users u ON u.id = r.user_id "
+            "WHERE r.platform=? AND r.server_id=? AND r.created_at >= ? GROUP BY COALESCE(u.platform_user_id, '') "
+            "ORDER BY SUM(r.audio_s) DESC", platform, server_id, since)
+        engines = await self.db.fetchall(
+            f"SELECT r.engine, {totals} FROM usage_records r WHERE r.platform=? AND r.server_id=? AND r.created_at >= ? "
+            "GROUP BY r.engine ORDER BY SUM(r.audio_s) DESC", platform, server_id, since)
+
+        def rows(found) -> list[UsageRow]:
+            return [UsageRow(r[0], int(r[1]), int(r[2]), float(r[3]), float(r[4]), float(r[5])) for r in found]
+
+        return rows(members), rows(engines)
 
     async def mark_in_use(self, mark: int) -> bool:
         return (await self.db.fetchone("SELECT 1 FROM audit_log WHERE mark=?", mark) is not None

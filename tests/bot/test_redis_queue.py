@@ -283,3 +283,13 @@ async def test_the_first_request_after_a_redis_crash_goes_through_on_a_fresh_con
     assert _text(task) == "right after the crash"
     await link.complete(job_id, pack(Rendered(b"ok", 1.0, b"")), 0.1)
     assert (await asyncio.wait_for(future, 10)).ogg == b"ok"
+
+
+async def test_a_redis_that_comes_back_at_once_is_still_noticed_and_its_lost_jobs_told(queue, redis_server):
+    await _link(redis_server)
+    await queue._refresh()
+    future = await _enqueue(queue, "A", "lost in a quick restart")
+    redis_server.kill()
+    redis_server.start()  # back before any read fails for long: the client's retry hides the gap
+    with pytest.raises(Busy, match="restarted"):
+        await asyncio.wait_for(future, 10)

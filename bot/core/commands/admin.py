@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Optional
 
-from ...storage import Policy, User
+from ...storage import Policy, UsageRow, User
 from ..errors import BadRequest
 from ..invocation import Invocation, Responder
 from ..messages import tr
@@ -17,13 +18,50 @@ POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | ro
                 " | read_aloud 频道|here|off | voice_idle 秒数|default | leave_alone on|off|default")
 
 
+USAGE_DAYS = 30
+USAGE_TOP = 10  # members listed by name; the rest are counted
+
+
 class AdminCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
 
     def handlers(self):
         return {"policy": self.policy, "block": self.block, "unblock": self.block, "trust": self.trust,
-                "untrust": self.trust, "purge": self.purge}
+                "untrust": self.trust, "purge": self.purge, "usage": self.usage}
+
+    async def usage(self, inv: Invocation, out: Responder, user: User) -> None:
+        """/usage: what this server's voice notes cost over the last 30 days, per member and engine."""
+        lang = user.language
+        members, engines = await self.s.store.usage(inv.place.platform, inv.place.server_id,
+                                                    time.time() - USAGE_DAYS * 86400)
+        if not engines:
+            await out.text(tr(lang, f"No voice notes here in the last {USAGE_DAYS} days.",
+                              f"最近 {USAGE_DAYS} 天这里没有生成语音。"))
+            return
+        notes = sum(r.notes for r in engines)
+        speech, compute = sum(r.audio_s for r in engines), sum(r.compute_s for r in engines)
+        wait = sum(r.wait_s * r.notes for r in engines) / notes
+
+        def line(name: str, r: UsageRow) -> str:
+            return tr(lang, f"{name}: {r.notes} notes, {r.characters} characters, {r.audio_s / 60:.1f} min of speech, "
+                            f"{r.compute_s:.0f} s of compute",
+                      f"{name}：{r.notes} 条，{r.characters} 个字符，{r.audio_s / 60:.1f} 分钟语音，{r.compute_s:.0f} 秒计算")
+
+        def member(key: str) -> str:
+            return tr(lang, f"user {key}", f"用户 {key}") if key else tr(lang, "a deleted account", "已删除的账号")
+
+        text = [tr(lang, f"Last {USAGE_DAYS} days here: {notes} voice notes, {speech / 60:.1f} min of speech, "
+                         f"{compute / 60:.1f} min of compute, {wait:.1f} s average wait in the queue.",
+                   f"最近 {USAGE_DAYS} 天：{notes} 条语音，{speech / 60:.1f} 分钟语音，{compute / 60:.1f} 分钟计算，"
+                   f"平均排队 {wait:.1f} 秒。"),
+                tr(lang, "By member:", "按成员：")]
+        text += ["• " + line(member(r.key), r) for r in members[:USAGE_TOP]]
+        if len(members) > USAGE_TOP:
+            text.append(tr(lang, f"…and {len(members) - USAGE_TOP} more", f"……以及另外 {len(members) - USAGE_TOP} 位"))
+        text.append(tr(lang, "By engine:", "按引擎："))
+        text += ["• " + line(r.key, r) for r in engines]
+        await out.text("\n".join(text))
 
     async def policy(self, inv: Invocation, out: Responder, user: User) -> None:
         lang = user.language

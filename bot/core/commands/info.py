@@ -32,7 +32,7 @@ HELP = {
         "/forget — delete everything I keep about you\n/cancel — stop a /clone or /forget in progress\n"
         "/verify — reply to a voice note: did I make it? (every note I send carries a watermark)\n"
         "Admins: /policy, /policy set <setting> <value>, /block @user, /unblock @user, /trust @user, /untrust @user, "
-        "/purge @user (or reply to their message).\nSettings: " + _ADMIN_HELP_EN,
+        "/purge @user (or reply to their message), /usage (the last 30 days of voice notes here).\nSettings: " + _ADMIN_HELP_EN,
         "/say [情绪] [0-1] [x1.2 | 3.2s] 文本 —— 把文本读成语音消息。\n"
         "• 情绪：名称加强度（愤怒 0.7 …）或加标记：愤怒：… / （愤怒）… / #愤怒 …；"
         "也可写 v=0,1,0,0,0,0,0,0 或带引号的描述：\"冷笑着说\"。没有标记的词会被朗读出来。\n"
@@ -44,7 +44,7 @@ HELP = {
         "/forget —— 删除我保存的你的全部数据\n/cancel —— 取消进行中的 /clone 或 /forget\n"
         "/verify —— 回复一条语音：它是我生成的吗？（我发出的每条语音都带有水印）\n"
         "管理员：/policy、/policy set <设置> <值>、/block @用户、/unblock @用户、/trust @用户、/untrust @用户、"
-        "/purge @用户（或回复其消息）。\n设置：" + _ADMIN_HELP_ZH),
+        "/purge @用户（或回复其消息）、/usage（这里最近 30 天的语音用量）。\n设置：" + _ADMIN_HELP_ZH),
     "discord": (
         "/say text:… [emotion:…] [intensity:0–1] [speed:0.8–1.33] [seconds:…] [emotion_text:…] [as_member:…] — "
         "speak text as a voice message. speed 1.2 = 20 % faster; emotion_text describes a feeling "
@@ -56,7 +56,7 @@ HELP = {
         "/verify recording:… or right-click a message → Apps → Verify voice — did I make it?\n"
         "Voice channels: /join, /say … voice:True (speak there in your voice), /skip and /stop (yours, or any as a "
         "moderator), /leave; /readaloud allow:False keeps your messages in the read-aloud channel silent.\n"
-        "Admins (Manage Server): /voiceadmin policy | set | block | unblock | trust | untrust | purge.\n"
+        "Admins (Manage Server): /voiceadmin policy | set | block | unblock | trust | untrust | purge | usage.\n"
         "Settings: " + _ADMIN_HELP_EN + "; read_aloud CHANNEL|here|off — speak that channel's messages in voice "
         "(members in voice with the bot, in their own voice); voice_idle SECONDS|default, leave_alone on|off|default "
         "— when the bot leaves voice",
@@ -68,7 +68,7 @@ HELP = {
         "/verify recording:… 或右键点击消息 → 应用 → Verify voice —— 它是我生成的吗？\n"
         "语音频道：/join，/say … voice:True（用你的声音在那里说），/skip 和 /stop（你点播的，管理员可处理任何一条），/leave；"
         "/readaloud allow:False 让你在朗读频道的消息不被读出。\n"
-        "管理员（管理服务器权限）：/voiceadmin policy | set | block | unblock | trust | untrust | purge。\n"
+        "管理员（管理服务器权限）：/voiceadmin policy | set | block | unblock | trust | untrust | purge | usage。\n"
         "设置：" + _ADMIN_HELP_ZH + "；read_aloud 频道|here|off —— 在语音频道朗读该频道的消息（与机器人同在语音里的成员，用其本人声音）；"
         "voice_idle 秒数|default、leave_alone on|off|default —— 机器人何时离开语音"),
 }

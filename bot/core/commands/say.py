@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
+import time
 from typing import Awaitable, Callable, Optional
 
 from indextts_core.audio import MAX_UPLOAD_BYTES
 from indextts_core.engine import EmotionSpec, VoiceProfile
 from indextts_core.frontend.clean import check_script, clean_text, has_words
 
-from ...storage import AuditEntry, Policy, User, VoiceUse
+from ...storage import AuditEntry, Policy, UsageEntry, User, VoiceUse
 from ..consent import is_consent_sentence
 from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
 from ..invocation import AudioIn, Button, Invocation, Responder
@@ -19,7 +20,7 @@ from ..messages import tr
 from ..notes import FIRST_NOTE_S, MAX_NOTE_S, plan_notes
 from ..permissions import Role
 from ..say_args import describe_speed, parse_say
-from ..tasks import RenderTask
+from ..tasks import Rendered, RenderTask
 from .account import SHARE_OFF_BUTTON
 from .base import Services
 from .voicechat import check_speaking_place
@@ -130,6 +131,7 @@ class SayCommands:
         lang = user.language
         futures: collections.deque[asyncio.Future] = collections.deque()
         marks: list[int] = []  # the watermark of each note submitted, in order
+        queued_at: list[float] = []  # when each was submitted (metering: wait = total − compute)
         submitted = 0
 
         voice = profile.to_bytes() if profile is not None else None
@@ -139,8 +141,9 @@ class SayCommands:
             while submitted < len(notes) and len(futures) < PIPELINE:
                 try:
                     mark = await self.s.new_mark()
-                    marks.append(mark)
                     futures.append(await self.s.submit(inv, RenderTask(notes[submitted], voice, emotion, duration, mark)))
+                    marks.append(mark)
+                    queued_at.append(time.monotonic())
                 except Busy:
                     if first and not futures:
                         raise
@@ -168,7 +171,8 @@ class SayCommands:
                     parts.append(tr(lang, f"part {index + 1}/{len(notes)}", f"第 {index + 1}/{len(notes)} 部分"))
                 # The records first: a note never goes out without the row its watermark points to
                 # (and not at all if its owner or requester was deleted meanwhile).
-                if not await self._record(inv, user, owner, piece, rendered.duration, emotion, marks[index]):
+                wait = max(0.0, time.monotonic() - queued_at[index] - rendered.compute_seconds)
+                if not await self._record(inv, user, owner, piece, rendered, emotion, marks[index], wait):
                     raise _revoked(sent, len(notes))
                 # No platform file reuse: every note carries its own watermark, bound to its own audit row.
                 await out.voice(rendered.ogg, rendered.duration, rendered.waveform, caption=" — ".join(parts) or None)
@@ -180,14 +184,18 @@ class SayCommands:
                 f.cancel()
         return sent
 
-    async def _record(self, inv: Invocation, user: User, owner: Optional[int], piece: str, seconds: float,
-                      emotion: Optional[EmotionSpec], mark: int) -> bool:
-        """The note's audit row and, in someone else's voice, the server's own record of the use
-        (kept whatever the requester deletes later); False when the owner or requester is gone."""
+    async def _record(self, inv: Invocation, user: User, owner: Optional[int], piece: str, rendered: Rendered,
+                      emotion: Optional[EmotionSpec], mark: int, wait: float) -> bool:
+        """The note's audit row, what it cost (metering), and, in someone else's voice, the
+        server's own record of the use (kept whatever the requester deletes later); False when the
+        owner or requester is gone."""
         if not await self.s.store.audit(AuditEntry(
                 user.id, inv.place.platform, inv.place.server_id, hashlib.sha256(piece.encode()).hexdigest(),
-                emotion.describe() if emotion else "neutral", seconds, voice_owner_id=owner, mark=mark)):
+                emotion.describe() if emotion else "neutral", rendered.duration, voice_owner_id=owner, mark=mark)):
             return False
+        await self.s.store.record_usage(UsageEntry(
+            inv.place.platform, inv.place.server_id, user.id, self.s.engine.name or "?", len(piece), rendered.duration,
+            rendered.compute_seconds, wait))
         if owner is None or owner == user.id:
             return True
         owner_row = await self.s.store.user_by_id(owner)

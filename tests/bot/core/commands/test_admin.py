@@ -65,3 +65,22 @@ async def test_trust_needs_a_known_member_and_purge(app):
     assert "deleted" in (await run(app, "purge", "@t1", user="boss", admin=True, mentions={"@t1": "t1"})).last.text
     row = await app.store.find_user("test", "t1")
     assert await app.store.last_generation(row.id, "test", "g1") is None
+
+
+async def test_usage_shows_this_servers_last_30_days_per_member_and_engine(app):
+    assert "Only admins" in (await run(app, "usage", user="bob")).last.text
+    assert "No voice notes here" in (await run(app, "usage", user="boss", admin=True)).last.text
+    for who, text in (("bob", "Hello there, friends."), ("bob", "And once more."), ("carol", "Good evening.")):
+        assert (await say(app, text, user=who)).last.kind == "voice"
+    await say(app, "Somewhere else entirely.", user="bob", server="g2")
+    report = (await run(app, "usage", user="boss", admin=True)).last.text
+    assert "3 voice notes" in report
+    by_member = report.split("By member:")[1].split("By engine:")[0]
+    assert by_member.index("user bob: 2 notes") < by_member.index("user carol: 1 notes")  # most speech first
+    assert f"{app.engine.name}: 3 notes" in report.split("By engine:")[1]
+    members, engines = await app.store.usage("test", "g1", 0)
+    assert sum(r.characters for r in members) == len("Hello there, friends.") + len("And once more.") + len("Good evening.")
+    assert all(r.compute_s > 0 and r.audio_s > 0 and r.wait_s >= 0 for r in engines)
+    await app.store.forget((await app.store.find_user("test", "bob")).id)
+    after = (await run(app, "usage", user="boss", admin=True)).last.text
+    assert "3 voice notes" in after and "a deleted account: 2 notes" in after  # the server's record, unlinked
