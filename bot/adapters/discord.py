@@ -456,8 +456,8 @@ def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) ->
 
     @admin.command(name="set", description="Change a policy setting")
     @app_commands.choices(setting=[app_commands.Choice(name=n, value=n) for n in
-                                   ("clone", "say", "role", "cooldown", "max_chars", "shared", "read_aloud",
-                                    "voice_idle", "leave_alone")])
+                                   ("clone", "say", "role", "cooldown", "max_chars", "shared", "quota",
+                                    "member_quota", "read_aloud", "voice_idle", "leave_alone")])
     @app_commands.describe(value="on/off, everyone/role/admins, a number (voice_idle: seconds), a role name, or default",
                            role="For 'role': pick the role (instead of typing its name)",
                            channel="For 'read_aloud': the text channel to read aloud in voice (value 'off' turns it off)")

@@ -180,5 +180,7 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     CREATE INDEX usage_by_server ON usage_records (platform, server_id, created_at);
+    ALTER TABLE server_policies ADD COLUMN quota_server_s INTEGER;
+    ALTER TABLE server_policies ADD COLUMN quota_member_s INTEGER;
     """,
 ]

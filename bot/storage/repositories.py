@@ -57,6 +57,8 @@ class Policy:
     read_aloud_channel: Optional[str] = None  # text channel whose messages are spoken in voice (Discord)
     voice_idle_s: Optional[int] = None  # leave voice after this long unused (None: the operator's default)
     voice_leave_alone: Optional[bool] = None  # leave voice when no person is left (None: the operator's default)
+    quota_server_s: Optional[int] = None  # seconds of speech a day for the whole server (None: no limit)
+    quota_member_s: Optional[int] = None  # seconds of speech a day for each member (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -255,23 +257,25 @@ class Store:
         return Policy(platform, server_id, bool(row["clone_allowed"]), row["say_mode"], row["say_role"],
                       int(row["cooldown_s"]), int(row["max_chars"]), bool(row["shared_voices_allowed"]),
                       row["read_aloud_channel"], row["voice_idle_s"],
-                      None if row["voice_leave_alone"] is None else bool(row["voice_leave_alone"]))
+                      None if row["voice_leave_alone"] is None else bool(row["voice_leave_alone"]),
+                      row["quota_server_s"], row["quota_member_s"])
 
     async def set_policy(self, policy: Policy) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO server_policies (platform, server_id, clone_allowed, say_mode, say_role, cooldown_s, "
-                "max_chars, shared_voices_allowed, read_aloud_channel, voice_idle_s, voice_leave_alone, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                "max_chars, shared_voices_allowed, read_aloud_channel, voice_idle_s, voice_leave_alone, quota_server_s, "
+                "quota_member_s, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(platform, server_id) DO UPDATE SET clone_allowed=excluded.clone_allowed, "
                 "say_mode=excluded.say_mode, say_role=excluded.say_role, cooldown_s=excluded.cooldown_s, "
                 "max_chars=excluded.max_chars, shared_voices_allowed=excluded.shared_voices_allowed, "
                 "read_aloud_channel=excluded.read_aloud_channel, voice_idle_s=excluded.voice_idle_s, "
-                "voice_leave_alone=excluded.voice_leave_alone, updated_at=excluded.updated_at",
+                "voice_leave_alone=excluded.voice_leave_alone, quota_server_s=excluded.quota_server_s, "
+                "quota_member_s=excluded.quota_member_s, updated_at=excluded.updated_at",
                 policy.platform, policy.server_id, int(policy.clone_allowed), policy.say_mode, policy.say_role,
                 policy.cooldown_s, policy.max_chars, int(policy.shared_voices_allowed), policy.read_aloud_channel,
                 policy.voice_idle_s, None if policy.voice_leave_alone is None else int(policy.voice_leave_alone),
-                time.time())
+                policy.quota_server_s, policy.quota_member_s, time.time())
 
     async def read_aloud_opted_out(self, user_id: int, platform: str, server_id: str) -> bool:
         return await self.db.fetchone("SELECT 1 FROM read_aloud_optouts WHERE user_id=? AND platform=? AND server_id=?", user_id, platform, server_id) is not None
@@ -407,6 +411,15 @@ class Store:
                 "INSERT INTO usage_records (platform, server_id, user_id, engine, characters, audio_s, compute_s, wait_s, "
                 "created_at) VALUES (?,?,?,?,?,?,?,?,?)", entry.platform, entry.server_id, entry.user_id, entry.engine,
                 entry.characters, entry.audio_s, entry.compute_s, entry.wait_s, entry.created_at)
+
+    async def speech_seconds(self, platform: str, server_id: str, since: float, user_id: Optional[int] = None) -> float:
+        """Seconds of speech made in this server since ``since`` (by one member, or by everyone)."""
+        sql = "SELECT COALESCE(SUM(audio_s), 0) FROM usage_records WHERE platform=? AND server_id=? AND created_at >= ?"
+        args: list[Any] = [platform, server_id, since]
+        if user_id is not None:
+            sql += " AND user_id=?"
+            args.append(user_id)
+        return float((await self.db.fetchone(sql, *args))[0])
 
     async def usage(self, platform: str, server_id: str, since: float) -> tuple[list[UsageRow], list[UsageRow]]:
         """This server's notes since ``since``: (per member, most audio first; per engine)."""

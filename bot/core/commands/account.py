@@ -128,11 +128,13 @@ class AccountCommands:
             tr(user.language,
                "Delete your voice, consent records, shares, pending requests and history everywhere? This cannot be "
                "undone. (Each server keeps its own moderation records and they stay: blocks placed on your account, "
-               f"and for {days} days a record of each time you used another member's shared voice there — who, whose "
-               "voice, when, and a keyed hash of the text, never the text itself.)",
+               f"for {days} days a record of each time you used another member's shared voice there — who, whose "
+               "voice, when, and a keyed hash of the text, never the text itself — and the counts of what its voice "
+               "notes cost, no longer linked to you.)",
                "删除你在所有地方的声音、同意记录、共享、进行中的请求和历史？此操作无法撤销。"
                "（每个服务器自己的管理记录会保留：对你账号设置的封禁，以及在 "
-               f"{days} 天内你在那里使用其他成员共享声音的记录——谁、谁的声音、何时、文本的加密哈希，绝不保存文本本身。）"),
+               f"{days} 天内你在那里使用其他成员共享声音的记录——谁、谁的声音、何时、文本的加密哈希，绝不保存文本本身——"
+               "以及该服务器语音用量的统计，不再与你关联。）"),
             self.confirm.buttons(action, user.language, tr(user.language, "Yes, delete everything", "是的，全部删除")))
 
     async def on_forget_button(self, inv: Invocation, out: Responder, user: User, action: PendingAction, yes: bool) -> None:

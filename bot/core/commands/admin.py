@@ -13,8 +13,10 @@ from ..messages import tr
 from .base import Services
 
 POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | role NAME | cooldown N | max_chars N | shared on|off"
+                " | quota SECONDS|off | member_quota SECONDS|off"
                 " | read_aloud CHANNEL|here|off | voice_idle SECONDS|default | leave_alone on|off|default",
                 "用法：/policy set clone on|off | say everyone|role|admins | role 角色名 | cooldown N | max_chars N | shared on|off"
+                " | quota 秒数|off | member_quota 秒数|off"
                 " | read_aloud 频道|here|off | voice_idle 秒数|default | leave_alone on|off|default")
 
 
@@ -80,7 +82,9 @@ class AdminCommands:
             tr(lang, "clone (cloned voices here)", "clone（这里可用克隆声音）") + f": {on if policy.clone_allowed else off}\n"
             + tr(lang, "say (who may speak)", "say（谁可以让机器人说话）") + f": {policy.say_mode}" + (f" ({role})" if role else "")
             + "\n" + tr(lang, "cooldown", "冷却") + f": {policy.cooldown_s} s\nmax_chars: {policy.max_chars}\n"
-            + tr(lang, "shared voices", "共享声音") + f": {on if policy.shared_voices_allowed else off}"
+            + tr(lang, "shared voices", "共享声音") + f": {on if policy.shared_voices_allowed else off}\n"
+            + tr(lang, "daily speech quota (server / member)", "每日语音额度（服务器 / 成员）") + ": "
+            + " / ".join(f"{q} s" if q is not None else off for q in (policy.quota_server_s, policy.quota_member_s))
             + ("\n" + tr(lang, "read aloud in voice", "在语音频道朗读") + ": "
                + (f"<#{policy.read_aloud_channel}>" if policy.read_aloud_channel else off)
                + "\n" + tr(lang, "leave voice after idle", "语音空闲多久后离开") + ": "
@@ -195,6 +199,15 @@ def _apply(policy: Policy, key: str, value: str, inv: Invocation) -> Policy:
         if not lo <= n <= hi:
             raise BadRequest(f"{key} must be between {lo} and {hi}.", f"{key} 必须在 {lo} 到 {hi} 之间。")
         return replace(policy, cooldown_s=n) if key == "cooldown" else replace(policy, max_chars=n)
+    if key in ("quota", "member_quota"):
+        field = "quota_server_s" if key == "quota" else "quota_member_s"
+        v = value.strip().lower()
+        if v in ("off", "关", "none"):
+            return replace(policy, **{field: None})
+        if not v.isdigit() or not 1 <= int(v) <= 1_000_000:
+            raise BadRequest(f"{key} needs seconds of speech a day (1 to 1000000), or 'off'.",
+                             f"{key} 需要每天的语音秒数（1 到 1000000），或 off。")
+        return replace(policy, **{field: int(v)})
     if key in ("voice_idle", "leave_alone"):
         if inv.voice is None:
             raise BadRequest("Voice channels work in Discord servers.", "语音频道只能在 Discord 服务器使用。")
@@ -216,6 +229,7 @@ def _apply(policy: Policy, key: str, value: str, inv: Invocation) -> Policy:
         if not channel.isdigit():
             raise BadRequest("read_aloud needs a text channel, 'here' or 'off'.", "read_aloud 需要一个文字频道、here 或 off。")
         return replace(policy, read_aloud_channel=channel)
-    raise BadRequest("Unknown policy setting. Use clone, say, role, cooldown, max_chars, shared, read_aloud, voice_idle "
-                     "or leave_alone.",
-                     "未知设置。可用：clone、say、role、cooldown、max_chars、shared、read_aloud、voice_idle、leave_alone。")
+    raise BadRequest("Unknown policy setting. Use clone, say, role, cooldown, max_chars, shared, quota, member_quota, "
+                     "read_aloud, voice_idle or leave_alone.",
+                     "未知设置。可用：clone、say、role、cooldown、max_chars、shared、quota、member_quota、read_aloud、"
+                     "voice_idle、leave_alone。")

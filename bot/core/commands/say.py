@@ -94,6 +94,7 @@ class SayCommands:
         if wait > self.s.settings.max_wait_seconds:
             raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
                        f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")
+        await self._check_quota(inv, user, policy)
         owner, profile, note, guard = await self._voice_for(inv, user, req.as_mention, policy)
         if inv.in_voice and inv.voice is not None and guard is not None:
             inv.voice.set_guard(guard)  # parts still waiting in the voice channel are checked as they come up
@@ -205,6 +206,22 @@ class SayCommands:
             VoiceUse(inv.place.platform, inv.place.server_id, inv.actor.user_id, owner_row.platform_user_id, mark),
             piece, self.s.settings.voice_use_retention_days)
         return True
+
+    async def _check_quota(self, inv: Invocation, user: User, policy: Policy) -> None:
+        """The server's daily allowances of speech (UTC days), for the server and for each member."""
+        if policy.quota_server_s is None and policy.quota_member_s is None:
+            return
+        today = time.time() // 86400 * 86400
+        store, platform, server = self.s.store, inv.place.platform, inv.place.server_id
+        if policy.quota_server_s is not None and await store.speech_seconds(platform, server, today) >= policy.quota_server_s:
+            raise Busy(f"This server's daily voice allowance ({policy.quota_server_s} s of speech) is used up. It renews "
+                       "at 00:00 UTC; an admin can raise it with /policy set quota.",
+                       f"本服务器今天的语音额度（{policy.quota_server_s} 秒）已用完，将在 UTC 0 点重置；管理员可用 /policy set quota 调高。")
+        if (policy.quota_member_s is not None
+                and await store.speech_seconds(platform, server, today, user.id) >= policy.quota_member_s):
+            raise Busy(f"You have used your daily voice allowance here ({policy.quota_member_s} s of speech). It renews "
+                       "at 00:00 UTC.",
+                       f"你今天在这里的语音额度（{policy.quota_member_s} 秒）已用完，将在 UTC 0 点重置。")
 
     async def _tell_owner(self, inv: Invocation, owner_id: int, text: str) -> None:
         """The owner of a shared voice, if they asked (/share notify on), hears of each use in

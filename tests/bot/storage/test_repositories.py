@@ -73,6 +73,8 @@ async def test_policy_defaults_and_update(store):
     assert (q.clone_allowed, q.say_mode, q.cooldown_s, q.max_chars) == (False, "admins", 5, 100)
     await store.set_policy(Policy("tg", "g", read_aloud_channel="7001"))
     assert (await store.policy("tg", "g")).read_aloud_channel == "7001"
+    await store.set_policy(Policy("tg", "g", quota_server_s=600, quota_member_s=60))
+    assert (await store.policy("tg", "g")) == Policy("tg", "g", quota_server_s=600, quota_member_s=60)
 
 
 async def test_read_aloud_opt_out_is_per_server_and_reversible(store):

@@ -84,3 +84,20 @@ async def test_usage_shows_this_servers_last_30_days_per_member_and_engine(app):
     await app.store.forget((await app.store.find_user("test", "bob")).id)
     after = (await run(app, "usage", user="boss", admin=True)).last.text
     assert "3 voice notes" in after and "a deleted account: 2 notes" in after  # the server's record, unlinked
+
+
+async def test_daily_speech_quotas_per_member_and_per_server(app):
+    out = await run(app, "policy", "set member_quota 1", user="boss", admin=True)
+    assert "daily speech quota (server / member): off / 1 s" in out.last.text
+    assert (await say(app, "Hello there, this uses up my allowance.", user="bob")).last.kind == "voice"
+    refused = (await say(app, "And one more?", user="bob")).last
+    assert refused.kind == "text" and "used your daily voice allowance here (1 s" in refused.text
+    assert (await say(app, "Someone else may still speak.", user="carol")).last.kind == "voice"
+    assert (await say(app, "Elsewhere bob is not limited.", user="bob", server="g2")).last.kind == "voice"
+    members, _ = await app.store.usage("test", "g1", 0)
+    spoken = sum(r.audio_s for r in members)
+    await run(app, "policy", f"set quota {int(spoken)}", user="boss", admin=True)
+    await run(app, "policy", "set member_quota off", user="boss", admin=True)
+    full = (await say(app, "The whole server is out of speech today.", user="dave")).last
+    assert full.kind == "text" and "daily voice allowance" in full.text and "renews at 00:00 UTC" in full.text
+    assert "needs seconds of speech" in (await run(app, "policy", "set quota lots", user="boss", admin=True)).last.text
