@@ -529,6 +529,8 @@ async def live_workers(client, prefix: str, sealer: Sealer) -> list[dict]:
             out.append(json.loads(sealer.open("worker", worker_id.decode(), info)))
         except (Forged, ValueError):
             if worker_id not in _refused_workers:  # once per impostor, not every second
+                if len(_refused_workers) > 1000:  # bounded: forged ids cost an attacker nothing
+                    _refused_workers.clear()
                 _refused_workers.add(worker_id)
                 log.warning("ignoring worker %r: its registration has no valid seal (forged, or another "
                             "VOICEBOT_QUEUE_SECRET)", worker_id.decode(errors="replace"))

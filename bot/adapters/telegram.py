@@ -110,6 +110,13 @@ _REPLY_TO_SHARED = (
     "请回复此人用自己账号发送的消息。")
 
 
+def _keyboard(buttons: Optional[list[Button]]) -> Optional[InlineKeyboardMarkup]:
+    """The command layer's buttons as an inline keyboard, one per row (None: no keyboard)."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data)] for b in buttons])
+
+
 def _replied_text(message: Message) -> Optional[str]:
     """What a /say reply speaks: the part the user quoted, else the replied message's text or its
     caption (a photo's, a video's), forwarded or not."""
@@ -131,10 +138,7 @@ class TelegramResponder:
         self.message = message
 
     async def text(self, message: str, buttons: Optional[list[Button]] = None) -> None:
-        markup = None
-        if buttons:
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data)] for b in buttons])
-        await self.message.reply_text(message, reply_markup=markup, do_quote=self.message.chat.type != ChatType.PRIVATE)
+        await self.message.reply_text(message, reply_markup=_keyboard(buttons), do_quote=self.message.chat.type != ChatType.PRIVATE)
 
     async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption: Optional[str] = None,
                     cache_key: Optional[str] = None) -> None:
@@ -193,8 +197,7 @@ class TelegramAdapter:
 
     async def notify(self, user_id: str, message: str, buttons: list[Button]) -> None:
         """A private message to one user (they must have started the bot: Telegram refuses otherwise)."""
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data)] for b in buttons]) if buttons else None
-        await self.application.bot.send_message(int(user_id), message, reply_markup=markup)
+        await self.application.bot.send_message(int(user_id), message, reply_markup=_keyboard(buttons))
 
     def remember_file_id(self, key: str, file_id: str) -> None:
         self.file_ids[key] = file_id

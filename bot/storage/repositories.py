@@ -155,6 +155,7 @@ class Store:
 
     def __init__(self, db: Union[Database, PostgresDatabase]) -> None:
         self.db = db
+        self._text_salt: Optional[bytes] = None  # read once: it never changes after it is made
 
     # ---------------------------------------------------------------- users
     async def user(self, platform: str, platform_user_id: str, language: Optional[str] = None) -> User:
@@ -375,13 +376,16 @@ class Store:
     # ---------------------------------------------------------------- the server's record of voice use
     async def _salt(self) -> bytes:
         """This deployment's random salt for text hashes (made on first use, kept in the database)."""
+        if self._text_salt is not None:
+            return self._text_salt
         row = await self.db.fetchone("SELECT value FROM deployment_secrets WHERE name='text_salt'")
         if row is None:
             async with self.db.transaction() as tx:
                 await tx.execute("INSERT INTO deployment_secrets (name, value) VALUES ('text_salt', ?) ON CONFLICT DO NOTHING",
                                  secrets.token_bytes(32))
             row = await self.db.fetchone("SELECT value FROM deployment_secrets WHERE name='text_salt'")
-        return bytes(row[0])
+        self._text_salt = bytes(row[0])
+        return self._text_salt
 
     async def record_voice_use(self, use: VoiceUse, text: str, retention_days: int) -> None:
         """Keep the server's record of one use of someone else's voice (``text`` only as its keyed

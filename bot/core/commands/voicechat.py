@@ -6,7 +6,8 @@ is decided here and in :mod:`bot.core.permissions` (join, leave and being read a
 server's /say rule and blocks, skip and stop belong to whoever asked for what is playing, or a
 moderator; see :func:`~bot.core.permissions.may_steer_voice`), and speaking there needs the
 caller in the bot's channel (:func:`check_speaking_place`).  Everything spoken there goes through
-/say, so it is cleaned, limited, cooled down and audited as /say, and always in the speaker's own voice (or the default one), never someone else's.
+/say, so it is cleaned, limited, cooled down, audited and revocable as /say; read-aloud is always in
+the author's own voice (or the default one), never someone else's.
 """
 
 from __future__ import annotations
