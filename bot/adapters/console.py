@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 from typing import Optional, TextIO
 
-from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
+from ..core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation, Place
 
 _MENTION = re.compile(r"@([A-Za-z0-9_]{1,32})")
 
 
-class ConsoleResponder:
+class ConsoleResponder(BaseResponder):
     def __init__(self, chat: "ConsoleChat") -> None:
         self.chat = chat
 

@@ -18,12 +18,9 @@ import discord
 from discord import app_commands
 from discord.http import Route
 
-from indextts_core.emotion import ALIASES, CHINESE_NAMES
-from indextts_core.engine import EMOTIONS
-
-from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
-from ..core.messages import NOT_ALLOWED_HERE, SOMETHING_WRONG, language_of, too_large_note, tr
-from ..core.say_args import MAX_SPEED, MIN_SPEED
+from ..core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation, Place
+from ..core.messages import language_of, too_large_note, tr
+from .discord_commands import CommandTranslator, attachment_audio, interaction_language, register_commands
 from .discord_voice import MemberVoice, VoiceChannels
 
 log = logging.getLogger(__name__)
@@ -58,7 +55,7 @@ def _refused(exc: discord.HTTPException) -> bool:
     return exc.code in VOICE_REFUSED_CODES or exc.status == 403
 
 
-class DiscordResponder:
+class DiscordResponder(BaseResponder):
     """Follow-ups for one deferred interaction.
 
     ``public`` commands (/say) defer visibly; a text reply there is an error or a hint, so the
@@ -87,7 +84,7 @@ class DiscordResponder:
     async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption: Optional[str] = None,
                     cache_key: Optional[str] = None) -> None:
         if self.voice_channel is not None:
-            lang = _language(self.interaction)
+            lang = interaction_language(self.interaction)
             place = await self.voice_channel.play(ogg, lang)
             where = self.voice_channel.bot_channel() or "?"
             who = self.interaction.user.display_name
@@ -102,7 +99,7 @@ class DiscordResponder:
                 return
         limit = self.interaction.guild.filesize_limit if self.interaction.guild else DEFAULT_UPLOAD_LIMIT
         if len(ogg) > limit:
-            await self.text(tr(_language(self.interaction), *too_large_note(len(ogg) / 1e6)))
+            await self.text(tr(interaction_language(self.interaction), *too_large_note(len(ogg) / 1e6)))
             return
         route = Route("POST", "/webhooks/{webhook_id}/{webhook_token}",
                       webhook_id=self.interaction.application_id, webhook_token=self.interaction.token)
@@ -136,10 +133,6 @@ def _view(buttons: list[Button]) -> discord.ui.View:
     return view
 
 
-def _language(interaction: discord.Interaction) -> str:
-    return language_of(str(interaction.locale))
-
-
 class VoiceBotClient(discord.Client):
     """A client with only the intents it needs: guilds, direct messages, guild message events (to
     notice a /clone recording posted in a server by mistake), voice states; the privileged message
@@ -161,7 +154,7 @@ class VoiceBotClient(discord.Client):
         self.voice_channels = VoiceChannels(self, voice_idle_seconds, voice_leave_when_alone)
         self.read_aloud = read_aloud
         self.tree = app_commands.CommandTree(self)
-        register_commands(self.tree, self)
+        register_commands(self.tree, self, commands.catalog)
         commands.services.notifiers[PLATFORM] = self.notify
 
     async def notify(self, user_id: str, message: str, buttons: list[Button]) -> None:
@@ -170,6 +163,7 @@ class VoiceBotClient(discord.Client):
         await user.send(message[:2000], view=_view(buttons) if buttons else discord.utils.MISSING)
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(CommandTranslator())  # the specs' Chinese descriptions
         guild = discord.Object(self.test_guild_id) if self.test_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
@@ -199,7 +193,7 @@ class VoiceBotClient(discord.Client):
         roles = tuple(str(r) for r in getattr(user, "_roles", ()))  # role ids
         return Invocation(
             command, args,
-            Actor(PLATFORM, str(user.id), user.display_name, _language(interaction),
+            Actor(PLATFORM, str(user.id), user.display_name, interaction_language(interaction),
                   is_platform_admin=bool(perms.manage_guild or perms.administrator) and not private,
                   is_owner=owner, roles=roles),
             Place(PLATFORM, f"dm:{user.id}" if private else f"channel:{interaction.channel_id}" if shared_dm
@@ -270,13 +264,13 @@ class VoiceBotClient(discord.Client):
             inv = Invocation("audio", "", actor, Place(PLATFORM, str(message.guild.id), False))
         elif message.attachments:
             inv = Invocation("audio", "", actor, Place(PLATFORM, f"dm:{message.author.id}", True),
-                             audio=_attachment_audio(message.attachments[0], message.flags.voice))
+                             audio=attachment_audio(message.attachments[0], message.flags.voice))
         elif message.content.strip():
             inv = Invocation("text", message.content, actor, Place(PLATFORM, f"dm:{message.author.id}", True))
         else:
             return
 
-        class ChannelResponder:
+        class ChannelResponder(BaseResponder):
             async def text(_, text: str, buttons=None) -> None:
                 await message.channel.send(text[:2000], view=_view(buttons) if buttons else discord.utils.MISSING)
 
@@ -296,7 +290,7 @@ class VoiceBotClient(discord.Client):
         await self.commands.handle(inv, ChannelResponder())
 
 
-class _AloudResponder:
+class _AloudResponder(BaseResponder):
     """Replies to a message read aloud: the speech goes to the voice channel, and nothing is
     written back (a busy channel would fill with "slow down" notes); refusals are only logged."""
 
@@ -312,203 +306,6 @@ class _AloudResponder:
 
     async def recording(self) -> None:
         return None
-
-
-def _attachment_audio(attachment: discord.Attachment, flagged_voice: bool = False) -> AudioIn:
-    async def fetch() -> bytes:
-        return await attachment.read()
-
-    return AudioIn(fetch, size=attachment.size, duration=attachment.duration,
-                   is_voice_note=flagged_voice or attachment.is_voice_message(), forwarded=False)
-
-
-def _is_audio(attachment: discord.Attachment) -> bool:
-    return (attachment.content_type or "").startswith("audio/") or attachment.filename.lower().endswith(
-        (".ogg", ".oga", ".opus", ".mp3", ".wav", ".flac", ".m4a"))
-
-
-def _emotion_choices(current: str) -> list[app_commands.Choice[str]]:
-    current = current.strip().lower()
-    out = []
-    for e in EMOTIONS:
-        names = [e, CHINESE_NAMES[e]] + [a for a, c in ALIASES.items() if c == e and a not in (e, CHINESE_NAMES[e])]
-        if not current or any(n.startswith(current) or current in n for n in names):
-            label = f"{e} / {CHINESE_NAMES[e]}"
-            out.append(app_commands.Choice(name=label, value=e))
-    return out[:25]
-
-
-def anywhere(command):
-    """A command people can also install on their own account and use in DMs and in servers the
-    bot is not in (Discord's user-install contexts): the same command layer and rules apply there,
-    with that place's defaults where no admin has set a policy."""
-    command = app_commands.allowed_installs(guilds=True, users=True)(command)
-    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(command)
-
-
-def register_commands(tree: app_commands.CommandTree, client: VoiceBotClient) -> None:
-    """Declare the slash commands; each one only converts options to the command layer's text."""
-
-    @tree.command(name="say", description="Speak text as a voice message in your voice")
-    @anywhere
-    @app_commands.describe(text="What to say", emotion="One of 8 emotions (English or Chinese name)",
-                           intensity="Emotion intensity 0–1", speed="Speed: 1.2 = 20 % faster, 0.8 = 20 % slower",
-                           seconds="Exact duration in seconds", emotion_text="Describe the emotion, e.g. trembling with fear",
-                           as_member="Use a voice this member shared here",
-                           voice="Speak it in your voice channel instead of posting a voice message",
-                           also_post="With voice: also post it as a voice message")
-    async def say(interaction: discord.Interaction, text: str, emotion: Optional[str] = None,
-                  intensity: Optional[app_commands.Range[float, 0.0, 1.0]] = None,
-                  speed: Optional[app_commands.Range[float, MIN_SPEED, MAX_SPEED]] = None,
-                  seconds: Optional[app_commands.Range[float, 0.5, 120.0]] = None,
-                  emotion_text: Optional[str] = None, as_member: Optional[discord.Member] = None,
-                  voice: bool = False, also_post: bool = False) -> None:
-        parts: list[str] = []
-        mentions: dict[str, str] = {}
-        names: dict[str, str] = {}
-        if as_member is not None:
-            parts.append(f"as @{as_member.id}")
-            mentions[f"@{as_member.id}"] = str(as_member.id)
-            names[f"@{as_member.id}"] = as_member.display_name
-        if emotion:
-            parts.append("emotion=" + emotion.replace(" ", ""))  # explicit: an unknown name is refused, not spoken
-            if intensity is not None:
-                parts.append(f"{intensity:g}")
-        if emotion_text:
-            parts.append('"' + emotion_text.replace('"', "'") + '"')
-        if speed is not None:
-            parts.append(f"x{speed:g}")
-        if seconds is not None:
-            parts.append(f"{seconds:g}s")
-        await client.run_command(interaction, "say", " ".join(parts + ["--", text]), public=True, mentions=mentions,
-                                 names=names, in_voice=voice, also_post=also_post)
-
-    @say.autocomplete("emotion")
-    async def emotion_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return _emotion_choices(current)
-
-    @tree.command(name="clone", description="Make your own voice (consent first; then send a voice message)")
-    @app_commands.describe(recording="A voice message of you reading the consent sentence")
-    async def clone(interaction: discord.Interaction, recording: Optional[discord.Attachment] = None) -> None:
-        audio = _attachment_audio(recording) if recording is not None else None
-        await client.run_command(interaction, "clone", "recording" if audio else "", audio=audio)
-
-    @tree.command(name="verify", description="Check whether this bot made a voice message or audio file")
-    @anywhere
-    @app_commands.describe(recording="The voice message or audio file to check (re-uploads are fine)")
-    async def verify(interaction: discord.Interaction, recording: discord.Attachment) -> None:
-        await client.run_command(interaction, "verify", audio=_attachment_audio(recording))
-
-    @tree.context_menu(name="Verify voice")
-    @anywhere
-    async def verify_message(interaction: discord.Interaction, message: discord.Message) -> None:
-        audio = next((a for a in message.attachments if _is_audio(a)), None)
-        await client.run_command(interaction, "verify", audio=_attachment_audio(audio) if audio is not None else None)
-
-    @tree.context_menu(name="Say in my voice")
-    @anywhere
-    async def say_message(interaction: discord.Interaction, message: discord.Message) -> None:
-        # A message command carries its message's content without the message-content intent.
-        # "--": the message is only text, spoken in the caller's own voice, under /say's rules.
-        await client.run_command(interaction, "say", "-- " + message.content, public=True)
-
-    for name, description in (("voice", "About your voice"), ("forget", "Delete everything the bot keeps about you"),
-                              ("emotions", "The 8 emotions"), ("help", "How to use the voice bot")):
-        async def simple(interaction: discord.Interaction, _name: str = name) -> None:
-            await client.run_command(interaction, _name)
-        tree.command(name=name, description=description)(_drop_default(simple))
-
-    for name, description in (("join", "Join your voice channel"), ("leave", "Leave the voice channel"),
-                              ("skip", "Skip what is being said in the voice channel"),
-                              ("stop", "Stop speaking in the voice channel and clear its queue")):
-        async def voice_cmd(interaction: discord.Interaction, _name: str = name) -> None:
-            await client.run_command(interaction, _name)
-        tree.command(name=name, description=description)(app_commands.guild_only()(_drop_default(voice_cmd)))
-
-    @tree.command(name="readaloud", description="Whether your messages in the read-aloud channel are spoken in voice")
-    @app_commands.guild_only()
-    @app_commands.describe(allow="False: never read my messages aloud here")
-    async def readaloud(interaction: discord.Interaction, allow: bool) -> None:
-        await client.run_command(interaction, "readaloud", "on" if allow else "off")
-
-    @tree.command(name="share", description="Let this server use your voice (/say as_member); in a DM: where it is shared")
-    @app_commands.describe(off="Stop sharing (in a DM: everywhere, or only the place numbered in 'place')",
-                           place="In a DM: the number of a place from the list",
-                           notify="A DM each time someone uses your shared voice (with a button to stop sharing there)")
-    async def share(interaction: discord.Interaction, off: bool = False,
-                    place: Optional[app_commands.Range[int, 1, 1000]] = None, notify: Optional[bool] = None) -> None:
-        if notify is not None:
-            args = "notify on" if notify else "notify off"
-        else:
-            args = ("off" if off else "") + (f" {place}" if off and place is not None else "")
-        await client.run_command(interaction, "share", args)
-
-    admin = app_commands.Group(name="voiceadmin", description="Voice bot settings for this server", guild_only=True,
-                               default_permissions=discord.Permissions(manage_guild=True))
-
-    @admin.command(name="policy", description="Show this server's voice policy")
-    async def policy(interaction: discord.Interaction) -> None:
-        await client.run_command(interaction, "policy", with_roles=True)
-
-    @admin.command(name="usage", description="This server's voice notes over the last 30 days, per member and engine")
-    async def usage(interaction: discord.Interaction) -> None:
-        await client.run_command(interaction, "usage")
-
-    @admin.command(name="set", description="Change a policy setting")
-    @app_commands.choices(setting=[app_commands.Choice(name=n, value=n) for n in
-                                   ("clone", "say", "role", "cooldown", "max_chars", "shared", "quota",
-                                    "member_quota", "read_aloud", "voice_idle", "leave_alone")])
-    @app_commands.describe(value="on/off, everyone/role/admins, a number (voice_idle: seconds), a role name, or default",
-                           role="For 'role': pick the role (instead of typing its name)",
-                           channel="For 'read_aloud': the text channel to read aloud in voice (value 'off' turns it off)")
-    async def set_policy(interaction: discord.Interaction, setting: app_commands.Choice[str], value: str = "",
-                         role: Optional[discord.Role] = None, channel: Optional[discord.TextChannel] = None) -> None:
-        if setting.value == "role" and role is not None:
-            value = str(role.id)
-        if setting.value == "read_aloud" and channel is not None:
-            value = str(channel.id)
-        await client.run_command(interaction, "policy", f"set {setting.value} {value}".strip(), with_roles=True)
-
-    for verb, description in (("block", "Block a member from the voice bot here"), ("unblock", "Unblock a member"),
-                              ("trust", "Trust a member"), ("untrust", "Remove trust"),
-                              ("purge", "Delete a member's shares and history in this server")):
-        async def member_cmd(interaction: discord.Interaction, member: discord.Member, _verb: str = verb) -> None:
-            perms = getattr(member, "resolved_permissions", None)
-            is_admin = perms is not None and (perms.manage_guild or perms.administrator)
-            handle = f"@{member.id}"
-            await client.run_command(interaction, _verb, handle, mentions={handle: str(member.id)},
-                                     admin_mentions=frozenset({handle}) if is_admin else frozenset(),
-                                     names={handle: member.display_name})
-        admin.command(name=verb, description=description)(
-            app_commands.describe(member="The member")(_drop_default(member_cmd, "_verb")))
-
-    tree.add_command(admin)
-
-    @tree.error
-    async def on_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        log.error("slash command failed", exc_info=error)
-        pair = NOT_ALLOWED_HERE if isinstance(error, app_commands.CheckFailure) else SOMETHING_WRONG
-        message = tr(_language(interaction), *pair)
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
-
-
-def _drop_default(fn, name: str = "_name"):
-    """Hide the loop-binding default argument from discord.py's signature inspection."""
-    import functools
-    import inspect
-
-    sig = inspect.signature(fn)
-    bound = sig.parameters[name].default
-
-    @functools.wraps(fn)
-    async def wrapper(*args, **kwargs):
-        return await fn(*args, **{name: bound, **kwargs})
-
-    wrapper.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != name])  # type: ignore[attr-defined]
-    return wrapper
 
 
 async def run_discord(app, token: str, stop: Optional[asyncio.Event] = None) -> None:

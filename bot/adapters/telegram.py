@@ -23,26 +23,13 @@ from telegram.ext import (
     InlineQueryHandler, MessageHandler, filters,
 )
 
-from ..core.invocation import Actor, AudioIn, Button, Invocation, Place
+from ..core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation, Place
 from ..core.messages import SOMETHING_WRONG, language_of, tr
 from .telegram_inline import InlineMode
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-USER_COMMANDS = [
-    ("start", "Start / 开始"), ("help", "How to use the bot / 帮助"), ("say", "Speak text as a voice note / 朗读"),
-    ("clone", "Record your voice / 录制你的声音"), ("voice", "About your voice / 你的声音"),
-    ("emotions", "The 8 emotions / 8 种情绪"), ("share", "Share your voice in this group / 共享声音"),
-    ("forget", "Delete all your data / 删除你的数据"),
-    ("verify", "Reply to a voice note: did this bot make it? / 验证语音是否由本机器人生成"),
-]
-ADMIN_COMMANDS = [
-    ("policy", "This group's voice policy / 本群语音规则"), ("block", "Block a member (reply to them) / 封禁成员"),
-    ("unblock", "Unblock a member / 解除封禁"), ("trust", "Trust a member / 信任成员"),
-    ("untrust", "Untrust a member / 取消信任"), ("purge", "Delete a member's shares and history here / 清除成员记录"),
-    ("usage", "This group's voice notes: last 30 days / 本群用量"),
-]
 ADMIN_CACHE_S = 60.0  # how long a group's admin list is trusted: a demotion counts within a minute
 #: The rights that make a Telegram administrator a bot admin: moderation ones.  An administrator
 #: with every right switched off (a title only) moderates nothing here either.
@@ -130,7 +117,7 @@ def _shared_identity(message: Message) -> bool:
     return message.sender_chat is not None or (message.from_user is not None and message.from_user.id in SHARED_SENDER_IDS)
 
 
-class TelegramResponder:
+class TelegramResponder(BaseResponder):
     """Replies in the chat of the update, threaded to the triggering message."""
 
     def __init__(self, adapter: "TelegramAdapter", message: Message) -> None:
@@ -162,9 +149,10 @@ class TelegramResponder:
         except TelegramError as exc:  # cosmetic; never fail a job for it
             log.debug("chat action failed: %s", exc)
 
-    async def offer_private_chat(self, message: str, label: str) -> None:
+    async def offer_private_chat(self, message: str, label: str) -> bool:
         url = f"https://t.me/{self.adapter.application.bot.username}?start=clone"
         await self.message.reply_text(message, reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(label, url=url)]]))
+        return True
 
     def backlog_seconds(self) -> float:
         limiter = self.adapter.application.bot.rate_limiter
@@ -357,10 +345,14 @@ class TelegramAdapter:
                 pass
 
     async def publish_commands(self) -> None:
+        """The command menus, from the command specs: members', and admins' with the admin commands,
+        in English and (for people whose Telegram is in Chinese) in Chinese."""
         bot = self.application.bot
-        await bot.set_my_commands([BotCommand(c, d) for c, d in USER_COMMANDS], scope=BotCommandScopeDefault())
-        await bot.set_my_commands([BotCommand(c, d) for c, d in USER_COMMANDS + ADMIN_COMMANDS],
-                                  scope=BotCommandScopeAllChatAdministrators())
+        catalog = self.commands.catalog
+        for scope, admin in ((BotCommandScopeDefault(), False), (BotCommandScopeAllChatAdministrators(), True)):
+            for language, zh in ((None, 0), ("zh", 1)):
+                menu = [BotCommand(spec.name, spec.summary[zh]) for spec in catalog.menu(PLATFORM, admin)]
+                await bot.set_my_commands(menu, scope=scope, language_code=language)
 
 
 def build_application(app, token: str, base_url: Optional[str] = None, base_file_url: Optional[str] = None,

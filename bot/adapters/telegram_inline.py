@@ -30,7 +30,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest as TelegramBadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from ..core.invocation import Actor, Button, Invocation, Place
+from ..core.invocation import Actor, BaseResponder, Button, Invocation, Place
 from ..core.messages import language_of, tr
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ INLINE_PLACE = "inline"
 
 
 @dataclass
-class _Collected:
+class _Collected(BaseResponder):
     """What the command layer answered: notes (made, not yet uploaded) or messages."""
 
     voices: list[tuple[bytes, float, Optional[str]]] = field(default_factory=list)

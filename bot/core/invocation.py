@@ -77,9 +77,24 @@ class Responder(Protocol):
         """Show "recording voice…"; called every few seconds while a job waits."""
         ...
 
-    # Optional extras an adapter may offer (looked up with getattr):
-    #   async offer_private_chat(message, label) -> None   a button that opens a private chat (Telegram)
-    #   backlog_seconds() -> float                          how long sends to this chat are already queued
+    async def offer_private_chat(self, message: str, label: str) -> bool:
+        """Answer with a button that opens a private chat with the bot; False where the platform
+        has no such button (the caller then carries on where it is)."""
+        ...
+
+    def backlog_seconds(self) -> float:
+        """How long sends to this chat are already queued on the platform's side."""
+        ...
+
+
+class BaseResponder:
+    """What a responder without these platform features answers (subclass it, then override)."""
+
+    async def offer_private_chat(self, message: str, label: str) -> bool:
+        return False
+
+    def backlog_seconds(self) -> float:
+        return 0.0
 
 
 class VoiceChannel(Protocol):

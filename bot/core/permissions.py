@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from ..storage import Policy
+from .command_spec import Access
 
 
 class Role(enum.IntEnum):
@@ -33,37 +34,29 @@ class Decision:
 
 ALLOW = Decision(True)
 
-#: Commands anyone may run anywhere, blocked or not: information and one's own data.
-OPEN_COMMANDS = frozenset({"start", "help", "emotions", "voice", "forget", "button", "audio", "text", "cancel",
-                           "readaloud", "verify"})
-ADMIN_COMMANDS = frozenset({"policy", "block", "unblock", "trust", "untrust", "purge", "usage"})
-
-
-def decide(command: str, role: Role, policy: Policy, blocked: bool) -> Decision:
-    """May someone with ``role`` run ``command`` here under ``policy``?"""
-    if command in OPEN_COMMANDS:
+def decide(access: Access, role: Role, policy: Policy, blocked: bool) -> Decision:
+    """May someone with ``role`` run a command of ``access`` (its spec says which) here under ``policy``?"""
+    if access is Access.OPEN:
         return ALLOW
-    if command in ADMIN_COMMANDS:
+    if access is Access.ADMIN:
         if role >= Role.ADMIN:
             return ALLOW
         return Decision(False, "Only admins of this server can do that.", "只有本群/服务器的管理员可以这样做。")
     if blocked and role < Role.ADMIN:
         return Decision(False, "An admin has blocked you from using the voice bot here.", "管理员已禁止你在这里使用语音机器人。")
-    if command == "clone":
+    if access is Access.CLONE:
         if policy.clone_allowed or role >= Role.ADMIN:
             return ALLOW
         return Decision(False, "Voice cloning is turned off in this server. Try in a private chat with me.",
                         "本服务器已关闭声音克隆。请在与我的私聊中尝试。")
-    if command in ("skip", "stop"):
+    if access is Access.STEER:
         return ALLOW  # whose playback it is decides: see may_steer_voice
-    if command in ("say", "inline", "share", "join", "leave", "aloud"):
-        needed = {"everyone": Role.USER, "role": Role.TRUSTED, "admins": Role.ADMIN}[policy.say_mode]
-        if role >= needed:
-            return ALLOW
-        who = {"role": "members with the allowed role", "admins": "admins"}[policy.say_mode]
-        who_zh = {"role": "拥有指定角色的成员", "admins": "管理员"}[policy.say_mode]
-        return Decision(False, f"Here only {who} can make the bot speak.", f"这里只有{who_zh}可以让机器人说话。")
-    return Decision(False, "Unknown command.", "未知命令。")
+    needed = {"everyone": Role.USER, "role": Role.TRUSTED, "admins": Role.ADMIN}[policy.say_mode]
+    if role >= needed:
+        return ALLOW
+    who = {"role": "members with the allowed role", "admins": "admins"}[policy.say_mode]
+    who_zh = {"role": "拥有指定角色的成员", "admins": "管理员"}[policy.say_mode]
+    return Decision(False, f"Here only {who} can make the bot speak.", f"这里只有{who_zh}可以让机器人说话。")
 
 
 def may_steer_voice(action: str, role: Role, *, alone_with_bot: bool, theirs: bool, others_using: bool) -> Decision:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import BotApp
 from bot.config import BotConfig, Config
-from bot.core.invocation import Actor, AudioIn, Button, Invocation, Place
+from bot.core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation, Place
 from indextts_core.audio import encode_ogg_opus
 
 
@@ -24,7 +24,7 @@ class Reply:
     cache_key: Optional[str] = None
 
 
-class RecordingResponder:
+class RecordingResponder(BaseResponder):
     """Collects replies in memory (the console/Telegram/Discord responders are tested separately)."""
 
     def __init__(self) -> None:

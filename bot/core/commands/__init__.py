@@ -10,18 +10,20 @@ and turns every failure into a message in the user's language.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Optional
 
 from indextts_core.errors import IndexTTSError
 
 from ...storage import Store, User
 from ..errors import BadRequest, BotError, PermissionDenied
+from ..command_spec import CommandCatalog, catalog, event
 from ..invocation import Invocation, Responder
 from ..messages import SOMETHING_WRONG, tr
 from ..permissions import Role, decide, resolve_role
+from . import account, admin, clone, info, say, verify, voicechat
 from .account import SHARE_OFF_BUTTON, AccountCommands
 from .admin import AdminCommands
-from .base import Services, Settings
+from .base import Handler, Services, Settings
 from .clone import CloneCommands
 from .confirm import Confirmations
 from .info import InfoCommands
@@ -31,15 +33,16 @@ from .voicechat import VoiceChatCommands
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Invocation, Responder, User], Awaitable[None]]
-#: Invocations that are events, not commands a user types.
-EVENTS = frozenset({"button", "audio", "text", "aloud", "inline"})
+#: Every command and event, in the order of the menus and /help.
+CATALOG: CommandCatalog = catalog((say.SPECS, clone.SPECS, account.SPECS, info.SPECS, verify.SPECS, voicechat.SPECS,
+                                   admin.SPECS, (event("button"),)))
 
 
 class CommandLayer:
     """Turns invocations into replies.  Adapters only translate platform objects."""
 
-    def __init__(self, store: Store, engine: Any, jobs: Any, settings: Optional[Settings] = None) -> None:
+    def __init__(self, store: Store, engine: Any, jobs: Any, settings: Optional[Settings] = None,
+                 catalog: CommandCatalog = CATALOG) -> None:
         """``engine``: its ``name`` and ``version``; ``jobs``: the queue (:class:`~..jobs.JobQueue`
         or the Redis one) that runs :mod:`..tasks` wherever the engine is."""
         self.store = store
@@ -47,17 +50,22 @@ class CommandLayer:
         self.confirmations = Confirmations(self.services)
         self.account = AccountCommands(self.services, self.confirmations)
         self.clone = CloneCommands(self.services, self.confirmations)
+        self.catalog = catalog
         self._handlers: dict[str, Handler] = {"button": self.on_button}
-        say = SayCommands(self.services, self.role)
-        self.voicechat = VoiceChatCommands(self.services, self.role, say.say)
-        for family in (InfoCommands(self.services), self.clone, say, self.account, AdminCommands(self.services),
-                       self.voicechat, VerifyCommands(self.services, self.role)):
+        speak = SayCommands(self.services, self.role)
+        self.voicechat = VoiceChatCommands(self.services, self.role, speak.say)
+        for family in (InfoCommands(self.services, self.catalog), self.clone, speak, self.account,
+                       AdminCommands(self.services), self.voicechat, VerifyCommands(self.services, self.role)):
             self._handlers.update(family.handlers())
+        undeclared = set(self._handlers) - set(self.catalog.by_name)
+        unhandled = set(self.catalog.by_name) - set(self._handlers)
+        if undeclared or unhandled:  # a command is its handler and its spec: both, or neither
+            raise RuntimeError(f"commands without a spec: {sorted(undeclared)}; specs without a handler: {sorted(unhandled)}")
 
     @property
     def commands(self) -> list[str]:
         """Command names users can type (for menus and platform registration)."""
-        return [c for c in self._handlers if c not in EVENTS]
+        return [spec.name for spec in self.catalog.commands()]
 
     async def handle(self, inv: Invocation, out: Responder) -> None:
         """Run one invocation; every failure becomes a short message, never a traceback."""
@@ -77,7 +85,7 @@ class CommandLayer:
                 inv.place.platform, inv.place.server_id, (inv.actor.user_id, inv.actor.handle.lower()))
             if inv.voice is not None:  # every voice-channel request carries the server's current choices
                 inv.voice.apply_policy(policy.voice_idle_s, policy.voice_leave_alone)
-            verdict = decide(inv.command, role, policy, blocked)
+            verdict = decide(self.catalog[inv.command].access, role, policy, blocked)
             if not verdict.allowed:
                 raise PermissionDenied(verdict.reason_en, verdict.reason_zh)
             await handler(inv, out, user)

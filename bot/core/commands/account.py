@@ -7,8 +7,9 @@ import time
 from ...storage import PendingAction, User
 from ..errors import BadRequest
 from ..invocation import Invocation, Responder
+from ..command_spec import TEXT_CHATS, Access, CommandSpec, DiscordShape, HelpEntry
 from ..messages import tr
-from .base import Services
+from .base import Handler, Services
 from .confirm import Confirmations
 
 
@@ -17,12 +18,40 @@ OFF_WORDS = ("off", "stop", "revoke", "关闭", "取消")
 SHARE_OFF_BUTTON = "shareoff:"
 
 
+SPECS = (
+    CommandSpec("voice", Access.OPEN, ("About your voice", "你的声音"), discord=DiscordShape.PLAIN,
+                text_help=HelpEntry(("/voice — about your voice", "/voice —— 查看你的声音")),
+                discord_help=HelpEntry(("/voice — about your voice", "/voice —— 查看你的声音"))),
+    CommandSpec(
+        "share", Access.SPEAK, ("Share your voice here; in private: where it is shared", "共享声音；私聊中：查看共享"),
+        discord=DiscordShape.CUSTOM,
+        text_help=HelpEntry((
+            "/share [off] — let this group use your voice (/say as @you); in private: where it is shared; "
+            "/share notify on — a message each time it is used",
+            "/share [off] —— 允许本群使用你的声音（/say as @你）；私聊中：查看在哪里共享；"
+            "/share notify on —— 每次被使用时通知你")),
+        discord_help=HelpEntry((
+            "/share [off] — let this server use your voice (/say as_member); in a DM: where it is shared; "
+            "/share notify:True — a DM each time it is used",
+            "/share [off] —— 允许本服务器使用你的声音（/say as_member）；私信中：查看在哪里共享；"
+            "/share notify:True —— 每次被使用时私信通知你"))),
+    CommandSpec("forget", Access.OPEN, ("Delete everything the bot keeps about you", "删除你的全部数据"),
+                discord=DiscordShape.PLAIN,
+                text_help=HelpEntry(("/forget — delete everything I keep about you", "/forget —— 删除我保存的你的全部数据")),
+                discord_help=HelpEntry(("/forget — delete everything I keep about you",
+                                        "/forget —— 删除我保存的你的全部数据"))),
+    CommandSpec("cancel", Access.OPEN, ("Stop a /clone or /forget in progress", "取消进行中的 /clone 或 /forget"),
+                surfaces=TEXT_CHATS,
+                text_help=HelpEntry(("/cancel — stop a /clone or /forget in progress",
+                                     "/cancel —— 取消进行中的 /clone 或 /forget"))),
+)
+
 class AccountCommands:
     def __init__(self, services: Services, confirmations: Confirmations) -> None:
         self.s = services
         self.confirm = confirmations
 
-    def handlers(self):
+    def handlers(self) -> dict[str, Handler]:
         return {"voice": self.voice, "share": self.share, "forget": self.forget, "cancel": self.cancel}
 
     async def voice(self, inv: Invocation, out: Responder, user: User) -> None:

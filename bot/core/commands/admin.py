@@ -9,8 +9,9 @@ from typing import Optional
 from ...storage import Policy, UsageRow, User
 from ..errors import BadRequest
 from ..invocation import Invocation, Responder
+from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry, Pair
 from ..messages import tr
-from .base import Services
+from .base import Handler, Services
 
 POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | role NAME | cooldown N | max_chars N | shared on|off"
                 " | quota SECONDS|off | member_quota SECONDS|off"
@@ -18,6 +19,48 @@ POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | ro
                 "用法：/policy set clone on|off | say everyone|role|admins | role 角色名 | cooldown N | max_chars N | shared on|off"
                 " | quota 秒数|off | member_quota 秒数|off"
                 " | read_aloud 频道|here|off | voice_idle 秒数|default | leave_alone on|off|default")
+
+
+_SETTINGS_EN = (
+    "Settings: clone on|off — members may clone from here and speak here in cloned voices (off: default voice only); "
+    "say everyone|role|admins — who may make the bot speak; role NAME — the role for 'say role'; "
+    "cooldown N — seconds between one member's requests; max_chars N; shared on|off — /say as @member; "
+    "quota SECONDS|off, member_quota SECONDS|off — daily speech for the server and for each member")
+_SETTINGS_ZH = (
+    "设置：clone on|off —— 成员能否在这里克隆、能否在这里用克隆的声音说话（off：只用默认声音）；"
+    "say everyone|role|admins —— 谁可以让机器人说话；role 角色名 —— say role 所用的角色；"
+    "cooldown N —— 同一成员两次请求间隔秒数；max_chars N；shared on|off —— /say as @成员；"
+    "quota 秒数|off、member_quota 秒数|off —— 全服务器和每位成员每天可生成的语音秒数")
+_VOICE_SETTINGS = (
+    "; read_aloud CHANNEL|here|off — speak that channel's messages in voice (members in voice with the bot, in their "
+    "own voice); voice_idle SECONDS|default, leave_alone on|off|default — when the bot leaves voice",
+    "；read_aloud 频道|here|off —— 在语音频道朗读该频道的消息（与机器人同在语音里的成员，用其本人声音）；"
+    "voice_idle 秒数|default、leave_alone on|off|default —— 机器人何时离开语音")
+
+
+def _admin(name: str, summary: Pair, text: Pair | HelpEntry, shape: DiscordShape = DiscordShape.MEMBER,
+           discord: Optional[HelpEntry] = None, aliases: tuple[str, ...] = ()) -> CommandSpec:
+    """A server-admin command: in Telegram's admin menu, under /voiceadmin on Discord."""
+    return CommandSpec(name, Access.ADMIN, summary, text_help=text if isinstance(text, HelpEntry) else HelpEntry(text),
+                       discord_help=discord or HelpEntry((name, name)), discord=shape, discord_places=DiscordPlaces.SERVERS,
+                       discord_group="voiceadmin", discord_aliases=aliases)
+
+
+SPECS = (
+    _admin("policy", ("This server's voice policy", "本群语音规则"),
+           HelpEntry(("/policy, /policy set <setting> <value>", "/policy、/policy set <设置> <值>"),
+                     (_SETTINGS_EN, _SETTINGS_ZH)), DiscordShape.CUSTOM,
+           HelpEntry(("policy | set", "policy | set"), (_SETTINGS_EN + _VOICE_SETTINGS[0], _SETTINGS_ZH + _VOICE_SETTINGS[1])),
+           aliases=("set",)),
+    _admin("block", ("Block a member (reply to them)", "封禁成员"), ("/block @user", "/block @用户")),
+    _admin("unblock", ("Unblock a member", "解除封禁"), ("/unblock @user", "/unblock @用户")),
+    _admin("trust", ("Trust a member", "信任成员"), ("/trust @user", "/trust @用户")),
+    _admin("untrust", ("Untrust a member", "取消信任"), ("/untrust @user", "/untrust @用户")),
+    _admin("purge", ("Delete a member's shares and history here", "清除成员记录"),
+           ("/purge @user (or reply to their message)", "/purge @用户（或回复其消息）")),
+    _admin("usage", ("Voice notes here over the last 30 days", "最近 30 天的语音用量"),
+           ("/usage (the last 30 days of voice notes here)", "/usage（这里最近 30 天的语音用量）"), DiscordShape.PLAIN),
+)
 
 
 USAGE_DAYS = 30
@@ -28,7 +71,7 @@ class AdminCommands:
     def __init__(self, services: Services) -> None:
         self.s = services
 
-    def handlers(self):
+    def handlers(self) -> dict[str, Handler]:
         return {"policy": self.policy, "block": self.block, "unblock": self.block, "trust": self.trust,
                 "untrust": self.trust, "purge": self.purge, "usage": self.usage}
 

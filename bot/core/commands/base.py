@@ -13,13 +13,15 @@ from indextts_core.audio import MIN_SPEECH_SECONDS
 from indextts_core.decoding import MAX_DECODE_SECONDS
 from indextts_core.engine import VoiceProfile
 
-from ...storage import Store
+from ...storage import Store, User
 from ..invocation import Button, Invocation, Responder
 from ..tasks import Task
 
 log = logging.getLogger(__name__)
 
 RECORDING_PING_S = 4.0
+#: Runs one command for its caller (the family's method named by the command's spec).
+Handler = Callable[[Invocation, Responder, User], Awaitable[None]]
 #: Writes privately to one user of a platform: (platform user id, message, buttons).
 Notifier = Callable[[str, str, list[Button]], Awaitable[None]]
 

@@ -16,9 +16,10 @@ from ...storage import AuditEntry, Consent, PendingAction, User
 from ..consent import code_matches, consent_sentence, new_code
 from ..errors import BadRequest, SyntheticRecording
 from ..invocation import AudioIn, Invocation, Responder
+from ..command_spec import Access, CommandSpec, DiscordShape, HelpEntry, event
 from ..messages import tr
 from ..tasks import RENDERED_VOICE_MATCH, CloneTask, RenderTask, embedding_vector
-from .base import Services
+from .base import Handler, Services
 from .confirm import Confirmations
 
 PREVIEW_TEXT = {"en": "Hi! This is my new voice. How do I sound?", "zh": "你好！这是我的新声音，听起来怎么样？"}
@@ -36,22 +37,34 @@ WHERE_TO_RECORD = {
 }
 
 
+SPECS = (
+    CommandSpec(
+        "clone", Access.CLONE, ("Record your voice", "录制你的声音"), discord=DiscordShape.CUSTOM,
+        text_help=HelpEntry(("/clone — make your voice (consent first, in a private chat)",
+                             "/clone —— 录制你的声音（先同意，在私聊中进行）")),
+        discord_help=HelpEntry((
+            "/clone — make your voice: agree, then send a voice message to me in a DM (record it in the Discord "
+            "mobile app: desktop clients cannot record voice messages), or attach it with /clone recording:",
+            "/clone —— 录制你的声音：先同意，再私信给我一条语音消息（请用 Discord 手机应用录制：电脑客户端无法录制语音消息），"
+            "或用 /clone recording: 附上它"))),
+    event("audio"),
+)
+
 class CloneCommands:
     def __init__(self, services: Services, confirmations: Confirmations) -> None:
         self.s = services
         self.confirm = confirmations
 
-    def handlers(self):
+    def handlers(self) -> dict[str, Handler]:
         return {"clone": self.clone, "audio": self.audio}
 
     async def clone(self, inv: Invocation, out: Responder, user: User) -> None:
         lang = user.language
-        offer = getattr(out, "offer_private_chat", None)
-        if not inv.place.is_private and offer is not None:
-            # Telegram groups: cloning happens in a private chat, so the recording stays between us.
-            await offer(tr(lang, "Voice cloning happens in a private chat with me, so your recording stays between us.",
-                           "声音克隆在与我的私聊中进行，这样你的录音只在我们之间。"),
-                        tr(lang, "Open private chat", "打开私聊"))
+        # Telegram groups: cloning happens in a private chat, so the recording stays between us.
+        if not inv.place.is_private and await out.offer_private_chat(
+                tr(lang, "Voice cloning happens in a private chat with me, so your recording stays between us.",
+                   "声音克隆在与我的私聊中进行，这样你的录音只在我们之间。"),
+                tr(lang, "Open private chat", "打开私聊")):
             return
         pending = await self.s.store.latest_pending(user.id, "consent")
         if inv.audio is not None and pending is not None and pending.status == "agreed" and time.time() <= pending.expires_at:

@@ -16,13 +16,14 @@ from ...storage import AuditEntry, Policy, UsageEntry, User, VoiceUse
 from ..consent import is_consent_sentence
 from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
 from ..invocation import AudioIn, Button, Invocation, Responder
+from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry, event
 from ..messages import tr
 from ..notes import FIRST_NOTE_S, MAX_NOTE_S, plan_notes
 from ..permissions import Role
 from ..say_args import describe_speed, parse_say
 from ..tasks import Rendered, RenderTask
 from .account import SHARE_OFF_BUTTON
-from .base import Services
+from .base import Handler, Services
 from .voicechat import check_speaking_place
 
 #: Re-checks, before each note goes out, that its voice may still be used.
@@ -40,12 +41,40 @@ def _revoked(sent: int, total: int) -> PermissionDenied:
         f"这个声音已不能在这里使用（主人已停止共享或规则已变）：我在 {total} 部分中的第 {sent} 部分后停下了。")
 
 
+SPECS = (
+    CommandSpec(
+        "say", Access.SPEAK, ("Speak text as a voice note", "朗读"), discord=DiscordShape.CUSTOM,
+        discord_places=DiscordPlaces.ANYWHERE,
+        text_help=HelpEntry((
+            "/say [emotion] [0-1] [x1.2 | 3.2s] text — speak text as a voice note.\n"
+            "• Emotion: a name with an intensity (angry 0.7 …) or marked: angry: … / (angry) … / #angry …; "
+            "also v=0,1,0,0,0,0,0,0 or a description in quotes: \"trembling with fear\". Unmarked words are spoken.\n"
+            "• Speed: x1.2 = 20 % faster, x0.8 = 20 % slower (x0.8–x1.33); 3.2s = exactly 3.2 seconds.\n"
+            "• Reply /say to a message to voice it; to a voice note to copy its emotion. Long texts come as several "
+            "notes. In any chat: type @ and my name, then the text (inline mode).",
+            "/say [情绪] [0-1] [x1.2 | 3.2s] 文本 —— 把文本读成语音消息。\n"
+            "• 情绪：名称加强度（愤怒 0.7 …）或加标记：愤怒：… / （愤怒）… / #愤怒 …；"
+            "也可写 v=0,1,0,0,0,0,0,0 或带引号的描述：\"冷笑着说\"。没有标记的词会被朗读出来。\n"
+            "• 语速：x1.2 = 快 20%，x0.8 = 慢 20%（x0.8–x1.33）；3.2s = 正好 3.2 秒。\n"
+            "• 用 /say 回复一条消息即朗读它；回复语音则模仿其情绪。长文本会分成几条语音。在任何聊天里：输入 @ 加我的名字，"
+            "再输入文字（内联模式）。")),
+        discord_help=HelpEntry((
+            "/say text:… [emotion:…] [intensity:0–1] [speed:0.8–1.33] [seconds:…] [emotion_text:…] [as_member:…] — "
+            "speak text as a voice message. speed 1.2 = 20 % faster; emotion_text describes a feeling "
+            "(\"trembling with fear\"). Long texts come as several messages. Right-click a message → Apps → "
+            "Say in my voice.",
+            "/say text:… [emotion:…] [intensity:0–1] [speed:0.8–1.33] [seconds:…] [emotion_text:…] [as_member:…] —— "
+            "把文本读成语音消息。speed 1.2 = 快 20%；emotion_text 用文字描述情绪（\"冷笑着说\"）。长文本会分成几条。"
+            "右键点击消息 → 应用 → Say in my voice。"))),
+    event("inline", Access.SPEAK),
+)
+
 class SayCommands:
     def __init__(self, services: Services, role_of) -> None:
         self.s = services
         self.role_of = role_of
 
-    def handlers(self):
+    def handlers(self) -> dict[str, Handler]:
         return {"say": self.say, "inline": self.inline}
 
     async def inline(self, inv: Invocation, out: Responder, user: User) -> None:
@@ -89,8 +118,7 @@ class SayCommands:
                              "精确秒数只适用于一条语音能读完的文本（约 40 秒）。请改用语速（如 x1.1）或缩短文本。")
         if inv.in_voice:
             check_speaking_place(inv)
-        backlog = getattr(out, "backlog_seconds", lambda: 0.0)()
-        wait = self.s.jobs.estimate_wait() + backlog
+        wait = self.s.jobs.estimate_wait() + out.backlog_seconds()
         if wait > self.s.settings.max_wait_seconds:
             raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
                        f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")

@@ -16,9 +16,10 @@ from indextts_core.audio import MAX_UPLOAD_BYTES, read_audio
 from ...storage import Provenance, User
 from ..errors import BadRequest
 from ..invocation import AudioIn, Invocation, Responder
+from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry
 from ..messages import tr
 from ..permissions import Role
-from .base import Services
+from .base import Handler, Services
 
 #: Longest note accepted for checking (only its first MAX_DETECT_SECONDS are decoded and read).
 MAX_VERIFY_SECONDS = 120.0
@@ -30,12 +31,22 @@ def _detect(data: bytes) -> watermark.Detection:
     return watermark.detect(audio.samples, audio.sample_rate)
 
 
+SPECS = (
+    CommandSpec(
+        "verify", Access.OPEN, ("Did this bot make a voice note?", "验证语音是否由本机器人生成"),
+        discord=DiscordShape.CUSTOM, discord_places=DiscordPlaces.ANYWHERE,
+        text_help=HelpEntry(("/verify — reply to a voice note: did I make it? (every note I send carries a watermark)",
+                             "/verify —— 回复一条语音：它是我生成的吗？（我发出的每条语音都带有水印）")),
+        discord_help=HelpEntry(("/verify recording:… or right-click a message → Apps → Verify voice — did I make it?",
+                                "/verify recording:… 或右键点击消息 → 应用 → Verify voice —— 它是我生成的吗？"))),
+)
+
 class VerifyCommands:
     def __init__(self, services: Services, role_of: Callable[[Invocation, User], Awaitable[Role]]) -> None:
         self.s = services
         self.role_of = role_of
 
-    def handlers(self):
+    def handlers(self) -> dict[str, Handler]:
         return {"verify": self.verify}
 
     async def verify(self, inv: Invocation, out: Responder, user: User) -> None:

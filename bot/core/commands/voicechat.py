@@ -13,14 +13,42 @@ the author's own voice (or the default one), never someone else's.
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 from ...storage import User
 from ..errors import BadRequest, PermissionDenied
 from ..invocation import Invocation, Responder, VoiceChannel
+from ..command_spec import DISCORD, Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry, Pair, event
 from ..messages import NOT_IN_VOICE, tr
 from ..permissions import Role, may_steer_voice
-from .base import Services
+from .base import Handler, Services
 
+
+
+
+def _voice_command(name: str, access: Access, summary: Pair, usage: Optional[Pair] = None) -> CommandSpec:
+    """A Discord voice-channel command without options."""
+    return CommandSpec(name, access, summary, surfaces=frozenset({DISCORD}), discord=DiscordShape.PLAIN,
+                       discord_places=DiscordPlaces.SERVERS, discord_help=HelpEntry(usage) if usage else None)
+
+
+SPECS = (
+    _voice_command("join", Access.SPEAK, ("Join your voice channel", "加入你的语音频道"),
+                   ("Voice channels: /join, then /say … voice:True speaks there in your voice",
+                    "语音频道：/join，然后 /say … voice:True 用你的声音在那里说")),
+    _voice_command("leave", Access.SPEAK, ("Leave the voice channel", "离开语音频道"),
+                   ("/leave — I leave the voice channel", "/leave —— 我离开语音频道")),
+    _voice_command("skip", Access.STEER, ("Skip what is being said in the voice channel", "跳过语音频道里正在说的"),
+                   ("/skip and /stop — skip what plays, or stop and clear the queue (yours, or any as a moderator)",
+                    "/skip 和 /stop —— 跳过正在播放的，或停止并清空队列（你点播的，管理员可处理任何一条）")),
+    _voice_command("stop", Access.STEER, ("Stop speaking in the voice channel and clear its queue", "停止说话并清空队列")),
+    CommandSpec("readaloud", Access.OPEN, ("Whether your messages in the read-aloud channel are spoken in voice",
+                                           "你在朗读频道的消息是否被读出"),
+                surfaces=frozenset({DISCORD}), discord=DiscordShape.CUSTOM, discord_places=DiscordPlaces.SERVERS,
+                discord_help=HelpEntry(("/readaloud allow:False — your messages in the read-aloud channel stay silent",
+                                        "/readaloud allow:False —— 你在朗读频道的消息不被读出"))),
+    event("aloud", Access.SPEAK),
+)
 
 def server_voice(inv: Invocation) -> VoiceChannel:
     """The server's voice channel, or a clear refusal outside a server."""
@@ -48,7 +76,7 @@ class VoiceChatCommands:
         self.role_of = role_of
         self.say = say  # the /say family's handler
 
-    def handlers(self):
+    def handlers(self) -> dict[str, Handler]:
         return {"join": self.join, "leave": self.leave, "skip": self.skip, "stop": self.stop,
                 "readaloud": self.read_aloud_choice, "aloud": self.aloud}
 

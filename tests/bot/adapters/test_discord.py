@@ -70,6 +70,21 @@ def _voice_followups(dc, since=0):
     return [r for r in dc.find("POST", f"/webhooks/{APP_ID}/", since) if r.json and r.json.get("flags", 0) & IS_VOICE_MESSAGE]
 
 
+async def test_every_discord_command_of_the_specs_is_synced_with_its_chinese_description(dc):
+    from bot.core.commands import CATALOG
+
+    (sync,) = dc.find("PUT", f"/applications/{APP_ID}/commands")
+    synced = {c["name"]: c for c in sync.json}
+    admin = {o["name"]: o for o in synced["voiceadmin"]["options"]}
+    for spec in CATALOG.commands("discord"):
+        command = admin[spec.name] if spec.discord_group else synced[spec.name]
+        assert command["description"] == spec.summary[0]
+        assert command["description_localizations"]["zh-CN"] == spec.summary[1], spec.name
+    assert "set" in admin and admin["set"]["description_localizations"]["zh-CN"]
+    assert {"start", "cancel"}.isdisjoint(synced)  # text-chat commands only
+    assert synced["join"]["contexts"] == [0] and synced["say"]["integration_types"] == [0, 1]
+
+
 async def test_commands_are_synced_with_admin_group_guild_only(dc):
     (sync,) = dc.find("PUT", f"/applications/{APP_ID}/commands")
     names = {c["name"]: c for c in sync.json}
@@ -288,6 +303,7 @@ async def test_channel_voice_message_route(dc):
 
 # The permission matrix, through this adapter: each case's reply must carry the denial reason
 # exactly when the written table says "deny".
+from bot.core.commands import CATALOG  # noqa: E402
 from bot.core.permissions import Role, decide  # noqa: E402
 from bot.storage import Policy  # noqa: E402
 from tests.bot.core.test_permissions import POLICIES, expected  # noqa: E402
@@ -314,7 +330,7 @@ async def test_permission_matrix_through_discord(dc, app, command, role, policy)
                                  resolved=resolved))
     first = (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0]
     content = (first.json or {}).get("content") or ""
-    reason = decide(command, Role.USER, POLICIES[policy], False).reason_en or "\0never"
+    reason = decide(CATALOG[command].access, Role.USER, POLICIES[policy], False).reason_en or "\0never"
     allowed = expected(command, role, policy, False)
     assert (reason not in content) == allowed, (command, role, policy, content)
 

@@ -14,11 +14,21 @@ GROUP = -100500
 
 
 
-async def test_commands_are_published_with_admin_scope(tg):
-    scopes = [c.params["scope"]["type"] for c in tg.sent("setMyCommands")]
-    assert scopes == ["default", "all_chat_administrators"]
-    admin_cmds = {c["command"] for c in tg.sent("setMyCommands")[1].params["commands"]}
-    assert {"policy", "block", "purge"} <= admin_cmds
+async def test_command_menus_come_from_the_specs_per_scope_and_language(tg):
+    from bot.core.commands import CATALOG
+
+    await tg.wait_for("setMyCommands", 4)
+    menus = {(c.params["scope"]["type"], c.params.get("language_code")): {m["command"]: m["description"] for m in
+                                                                         c.params["commands"]}
+             for c in tg.sent("setMyCommands")}
+    assert set(menus) == {("default", None), ("default", "zh"), ("all_chat_administrators", None),
+                          ("all_chat_administrators", "zh")}
+    members = {s.name for s in CATALOG.commands("telegram") if s.access.value != "admin"}
+    admins = {s.name for s in CATALOG.commands("telegram")}
+    assert set(menus["default", None]) == members and {"say", "clone", "verify", "forget"} <= members
+    assert set(menus["all_chat_administrators", "zh"]) == admins and {"policy", "block", "purge", "usage"} <= admins
+    assert not {"join", "readaloud", "inline", "audio", "button"} & admins  # Discord-only commands and events
+    assert menus["default", "zh"]["say"] == "朗读" and menus["default", None]["say"] == CATALOG["say"].summary[0]
 
 
 async def test_say_with_emotion_and_duration_uploads_valid_ogg_of_that_length(tg):
