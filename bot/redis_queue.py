@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import json
 import logging
 import os
@@ -41,6 +42,7 @@ from typing import Any, Callable, Optional
 
 from .config import Config, ConfigError
 from .core.errors import Busy
+from .core.jobs import busy_error
 from .core.tasks import JobFailed, pack, unpack
 from .logsafe import without_credentials
 from .queue_seal import Forged, Sealer
@@ -196,7 +198,7 @@ class RedisAccess:
     password: Optional[str] = field(default=None, repr=False)
     ca_file: Optional[str] = None
 
-    def client(self):
+    def client(self) -> Any:
         try:
             import redis.asyncio as aioredis
         except ImportError as exc:  # the optional extra
@@ -293,7 +295,7 @@ class RedisJobQueue:
         self.bot_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._reply = f"{prefix}:done:{self.bot_id}"
         self._client: Any = None
-        self._scripts: Optional[_Scripts] = None
+        self._loaded: Optional[_Scripts] = None
         self._waiting: dict[str, _Waiting] = {}
         self._tasks: list[asyncio.Task] = []
         self._closing = False
@@ -312,13 +314,19 @@ class RedisJobQueue:
             await self._client.aclose()
             raise RuntimeError(f"[queue] url {without_credentials(self.url)} is not reachable: {exc}") from exc
         self._run_id = info.get("run_id")
-        self._scripts = _Scripts(self._client)
+        self._loaded = _Scripts(self._client)
         await check_persistence(self._client, self.url)
         await self._refresh()
         self._tasks = [asyncio.create_task(self._read_results(), name="redis-results"),
                        asyncio.create_task(self._monitor(), name="redis-monitor")]
         log.info("synthesis queue: Redis at %s, %d worker(s) registered", without_credentials(self.url), self.workers)
         return self
+
+    @property
+    def _scripts(self) -> _Scripts:
+        if self._loaded is None:
+            raise RuntimeError("not started: the Lua scripts load when Redis is first reached")
+        return self._loaded
 
     # --- what the command layer uses ----------------------------------------------------------
 
@@ -331,8 +339,7 @@ class RedisJobQueue:
 
     def _busy(self, en: str, zh: str) -> Busy:
         self._finished(None, "busy")
-        wait = max(1, round(self.estimate_wait()))
-        return Busy(f"{en} Please try again in ~{wait} s.", f"{zh}请约 {wait} 秒后再试。")
+        return busy_error(self.estimate_wait(), en, zh)
 
     async def enqueue(self, user: str, task: Any) -> asyncio.Future:
         if self._closing:
@@ -358,7 +365,7 @@ class RedisJobQueue:
         loop = asyncio.get_running_loop()
         waiting = _Waiting(loop.create_future(), time.monotonic(), user)
         waiting.timer = loop.call_later(self.job_timeout, self._expire, job_id)
-        waiting.future.add_done_callback(lambda f, job_id=job_id: self._on_done(job_id, f))
+        waiting.future.add_done_callback(functools.partial(self._on_done, job_id))
         self._waiting[job_id] = waiting
         self._pending += 1  # until the next refresh: a burst sees itself in the estimate
         return waiting.future
@@ -548,13 +555,13 @@ class WorkerLink:
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.identity: dict = {}
         self._client: Any = None
-        self._scripts: Optional[_Scripts] = None
+        self._loaded: Optional[_Scripts] = None
 
     async def open(self) -> None:
         """Connect (before the slow model load, so a wrong URL fails at once)."""
         self._client = self.access.client()
         await self._client.ping()
-        self._scripts = _Scripts(self._client)
+        self._loaded = _Scripts(self._client)
         await check_persistence(self._client, self.url)
 
     async def register(self, identity: dict, job_seconds: float = 1.0) -> None:
@@ -569,6 +576,12 @@ class WorkerLink:
         identity = self.sealer.seal("worker", self.worker_id, json.dumps(self.identity).encode())
         await self._client.hset(f"{self.prefix}:workers", self.worker_id, identity)
         await self._client.set(f"{self.prefix}:alive:{self.worker_id}", "1", px=int(self.lease_s * 1000))
+
+    @property
+    def _scripts(self) -> _Scripts:
+        if self._loaded is None:
+            raise RuntimeError("not started: the Lua scripts load when Redis is first reached")
+        return self._loaded
 
     def _deadline(self) -> int:
         return int((time.time() + self.lease_s) * 1000)

@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from indextts_core import load_engine
 from indextts_core.errors import IndexTTSError
 
 from . import logsafe
+from .assembly import load_runtime
 from .config import Config, ConfigError, load_config
-from .core.asr import WhisperTranscriber
 from .core.errors import BotError
-from .core.tasks import RenderTask, Runtime, pack, unpack
+from .core.tasks import RenderTask, Runtime, pack, unpack_task
 from .metrics import Metrics, MetricsServer
 from .redis_queue import WorkerLink, redis_access
 
@@ -50,23 +49,7 @@ class Worker:
         self.first_job_seconds = 1.0
 
     def _load(self) -> Runtime:
-        options = dict(self.config.engine.options)
-        if self.device:
-            options["device"] = self.device
-        engine = load_engine(self.config.engine.name, options)
-        started = time.perf_counter()
-        if hasattr(engine, "warm_up"):
-            engine.warm_up(speaker_encoder=True)  # a worker serves /clone too: everything now
-        transcriber = None
-        if self.config.bot.consent_mode == "spoken":
-            if not WhisperTranscriber.available():
-                raise ConfigError("Spoken consent needs the ASR extra on the workers: pip install '.[asr]' "
-                                  "(or [bot] consent_mode = 'button').")
-            transcriber = WhisperTranscriber()
-            transcriber.load()
-        self.metrics.model_load_seconds.set(time.perf_counter() - started)
-        log.info("%s %s loaded in %.1f s", engine.name, engine.version, time.perf_counter() - started)
-        runtime = Runtime(engine, transcriber, on_synthesized=self.metrics.synthesized)
+        runtime = load_runtime(self.config, self.metrics, eager=True, device=self.device, where=" on the workers")
         # One short note now: the first user does not pay for lazy set-up, and the cluster's busy
         # estimate starts from a measured job time instead of a guess.
         runtime.run(RenderTask("Hello, this is a short warm-up sentence."))
@@ -83,20 +66,19 @@ class Worker:
             self._metrics_server = MetricsServer(self.metrics, self.health, self.config.bot.metrics_host, self.metrics_port)
             await self._metrics_server.start()
         try:
-            self.link = WorkerLink(redis_access(self.config), self.config.queue.prefix, self.config.queue.lease_seconds)
+            self.link = link = WorkerLink(redis_access(self.config), self.config.queue.prefix, self.config.queue.lease_seconds)
             try:
-                await self.link.open()
+                await link.open()
             except Exception as exc:
                 raise ConfigError(f"[queue] url is not reachable: {exc}") from exc
-            self.runtime = await asyncio.to_thread(self._load)
-            engine = self.runtime.engine
-            await self.link.register({"engine": engine.name, "version": engine.version, "device": self.device or "",
-                                      "host": socket.gethostname()}, self.first_job_seconds)
+            self.runtime = runtime = await asyncio.to_thread(self._load)
+            await link.register({"engine": runtime.engine.name, "version": runtime.engine.version,
+                                 "device": self.device or "", "host": socket.gethostname()}, self.first_job_seconds)
             self.ready = True
-            log.info("worker %s taking jobs", self.link.worker_id)
-            beats = asyncio.create_task(self._heartbeat(stop))
+            log.info("worker %s taking jobs", link.worker_id)
+            beats = asyncio.create_task(self._heartbeat(link, stop))
             try:
-                await self._loop(stop)
+                await self._loop(link, runtime, stop)
             finally:
                 stop.set()
                 await beats  # ends at its next turn: redis-py must not be cancelled mid-command
@@ -107,11 +89,11 @@ class Worker:
             if self._metrics_server is not None:
                 await self._metrics_server.stop()
 
-    async def _heartbeat(self, stop: asyncio.Event) -> None:
+    async def _heartbeat(self, link: WorkerLink, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                await self.link.beat()
-                self.metrics.queue_depth.set(await self.link.depth())
+                await link.beat()
+                self.metrics.queue_depth.set(await link.depth())
             except Exception as exc:
                 log.warning("heartbeat failed: %s", exc)
             try:
@@ -119,11 +101,11 @@ class Worker:
             except asyncio.TimeoutError:
                 pass
 
-    async def _loop(self, stop: asyncio.Event) -> None:
+    async def _loop(self, link: WorkerLink, runtime: Runtime, stop: asyncio.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
             try:
-                job = await self.link.claim(wait=1.0)
+                job = await link.claim(wait=1.0)
                 backoff = 0.5
             except Exception as exc:  # Redis restarting: wait for it, never exit
                 log.warning("Redis unavailable (%s); retrying in %.1f s", exc, backoff)
@@ -131,24 +113,24 @@ class Worker:
                 backoff = min(backoff * 2, 10.0)
                 continue
             if job is not None:
-                await self._do(*job)
+                await self._do(link, runtime, *job)
 
-    async def _do(self, job_id: str, data: bytes, attempt: int) -> None:
+    async def _do(self, link: WorkerLink, runtime: Runtime, job_id: str, data: bytes, attempt: int) -> None:
         started = time.perf_counter()
-        work = asyncio.ensure_future(asyncio.to_thread(self._run, data))
+        work = asyncio.ensure_future(asyncio.to_thread(self._run, runtime, data))
         while True:  # renew the lease while the job runs
             done, _ = await asyncio.wait({work}, timeout=self.config.queue.lease_seconds / 4)
             if done:
                 break
             try:
-                await self.link.renew(job_id)
+                await link.renew(job_id)
             except Exception as exc:
                 log.warning("lease renewal failed: %s", exc)
         payload, outcome = work.result()
         seconds = time.perf_counter() - started
         for _ in range(20):  # Redis may be restarting: the result is worth a few tries
             try:
-                delivered = await self.link.complete(job_id, payload, seconds)
+                delivered = await link.complete(job_id, payload, seconds)
                 break
             except Exception as exc:
                 log.warning("delivering job %s failed (%s); retrying", job_id, exc)
@@ -162,10 +144,11 @@ class Worker:
         self.metrics.job_finished(seconds, outcome)
         log.info("job %s (attempt %d) %s in %.2f s", job_id, attempt, outcome, seconds)
 
-    def _run(self, data: bytes) -> tuple[bytes, str]:
+    @staticmethod
+    def _run(runtime: Runtime, data: bytes) -> tuple[bytes, str]:
         """Blocking: unpack, run, pack the result or the error for the user."""
         try:
-            return pack(self.runtime.run(unpack(data))), "done"
+            return pack(runtime.run(unpack_task(data))), "done"
         except Exception as exc:  # the user gets the error's own message, or a generic one for a fault
             if not isinstance(exc, (IndexTTSError, BotError)):
                 log.exception("job failed")

@@ -40,6 +40,8 @@ def _too_long(limit: float) -> TooLongError:
 
 
 def _bytes_of(source: AudioSource, max_bytes: int) -> bytes:
+    if isinstance(source, Audio):
+        raise TypeError("decoded audio has no file bytes")  # read_audio returns it as it is
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     else:

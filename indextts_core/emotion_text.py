@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -238,7 +238,7 @@ class EmbeddingClassifier:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._model = None
+        self._model: Any = None  # a model2vec StaticModel, loaded on first use
         self._prototypes: Optional[np.ndarray] = None  # (emotions, prototypes, dim)
 
     @staticmethod
@@ -259,8 +259,10 @@ class EmbeddingClassifier:
         """Probability of each emotion (vector order) for ``description``."""
         self.load()
         with self._lock:
-            q = np.asarray(self._model.query(description), dtype=np.float32).reshape(-1)  # type: ignore[union-attr]
-            sims = self._prototypes @ q  # type: ignore[operator]
+            model, prototypes = self._model, self._prototypes
+            assert model is not None and prototypes is not None  # load() set both
+            q = np.asarray(model.query(description), dtype=np.float32).reshape(-1)
+            sims = prototypes @ q
         # mean of the two nearest prototypes: one lucky match does not decide alone
         top2 = np.sort(sims, axis=1)[:, -2:].mean(axis=1)
         z = (top2 - top2.max()) / TEMPERATURE

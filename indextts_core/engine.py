@@ -224,6 +224,13 @@ class Engine(Protocol):
 
     name: str
     version: str
+    #: Jobs the engine can run at once usefully (None: as many as the caller's workers); the GPU
+    #: engine says 1 per device, where a second job would only queue behind the first.
+    max_workers: Optional[int]
+
+    def warm_up(self, speaker_encoder: bool = True) -> None:
+        """Load models now instead of on the first request; ``speaker_encoder`` too (cloning only)."""
+        ...
 
     def create_voice(self, reference: AudioSource) -> VoiceProfile:
         """Validate a reference clip and compute a reusable voice profile from it."""

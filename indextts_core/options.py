@@ -22,7 +22,7 @@ def option_choice(cfg: dict[str, Any], key: str, default: str, choices: Sequence
     value = cfg.pop(key, default)
     if value not in choices:
         raise EngineConfigError(f"engine.{key} must be one of {', '.join(map(repr, choices))} (got {value!r})")
-    return value
+    return str(value)
 
 
 def option_bool(cfg: dict[str, Any], key: str, default: bool) -> bool:

@@ -40,4 +40,5 @@ def load_engine(name: str = "default", config: Optional[dict[str, Any]] = None) 
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise EngineUnavailableError(f"The {name} engine is not installed: {exc}.") from exc
-    return getattr(module, cls_name)(config or {})
+    engine: Engine = getattr(module, cls_name)(config or {})
+    return engine

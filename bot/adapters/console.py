@@ -7,6 +7,7 @@ You are the owner of a local server.  Buttons print as numbered choices; type th
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sys
 import threading
@@ -82,7 +83,7 @@ class ConsoleChat:
             if not path.is_file():
                 self.write(f"No such file: {path}")
                 return None
-            audio = AudioIn(fetch=lambda p=path: asyncio.to_thread(p.read_bytes), size=path.stat().st_size)
+            audio = AudioIn(fetch=functools.partial(asyncio.to_thread, path.read_bytes), size=path.stat().st_size)
         return Invocation(command, args.strip(), actor, place, audio=audio, mentions=mentions)
 
     def _start_reader(self) -> "asyncio.Queue[str]":

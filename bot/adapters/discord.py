@@ -44,7 +44,7 @@ async def send_voice_message(http: discord.http.HTTPClient, route: Route, ogg: b
             "waveform": base64.b64encode(waveform[:256]).decode(),
         }],
     }
-    form = [
+    form: list[dict[str, Any]] = [
         {"name": "payload_json", "value": json.dumps(payload)},
         {"name": "files[0]", "value": ogg, "filename": "voice-message.ogg", "content_type": "audio/ogg"},
     ]
@@ -147,8 +147,9 @@ class VoiceBotClient(discord.Client):
         intents.guild_messages = True
         intents.voice_states = True  # who is in which voice channel (not privileged)
         intents.message_content = read_aloud  # privileged: switch it on in the Developer Portal too
-        super().__init__(intents=intents, application_id=application_id,
-                         allowed_mentions=discord.AllowedMentions.none(), **options)
+        if application_id is not None:  # else discord.py learns it at login
+            options["application_id"] = application_id
+        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **options)
         self.commands = commands
         self.test_guild_id = test_guild_id
         self.voice_channels = VoiceChannels(self, voice_idle_seconds, voice_leave_when_alone)
@@ -214,7 +215,7 @@ class VoiceBotClient(discord.Client):
         inv = self.invocation(interaction, command, args, audio, mentions, admin_mentions, names,
                               await self.role_names(interaction) if with_roles else None)
         inv.in_voice = in_voice  # the command layer checks the caller may speak there
-        target = inv.voice if in_voice else None
+        target = inv.voice if in_voice and isinstance(inv.voice, MemberVoice) else None
         await self.commands.handle(inv, DiscordResponder(self, interaction, public, target, also_post and in_voice))
 
     async def role_names(self, interaction: discord.Interaction) -> dict[str, str]:
@@ -233,7 +234,8 @@ class VoiceBotClient(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is not discord.InteractionType.component:
             return
-        custom_id = (interaction.data or {}).get("custom_id", "")
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
         if not custom_id.startswith(BUTTON_PREFIX):
             return
         await interaction.response.defer(thinking=True, ephemeral=True)

@@ -89,8 +89,15 @@ def _placed(spec: CommandSpec, command: C) -> C:
 def _add(target: Target, spec: CommandSpec, callback: Callable[..., Awaitable[None]],
          name: Optional[str] = None, description: Optional[app_commands.locale_str] = None) -> None:
     command: app_commands.Command = app_commands.Command(name=name or spec.name, description=description or described(spec),
-                                                         callback=callback)
+                                                         callback=callback)  # type: ignore[arg-type]  # any signature
     target.add_command(_placed(spec, command))
+
+
+def _add_menu(target: Target, name: str, callback: Callable[..., Awaitable[None]]) -> None:
+    """A message context menu: the top level only (Discord has no menus inside a group)."""
+    if not isinstance(target, app_commands.CommandTree):
+        raise RuntimeError(f"the context menu {name!r} needs its command at the top level, not in a group")
+    target.add_command(app_commands.ContextMenu(name=name, callback=callback))  # type: ignore[arg-type]
 
 
 def _emotion_choices(current: str) -> list[app_commands.Choice[str]]:
@@ -166,7 +173,7 @@ def _say(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None:
         # A message command carries its message's content without the message-content intent.
         # "--": the message is only text, spoken in the caller's own voice, under /say's rules.
         await client.run_command(interaction, spec.name, "-- " + message.content, public=True)
-    target.add_command(app_commands.ContextMenu(name="Say in my voice", callback=say_message))
+    _add_menu(target, "Say in my voice", say_message)
 
 
 def _clone(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None:
@@ -187,7 +194,7 @@ def _verify(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None
     async def verify_message(interaction: discord.Interaction, message: discord.Message) -> None:
         audio = next((a for a in message.attachments if is_audio(a)), None)
         await client.run_command(interaction, spec.name, audio=attachment_audio(audio) if audio is not None else None)
-    target.add_command(app_commands.ContextMenu(name="Verify voice", callback=verify_message))
+    _add_menu(target, "Verify voice", verify_message)
 
 
 def _readaloud(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None:

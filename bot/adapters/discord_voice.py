@@ -40,6 +40,7 @@ MAX_MEMBER_REQUESTS = 2
 def _frame_ms(packet: bytes) -> float:
     """Duration of an Opus packet from its TOC byte (RFC 6716 §3.1)."""
     config, code = packet[0] >> 3, packet[0] & 3
+    per_frame: float
     if config < 12:
         per_frame = (10, 20, 40, 60)[config & 3]
     elif config < 16:
@@ -125,7 +126,7 @@ class GuildPlayer:
         vc = guild.voice_client if guild is not None else None
         return vc if isinstance(vc, discord.VoiceClient) else None
 
-    def channel(self) -> Optional[discord.abc.GuildChannel]:
+    def channel(self) -> Optional[discord.VoiceChannel | discord.StageChannel]:
         vc = self.voice_client
         return vc.channel if vc is not None else None
 
@@ -298,7 +299,7 @@ class GuildPlayer:
         channel = vc.channel
         try:
             await vc.disconnect(force=True)
-            await channel.connect(timeout=20, reconnect=True, self_deaf=True)  # type: ignore[union-attr]
+            await channel.connect(timeout=20, reconnect=True, self_deaf=True)
         except (asyncio.TimeoutError, discord.ClientException, OSError) as exc:
             log.warning("voice: reconnecting failed in guild %s: %s", self.guild_id, exc)
             self.queue.clear()

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from telegram import (
     BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeDefault, InlineKeyboardButton,
-    InlineKeyboardMarkup, InputFile, Message, Update,
+    Chat, InlineKeyboardMarkup, InputFile, Message, Update, User,
 )
 from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
@@ -51,12 +51,12 @@ class MessageRateLimiter(AIORateLimiter):
         super().__init__(**kwargs)
         self.waiting: dict[int, int] = {}
 
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[override]
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         if endpoint in NOT_MESSAGES:
             data = {k: v for k, v in data.items() if k != "chat_id"}
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
         try:
-            chat_id = int(data.get("chat_id"))  # type: ignore[arg-type]
+            chat_id = int(data.get("chat_id"))
         except (TypeError, ValueError):
             chat_id = 0
         self.waiting[chat_id] = self.waiting.get(chat_id, 0) + 1
@@ -102,6 +102,19 @@ def _keyboard(buttons: Optional[list[Button]]) -> Optional[InlineKeyboardMarkup]
     if not buttons:
         return None
     return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data)] for b in buttons])
+
+
+#: What every handler here works from: the message, its sender and its chat.
+_Parts = tuple[Message, User, Chat]
+
+
+def _parts(update: Update) -> Optional[_Parts]:
+    """The message, sender and chat of ``update``; None for an update without all three (a
+    channel post, a button under a message bots can no longer see): nothing to answer."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if not isinstance(message, Message) or user is None or chat is None:
+        return None
+    return message, user, chat
 
 
 def _replied_text(message: Message) -> Optional[str]:
@@ -200,14 +213,16 @@ class TelegramAdapter:
         that arrive while it is under way."""
         if private:
             return True, True
-        hit = self._admins.get(chat_id)
-        if hit is None or time.monotonic() - hit[0] >= ADMIN_CACHE_S:
+        cached = self._admins.get(chat_id)
+        if cached is not None and time.monotonic() - cached[0] < ADMIN_CACHE_S:
+            _, creator, moderators = cached
+        else:
             lookup = self._admin_lookups.get(chat_id)
             if lookup is None:
                 lookup = self._admin_lookups[chat_id] = asyncio.ensure_future(self._fetch_admins(chat_id))
                 lookup.add_done_callback(lambda _: self._admin_lookups.pop(chat_id, None))
-            hit = await asyncio.shield(lookup)
-        return user_id == hit[1], user_id in hit[2]
+            _, creator, moderators = await asyncio.shield(lookup)
+        return user_id == creator, user_id in moderators
 
     async def _fetch_admins(self, chat_id: int) -> tuple[float, int, frozenset[int]]:
         members = await self.application.bot.get_chat_administrators(chat_id)
@@ -241,10 +256,8 @@ class TelegramAdapter:
                        is_voice_note=message.voice is not None, forwarded=forwarded,
                        speaker_id=str(message.from_user.id) if message.from_user and not forwarded else None)
 
-    async def _invocation(self, update: Update, command: str, args: str) -> Invocation:
-        message = update.effective_message
-        user = update.effective_user
-        chat = update.effective_chat
+    async def _invocation(self, parts: "_Parts", command: str, args: str) -> Invocation:
+        message, user, chat = parts
         private = chat.type == ChatType.PRIVATE
         if user.username:
             if len(self._usernames) > 100_000:
@@ -284,7 +297,9 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ handlers
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
+        if (parts := _parts(update)) is None:
+            return
+        message, user, _ = parts
         text = message.text or message.caption or ""
         head, _, args = text.partition(" ")
         command = head[1:].split("@")[0].lower()
@@ -295,45 +310,50 @@ class TelegramAdapter:
             return
         reply = message.reply_to_message
         if reply is not None and _shared_identity(reply) and command in ("block", "unblock", "trust", "untrust", "purge"):
-            await message.reply_text(tr(language_of(update.effective_user.language_code if update.effective_user else None),
-                                        *_REPLY_TO_SHARED))
+            await message.reply_text(tr(language_of(user.language_code), *_REPLY_TO_SHARED))
             return
-        inv = await self._invocation(update, command, args)
+        inv = await self._invocation(parts, command, args)
         await self.commands.handle(inv, TelegramResponder(self, message))
 
     async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command we do not have: answered in private chats, or in groups when addressed to us."""
-        message = update.effective_message
+        if (parts := _parts(update)) is None:
+            return
+        message, _, chat = parts
         head = (message.text or "").partition(" ")[0]
         command, _, addressee = head[1:].partition("@")
-        private = update.effective_chat.type == ChatType.PRIVATE
+        private = chat.type == ChatType.PRIVATE
         if not command or (not private and addressee.lower() != (context.bot.username or "").lower()):
             return  # another bot's command, or a group command meant for someone else
-        inv = await self._invocation(update, command.lower(), "")
+        inv = await self._invocation(parts, command.lower(), "")
         await self.commands.handle(inv, TelegramResponder(self, message))
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Plain text in a private chat: tell the user how to have it spoken."""
-        inv = await self._invocation(update, "text", update.effective_message.text or "")
-        await self.commands.handle(inv, TelegramResponder(self, update.effective_message))
+        if (parts := _parts(update)) is None:
+            return
+        inv = await self._invocation(parts, "text", parts[0].text or "")
+        await self.commands.handle(inv, TelegramResponder(self, parts[0]))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
+        if query is None:
+            return
         await query.answer()
-        message = query.message
-        if isinstance(message, Message):
-            try:  # remove the keyboard so a button cannot be pressed twice
-                await query.edit_message_text(message.text or "…")
-            except TelegramError:
-                pass
-        inv = await self._invocation(update, "button", query.data or "")
-        await self.commands.handle(inv, TelegramResponder(self, message))
+        if (parts := _parts(update)) is None:
+            return  # a button under a message too old for bots to see (48 h): nothing to answer under
+        try:  # remove the keyboard so a button cannot be pressed twice
+            await query.edit_message_text(parts[0].text or "…")
+        except TelegramError:
+            pass
+        inv = await self._invocation(parts, "button", query.data or "")
+        await self.commands.handle(inv, TelegramResponder(self, parts[0]))
 
     async def on_audio(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_chat.type != ChatType.PRIVATE:
+        if (parts := _parts(update)) is None or parts[2].type != ChatType.PRIVATE:
             return  # voice notes in groups are conversation, not for us
-        inv = await self._invocation(update, "audio", "")
-        await self.commands.handle(inv, TelegramResponder(self, update.effective_message))
+        inv = await self._invocation(parts, "audio", "")
+        await self.commands.handle(inv, TelegramResponder(self, parts[0]))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update failed", exc_info=context.error)
@@ -381,9 +401,11 @@ async def run_telegram(app, token: str, base_url: Optional[str] = None, base_fil
     async with application:
         await application.post_init(application)  # type: ignore[misc]
         await application.start()
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        updater = application.updater
+        assert updater is not None  # the builder makes one unless told not to
+        await updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
         try:
             await (stop.wait() if stop else asyncio.Event().wait())
         finally:
-            await application.updater.stop()
+            await updater.stop()
             await application.stop()

@@ -15,6 +15,7 @@ query with the same text (the user types on, or opens inline mode again) gets it
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -82,7 +83,7 @@ class InlineMode:
         self.storage_chat = storage_chat
         self._latest: dict[int, str] = {}  # user → id of their newest query
         self._offers: "OrderedDict[tuple[int, str], tuple[float, _Offer]]" = OrderedDict()
-        self._making: dict[tuple[int, str], asyncio.Task] = {}
+        self._making: "dict[tuple[int, str], asyncio.Task[_Offer]]" = {}
 
     async def on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.inline_query
@@ -107,7 +108,7 @@ class InlineMode:
             task = self._making.get(key)
             if task is None:
                 task = self._making[key] = asyncio.create_task(self._make(query, lang))
-                task.add_done_callback(lambda _t, key=key: self._making.pop(key, None))
+                task.add_done_callback(functools.partial(self._made, key))
             try:
                 offer = await asyncio.wait_for(asyncio.shield(task), max(0.1, ANSWER_WITHIN_S - (time.monotonic() - started)))
             except asyncio.TimeoutError:
@@ -123,6 +124,9 @@ class InlineMode:
                                              description=message)
                     for i, message in enumerate(offer.messages)]
         await self._answer(query, results)
+
+    def _made(self, key: tuple[int, str], _task: "asyncio.Task[_Offer]") -> None:
+        self._making.pop(key, None)
 
     def _cached(self, key: tuple[int, str]) -> Optional[_Offer]:
         hit = self._offers.get(key)

@@ -9,18 +9,47 @@ import functools
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Optional
+from typing import Any, Callable, Deque, Optional, Protocol
 
 from .errors import Busy
 
 log = logging.getLogger(__name__)
 
 
+class Jobs(Protocol):
+    """What the command layer needs of a synthesis queue: this in-process one or the Redis one
+    (:class:`bot.redis_queue.RedisJobQueue`), so the bot runs the same against either."""
+
+    workers: int
+
+    @property
+    def depth(self) -> int:
+        """Jobs waiting or running."""
+        ...
+
+    def estimate_wait(self) -> float:
+        """Seconds until a job submitted now would start, roughly."""
+        ...
+
+    async def enqueue(self, user: str, work: Any) -> "asyncio.Future[Any]":
+        """Queue ``work`` for ``user``; raise :class:`Busy` when full.  The future holds the result."""
+        ...
+
+    async def close(self, drain: bool = True, timeout: float = 30.0) -> None:
+        ...
+
+
+def busy_error(estimate: float, en: str, zh: str) -> Busy:
+    """The refusal of a full queue, with how long to wait (both queues word it the same)."""
+    wait = max(1, round(estimate))
+    return Busy(f"{en} Please try again in ~{wait} s.", f"{zh}请约 {wait} 秒后再试。")
+
+
 @dataclass
 class _Job:
     user: str
     fn: Callable[[], Any]
-    future: asyncio.Future
+    future: "asyncio.Future[Any]"
     queued_at: float = field(default_factory=time.monotonic)
 
 
@@ -48,7 +77,7 @@ class JobQueue:
         self._pending = 0
         self._wakeup = asyncio.Event()
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="synth")
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._avg_seconds = 1.0  # moving average of job run time, for the busy estimate
 
@@ -71,14 +100,13 @@ class JobQueue:
 
     def _busy(self, en: str, zh: str) -> Busy:
         self._finished(None, "busy")
-        wait = max(1, round(self.estimate_wait()))
-        return Busy(f"{en} Please try again in ~{wait} s.", f"{zh}请约 {wait} 秒后再试。")
+        return busy_error(self.estimate_wait(), en, zh)
 
-    async def enqueue(self, user: str, work: Any) -> asyncio.Future:
+    async def enqueue(self, user: str, work: Any) -> "asyncio.Future[Any]":
         """:meth:`submit`, with the signature every queue has (the Redis one must talk to Redis)."""
         return self.submit(user, work)
 
-    def submit(self, user: str, work: Any) -> asyncio.Future:
+    def submit(self, user: str, work: Any) -> "asyncio.Future[Any]":
         """Queue ``work`` (a blocking function, or a task for ``runner``) for ``user``; await the
         returned future for its result."""
         fn = work if callable(work) else functools.partial(self._run_task, work)

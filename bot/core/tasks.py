@@ -19,12 +19,14 @@ import msgpack
 import numpy as np
 
 from indextts_core import watermark
-from indextts_core.audio import encode_ogg_opus, ogg_opus_info, read_audio, waveform
-from indextts_core.engine import DurationSpec, EmotionSpec, VoiceProfile
+from indextts_core.audio import encode_ogg_opus, ogg_opus_info, read_audio
+from indextts_core.engine import DurationSpec, EmotionSpec, Engine, VoiceProfile
 from indextts_core.errors import IndexTTSError
 from indextts_core.speaker import SpeakerEncoder, similarity
 
+from .asr import Transcriber
 from .consent import ConsentCheck, check_recording
+from .waveform import waveform
 from .errors import BotError, SyntheticRecording
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,7 @@ class JobFailed(BotError):
 class Runtime:
     """Runs tasks with an engine (and, for spoken consent, a transcriber).  Blocking."""
 
-    def __init__(self, engine: Any, transcriber: Any = None,
+    def __init__(self, engine: Engine, transcriber: Optional[Transcriber] = None,
                  on_synthesized: Optional[Callable[[float, float], None]] = None) -> None:
         self.engine = engine
         self.transcriber = transcriber
@@ -161,10 +163,10 @@ class Runtime:
 
 # --- the wire format -----------------------------------------------------------------------------
 
-_KINDS = {"render": RenderTask, "clone": CloneTask, "rendered": Rendered}
+_KINDS: dict[str, type[Union[CloneTask, Rendered]]] = {"clone": CloneTask, "rendered": Rendered}
 
 
-def _emotion_to_wire(e: Optional[EmotionSpec]) -> Optional[dict]:
+def _emotion_to_wire(e: Optional[EmotionSpec]) -> Optional[dict[str, Any]]:
     if e is None:
         return None
     if e.reference is not None and not isinstance(e.reference, bytes):
@@ -184,7 +186,7 @@ def _data(value: Any, what: str, optional: bool = False) -> Any:
     return value
 
 
-def _emotion_from_wire(d: Optional[dict]) -> Optional[EmotionSpec]:
+def _emotion_from_wire(d: Optional[dict[str, Any]]) -> Optional[EmotionSpec]:
     if d is None:
         return None
     _data(d.get("reference"), "the emotion clip", optional=True)
@@ -196,6 +198,7 @@ def _emotion_from_wire(d: Optional[dict]) -> Optional[EmotionSpec]:
 
 def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
     """Jobs, results and errors as MessagePack bytes."""
+    d: dict[str, Any]
     if isinstance(obj, RenderTask):
         d = {"kind": "render", "text": obj.text, "profile": obj.profile, "emotion": _emotion_to_wire(obj.emotion),
              "duration": [obj.duration.ratio, obj.duration.seconds] if obj.duration is not None else None,
@@ -220,7 +223,8 @@ def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
                  "zh": "生成语音失败。请稍后再试。", "fault": True}
     else:
         raise TypeError(f"cannot pack {type(obj).__name__}")
-    return msgpack.packb(d, use_bin_type=True)
+    packed: bytes = msgpack.packb(d, use_bin_type=True)
+    return packed
 
 
 def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
@@ -249,3 +253,12 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
     if kind == "rendered":
         _data(d.get("ogg"), "the voice note")
     return _KINDS[kind](**d)
+
+
+def unpack_task(data: bytes) -> Task:
+    """A job for a worker: :func:`unpack`, refusing anything that is not a job (a result or an
+    error placed in the job queue is malformed, not something to run)."""
+    task = unpack(data)
+    if not isinstance(task, (RenderTask, CloneTask)):
+        raise ValueError(f"a job must be a render or a clone, not {type(task).__name__}")
+    return task

@@ -16,12 +16,15 @@ import re
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Union
 
 import aiosqlite
 
 from ..logsafe import without_credentials
 from .migrations import MIGRATIONS
+
+if TYPE_CHECKING:  # optional: only a PostgreSQL deployment installs it
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +130,7 @@ class Database(_Queries):
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
-        return int(row[0])
+        return int(row[0]) if row is not None else 0
 
     async def migrate(self) -> None:
         """Apply missing migrations, each in its own transaction; refuse a newer schema."""
@@ -209,7 +212,7 @@ class PostgresDatabase(_Queries):
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = url
         self.pool_size = pool_size
-        self._pool = None
+        self._pool: Optional["asyncpg.Pool"] = None
 
     @property
     def where(self) -> str:
@@ -235,11 +238,17 @@ class PostgresDatabase(_Queries):
             await self._pool.close()
             self._pool = None
 
+    @property
+    def pool(self) -> "asyncpg.Pool":
+        if self._pool is None:
+            raise RuntimeError("database is not open")
+        return self._pool
+
     async def scrub(self) -> None:
         """Nothing to fold in: PostgreSQL reuses the space of deleted rows after autovacuum."""
 
     async def schema_version(self) -> int:
-        async with self._pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             if not await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL"):
                 return 0
             return int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
@@ -247,7 +256,7 @@ class PostgresDatabase(_Queries):
     async def migrate(self) -> None:
         """The same migrations as SQLite, each in its own transaction, under a lock so that two
         bot processes starting together apply them once."""
-        async with self._pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock(727274)")  # any constant: "the migration lock"
             try:
                 await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -265,12 +274,12 @@ class PostgresDatabase(_Queries):
                 await conn.execute("SELECT pg_advisory_unlock(727274)")
 
     async def fetchall(self, sql: str, *args: Any) -> list[Any]:
-        async with self._pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             return await conn.fetch(postgres_sql(sql), *args)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTx]:
-        async with self._pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             async with conn.transaction():
                 yield _PostgresTx(conn)
 

@@ -46,6 +46,9 @@ CLONE_CANDIDATES = tuple(v for v in BANK if v != "espeak")
 #: Bare, Whisper base CER on 10 everyday sentences: jf_gongitsune 0.055, jf_alpha+jf_gongitsune
 #: 0.126, jm_kumo 0.142 (the only male style), jf_alpha 0.165 — and a clone's pitch, formants and
 #: tilt add to that, so starting from an unclear style left clones far above CER 0.10.
+#: The default English voice, chosen by intelligibility (bench/core.py: English WER by Whisper
+#: tiny.en); the IndexTTS engine's default voice reads its calibration sentence in it too.
+DEFAULT_ENGLISH = "heart"
 CLEAREST_MANDARIN = {"female": "kokoro:jf_gongitsune", "male": "kokoro:jm_kumo"}
 
 

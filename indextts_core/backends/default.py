@@ -24,27 +24,24 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .. import emotion_text, prosody, spectrum
-from ..audio import check_reference, read_audio, remove_dc, resample, trim_silence
+from .. import emotion_text, pipeline, prosody, spectrum
+from ..audio import resample, trim_silence
 from ..emotion import ProsodyTarget, target_for
 from ..engine import (
     DAMAGED_PROFILE, AudioSource, DurationSpec, EmotionSpec, ProgressCallback,
     SynthesisResult, VoiceProfile,
 )
-from ..errors import EngineConfigError, ProfileError, TextError
+from ..errors import EngineConfigError, ProfileError
 from ..frontend import Analysis, Run, analyze
 from ..options import option_choice, option_int
+from ..pipeline import CALIBRATION_TEXT, EDGE_S, MAX_TEXT_CHARS, SENTENCE_PAUSE_S
 from ..speaker import SpeakerEncoder, similarity
-from .bank import BANK, CLEAREST_MANDARIN, CLONE_CANDIDATES, VoiceBank, describe
+from .bank import BANK, CLEAREST_MANDARIN, CLONE_CANDIDATES, DEFAULT_ENGLISH, VoiceBank, describe
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 22050
-#: Sentence of the calibration speech the timbre fit listens to (never shown to users).
-CALIBRATION_TEXT = (
-    "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore, "
-    "and we all went home early."
-)
+#: The calibration speech the timbre fit listens to: :data:`~indextts_core.pipeline.CALIBRATION_TEXT`, or in Mandarin
 CALIBRATION_TEXT_ZH = "今天天气很好，我们一起去公园散步吧。明天早上再去银行办事。"
 FORMANT_GRID = (0.86, 0.93, 1.0, 1.07, 1.14, 1.21, 1.28)
 #: How far the clone's EQ moves the start voice's long-term spectrum toward the reference's
@@ -54,16 +51,12 @@ EQ_STRENGTHS = (1.0, 1.5)
 TILT_LIMIT_DB = 6.0
 #: Defaults chosen by intelligibility (bench/core.py: English WER by Whisper tiny.en, Mandarin CER by
 #: Whisper base) and kept of one gender, so the default voice does not change with the language.
-DEFAULT_ENGLISH = "heart"
 DEFAULT_CHINESE = "kokoro:jf_gongitsune"
 ENGLISH_VOICES = tuple(v for v, b in BANK.items() if "en" in b.languages)
 CHINESE_VOICES = tuple(v for v, b in BANK.items() if "zh" in b.languages)
 #: Seconds a clone may spend trying Kokoro style blends beyond the bank's own voices.
 BLEND_BUDGET_S = 4.0
 RUN_GAP_S = 0.06
-SENTENCE_PAUSE_S = 0.28
-EDGE_S = 0.05
-MAX_TEXT_CHARS = 5000
 
 
 def _limit_tilt(tilt_db: float) -> float:
@@ -102,6 +95,7 @@ class DefaultEngine:
     name = "default"
     version = "2.0"  # 2.0: voice bank; profiles of 1.x must be recorded again
     sample_rate = SAMPLE_RATE
+    max_workers: Optional[int] = None  # one job per worker thread, as many as the bot runs
 
     def __init__(self, config: Optional[dict[str, Any]] = None) -> None:
         cfg = dict(config or {})
@@ -209,11 +203,8 @@ class DefaultEngine:
         """Check the clip; start English from the nearest bank voice and Mandarin from the clearest
         voice of the same gender impression; fit the timbre of each."""
         started = time.perf_counter()
-        audio = read_audio(reference)
-        report = check_reference(audio)
-        samples = remove_dc(audio.samples, audio.sample_rate)
-        if audio.sample_rate != SAMPLE_RATE:
-            samples = resample(samples, audio.sample_rate, SAMPLE_RATE)
+        clip = pipeline.take_clip(reference, rate=SAMPLE_RATE)
+        samples = clip.samples
         target_emb = self._encoder.embed(samples, SAMPLE_RATE)
         ref = prosody.measure(samples, SAMPLE_RATE)
         ref_bands = spectrum.band_levels_db(samples, SAMPLE_RATE)
@@ -227,19 +218,10 @@ class DefaultEngine:
             "timbres": {v: asdict(t) for v, (t, _) in fits.items()},
             "embedding": [round(float(x), 6) for x in target_emb],
         }).encode()
-        meta = {
-            "reference_seconds": round(report.duration, 2),
-            "speech_seconds": round(report.speech_seconds, 2),
-            "snr_db": round(report.snr_db, 1),
-            "f0_median_hz": round(ref.f0_median_hz, 1),
-            "prosody": prosody.baseline_meta(ref),  # the speaker's neutral reading: emotion clips are compared with it
-            "english_voice": en_voice,
-            "chinese_voice": zh_voice,
-            "start_similarity": round(scores[en_voice], 4),
-            "fit_similarity": round(fits[en_voice][1], 4),
-            "default_similarity": round(default_score, 4),
-            "seconds_to_build": round(time.perf_counter() - started, 3),
-        }
+        meta = pipeline.profile_meta(
+            clip, ref, started, english_voice=en_voice, chinese_voice=zh_voice,
+            start_similarity=round(scores[en_voice], 4), fit_similarity=round(fits[en_voice][1], 4),
+            default_similarity=round(default_score, 4))
         return VoiceProfile(self.name, self.version, payload, meta)
 
     def _rank_bank(self, target_emb: np.ndarray, f0_hz: float, started: float) -> dict[str, float]:
@@ -343,14 +325,32 @@ class DefaultEngine:
 
     def _emotion_target(self, emotion: Optional[EmotionSpec]) -> ProsodyTarget:
         if emotion is not None and emotion.reference is not None:
-            clip = read_audio(emotion.reference)
-            check_reference(clip, min_speech=1.0)
-            pcm = resample(remove_dc(clip.samples, clip.sample_rate), clip.sample_rate, SAMPLE_RATE)
-            ref = prosody.measure(pcm, SAMPLE_RATE)
+            clip = pipeline.take_clip(emotion.reference, rate=SAMPLE_RATE, for_emotion=True)
+            ref = prosody.measure(clip.samples, SAMPLE_RATE)
             speaker = emotion.reference_speaker
             baseline = prosody.baseline_from_meta(speaker.meta) if speaker is not None else None
             return target_for(emotion, prosody.target_from_reference(ref, baseline))
         return target_for(emotion)
+
+    def _raw_speech(self, analysis: Analysis, voice_of: Callable[[Run], str], target: ProsodyTarget,
+                    progress: Optional[ProgressCallback]) -> list[list[tuple[np.ndarray, str, str]]]:
+        """(speech, voice, language) per language run, sentence by sentence, empty runs left out."""
+        sentences: list[list[tuple[np.ndarray, str, str]]] = []
+        total = len(analysis.sentences)
+        for i, sentence in enumerate(analysis.sentences):
+            # clause breaks inside a run follow the emotion's pause factor, like sentence breaks
+            # (× rate: the PSOLA stretch by 1/rate that follows applies to these pauses too)
+            clause = target.pause * target.rate
+            runs = [(prosody.scale_pauses(self._speak(run, voice_of(run)), SAMPLE_RATE, clause), voice_of(run), run.lang)
+                    for run in sentence.runs]
+            runs = [r for r in runs if len(r[0])]
+            if runs:
+                sentences.append(runs)
+            if progress is not None:
+                progress(i + 1, total)
+        if not sentences:
+            raise pipeline.nothing_to_say()
+        return sentences
 
     def synthesize(
         self,
@@ -372,23 +372,7 @@ class DefaultEngine:
         target = self._emotion_target(emotion)
         t_front = time.perf_counter()
 
-        # 1. raw speech per language run, sentence by sentence
-        sentences: list[list[tuple[np.ndarray, str, str]]] = []
-        total = len(analysis.sentences)
-        for i, sentence in enumerate(analysis.sentences):
-            # clause breaks inside a run follow the emotion's pause factor, like sentence breaks
-            # (× rate: the PSOLA stretch by 1/rate that follows applies to these pauses too)
-            clause = target.pause * target.rate
-            runs = [(prosody.scale_pauses(self._speak(run, voice_of(run)), SAMPLE_RATE, clause), voice_of(run), run.lang)
-                    for run in sentence.runs]
-            runs = [r for r in runs if len(r[0])]
-            if runs:
-                sentences.append(runs)
-            if progress is not None:
-                progress(i + 1, total)
-        if not sentences:
-            raise TextError("There is nothing to say in this text: write some words in English or Chinese.",
-                            "这段文字里没有可以朗读的内容：请用英文或中文写几个字。")
+        sentences = self._raw_speech(analysis, voice_of, target, progress)  # 1. raw speech per run
         t_voice = time.perf_counter()
 
         # 2. lengths: speech is stretched by 1/rate (and the duration request); pauses by pause × request
@@ -414,18 +398,10 @@ class DefaultEngine:
         # tilt relative to the voice's own reading of this text: the clone's timbre, then the emotion
         natural_tilt = prosody.spectral_tilt_db(np.concatenate([r[0] for runs in sentences for r in runs]), SAMPLE_RATE)
         tilt_goal = natural_tilt + timbres.get(lead, Timbre()).tilt_db + target.tilt_db
-        out = prosody.finish(np.concatenate(pieces), SAMPLE_RATE, energy_db=target.energy_db, tilt_goal_db=tilt_goal)
-        out = prosody.fit_length(out, target_len)
-        t_shape = time.perf_counter()
-        return SynthesisResult(
-            samples=out,
-            sample_rate=SAMPLE_RATE,
-            natural_seconds=natural,
-            timings={"frontend": t_front - t0, "voices": t_voice - t_front, "shaping": t_shape - t_voice, "total": t_shape - t0},
-            segments=[s.text for s in analysis.sentences],
-            engine=self.name,
-            version=self.version,
-        )
+        out = pipeline.finish(np.concatenate(pieces), SAMPLE_RATE, energy_db=target.energy_db, tilt_goal_db=tilt_goal,
+                              length=target_len)
+        return pipeline.result(out, SAMPLE_RATE, natural, analysis, engine=self.name, version=self.version,
+                               stages={"start": t0, "frontend": t_front, "voices": t_voice, "shaping": time.perf_counter()})
 
     def close(self) -> None:
         self.bank.clear()

@@ -78,7 +78,8 @@ class EspeakVoice:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).astype(np.float32) / 32768.0)
         return 0
 
-    def _select(self) -> None:
+    def _select(self) -> ctypes.CDLL:
+        """Set this voice's parameters (eSpeak holds one voice at a time); the library."""
         lib = self._lib
         assert lib is not None
         if EspeakVoice._current_voice != self.voice:
@@ -89,16 +90,17 @@ class EspeakVoice:
         lib.espeak_SetParameter(3, self.pitch, 0)  # espeakPITCH
         lib.espeak_SetParameter(4, self.pitch_range, 0)  # espeakRANGE
         lib.espeak_SetParameter(2, self.volume, 0)  # espeakVOLUME
+        return lib
 
     def synthesize(self, text: str) -> np.ndarray:
         """Speak ``text`` and return mono float32 PCM at :attr:`sample_rate`."""
         data = text.encode("utf-8") + b"\0"
         with self._lock:
-            self._select()
+            lib = self._select()
             self._chunks = []
-            self._lib.espeak_SetSynthCallback(self._callback)
+            lib.espeak_SetSynthCallback(self._callback)
             buf = ctypes.create_string_buffer(data)
-            self._lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+            lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             chunks, self._chunks = self._chunks, []
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
@@ -109,12 +111,12 @@ class EspeakVoice:
     def phonemes(self, text: str) -> str:
         """IPA phonemes eSpeak would speak for ``text``."""
         with self._lock:
-            self._select()
+            lib = self._select()
             buf = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
             ptr = ctypes.c_char_p(ctypes.addressof(buf))
             out = []
             while ptr.value:
-                res = self._lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, _PHONEMES_IPA)
+                res = lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, _PHONEMES_IPA)
                 if res:
                     out.append(res.decode("utf-8"))
         return " ".join(out)

@@ -38,18 +38,19 @@ from typing import Any, Optional
 import numpy as np
 import soundfile as sf
 
-from .. import emotion_text, prosody
-from ..audio import check_reference, read_audio, remove_dc, trim_silence
+from .. import emotion_text, pipeline, prosody
+from ..audio import trim_silence
 from ..emotion import ProsodyTarget, target_for
 from ..engine import (
     DAMAGED_PROFILE, AudioSource, DurationSpec, EmotionSpec, ProgressCallback, SynthesisResult, VoiceProfile,
 )
-from ..errors import EngineConfigError, EngineUnavailableError, ProfileError, TextError
+from ..errors import EngineConfigError, EngineUnavailableError, ProfileError
 from ..frontend import Sentence, analyze
 from ..frontend.pinyin import resolve_chars
 from ..frontend.segment import Run
 from ..options import option_bool, option_choice, option_int
-from .default import CALIBRATION_TEXT, DEFAULT_ENGLISH, EDGE_S, MAX_TEXT_CHARS, SENTENCE_PAUSE_S
+from ..pipeline import CALIBRATION_TEXT, EDGE_S, MAX_TEXT_CHARS, SENTENCE_PAUSE_S
+from .bank import DEFAULT_ENGLISH
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class IndexTTSEngine:
     name = "indextts"
     sample_rate = SAMPLE_RATE
     #: The job queue runs one worker per device: a second would only wait for the first.
-    max_workers = 1
+    max_workers: Optional[int] = 1
 
     def __init__(self, config: Optional[dict[str, Any]] = None) -> None:
         cfg = dict(config or {})
@@ -263,18 +264,13 @@ class IndexTTSEngine:
             pipe._speaker = pipe._speaker_path = None  # the package caches the last clip; keep no audio around
         return ctx
 
-    def _read_clip(self, source: AudioSource, min_speech: Optional[float] = None) -> tuple[np.ndarray, int, Any]:
-        audio = read_audio(source)
-        report = check_reference(audio, **({} if min_speech is None else {"min_speech": min_speech}))
-        samples = trim_silence(remove_dc(audio.samples, audio.sample_rate), audio.sample_rate)
-        return samples, audio.sample_rate, report
-
     def _default_context(self) -> Any:
         """The voice for users without a profile: ``default_voice`` if set, else the offline
         engine's default English voice reading a calibration sentence."""
         if self._default is None:
             if self.default_voice:
-                samples, rate, _ = self._read_clip(self.default_voice)
+                clip = pipeline.take_clip(self.default_voice, trim=True)
+                samples, rate = clip.samples, clip.sample_rate
             else:
                 from .bank import VoiceBank
 
@@ -286,20 +282,13 @@ class IndexTTSEngine:
     def create_voice(self, reference: AudioSource) -> VoiceProfile:
         """Check the clip like the default engine does, then store the model's conditioning."""
         started = time.perf_counter()
-        samples, rate, report = self._read_clip(reference)
-        ctx = self._context_from(samples, rate)
+        clip = pipeline.take_clip(reference, trim=True)
+        ctx = self._context_from(clip.samples, clip.sample_rate)
         buf = io.BytesIO()
-        np.savez_compressed(buf, **{k: np.asarray(getattr(ctx, k), np.float32) for k in PROFILE_ARRAYS})
-        stats = prosody.measure(samples, rate)
-        meta = {
-            "reference_seconds": round(report.duration, 2),
-            "speech_seconds": round(report.speech_seconds, 2),
-            "snr_db": round(report.snr_db, 1),
-            "f0_median_hz": round(stats.f0_median_hz, 1),
-            "prosody": prosody.baseline_meta(stats),
-            "model": f"IndexTTS-2.5 ({DISTRIBUTION} {self.package_version})",
-            "seconds_to_build": round(time.perf_counter() - started, 3),
-        }
+        arrays: dict[str, Any] = {k: np.asarray(getattr(ctx, k), np.float32) for k in PROFILE_ARRAYS}
+        np.savez_compressed(buf, **arrays)
+        stats = prosody.measure(clip.samples, clip.sample_rate)
+        meta = pipeline.profile_meta(clip, stats, started, model=f"IndexTTS-2.5 ({DISTRIBUTION} {self.package_version})")
         return VoiceProfile(self.name, self.version, buf.getvalue(), meta)
 
     def _context(self, voice: Optional[VoiceProfile]) -> Any:
@@ -317,8 +306,9 @@ class IndexTTSEngine:
 
     def _with_emotion_of(self, ctx: Any, emotion: EmotionSpec) -> Any:
         """Voice of ``ctx`` with the emotion of the reference clip, by ``alpha`` (IndexTTS's emo_alpha)."""
-        samples, rate, _ = self._read_clip(emotion.reference, min_speech=1.0)
-        other = self._context_from(samples, rate)
+        assert emotion.reference is not None
+        clip = pipeline.take_clip(emotion.reference, for_emotion=True, trim=True)
+        other = self._context_from(clip.samples, clip.sample_rate)
         conds = ctx.conds.copy()
         conds[:, 0, :] += emotion.alpha * (other.emovec[0] - ctx.emovec[0])
         return replace(ctx, conds=conds, emovec=ctx.emovec + emotion.alpha * (other.emovec - ctx.emovec))
@@ -338,7 +328,7 @@ class IndexTTSEngine:
         ctx = self._context(voice)
         analysis = analyze(text, max_chars=self.max_chars)
         from_clip = emotion is not None and emotion.reference is not None
-        if from_clip:
+        if emotion is not None and from_clip:
             ctx = self._with_emotion_of(ctx, emotion)
         target = ProsodyTarget() if from_clip else target_for(emotion)
         ratio = duration.ratio if duration is not None and duration.ratio is not None else 1.0
@@ -357,8 +347,7 @@ class IndexTTSEngine:
             if progress is not None:
                 progress(i + 1, len(analysis.sentences))
         if not sentences:
-            raise TextError("There is nothing to say in this text: write some words in English or Chinese.",
-                            "这段文字里没有可以朗读的内容：请用英文或中文写几个字。")
+            raise pipeline.nothing_to_say()
         t_model = time.perf_counter()
 
         pause = np.zeros(round(SENTENCE_PAUSE_S * target.pause * ratio * SAMPLE_RATE), np.float32)
@@ -374,15 +363,10 @@ class IndexTTSEngine:
                 speech, SAMPLE_RATE,
                 pitch_median_hz=median * 2 ** (target.f0_shift_st / 12) if median else 0.0,
                 pitch_range=target.f0_range, duration_factor=stretch)
-        out = prosody.finish(speech, SAMPLE_RATE, energy_db=target.energy_db,
-                             tilt_goal_db=natural_tilt + target.tilt_db)
-        out = prosody.fit_length(out, round(goal_s * SAMPLE_RATE))
-        t_end = time.perf_counter()
-        return SynthesisResult(
-            samples=out, sample_rate=SAMPLE_RATE, natural_seconds=natural,
-            timings={"frontend": t_front - t0, "model": t_model - t_front, "shaping": t_end - t_model, "total": t_end - t0},
-            segments=[s.text for s in analysis.sentences], engine=self.name, version=self._version,
-        )
+        out = pipeline.finish(speech, SAMPLE_RATE, energy_db=target.energy_db, tilt_goal_db=natural_tilt + target.tilt_db,
+                              length=round(goal_s * SAMPLE_RATE))
+        return pipeline.result(out, SAMPLE_RATE, natural, analysis, engine=self.name, version=self._version,
+                               stages={"start": t0, "frontend": t_front, "model": t_model, "shaping": time.perf_counter()})
 
     def _next_seed(self) -> int:
         """``seed`` when configured (the same request then gives the same audio), else a fresh one."""

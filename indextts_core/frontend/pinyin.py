@@ -95,6 +95,12 @@ def to_numbered(syllable: str) -> Optional[str]:
     return base + tone if base in _valid_syllables() else None
 
 
+def _all_numbered(raw: list[str]) -> Optional[list[str]]:
+    """Every syllable of ``raw`` numbered, or None when one of them is not pinyin."""
+    numbered = [to_numbered(s) for s in raw]
+    return [s for s in numbered if s is not None] if None not in numbered else None
+
+
 _UPSTREAM_INLINE = re.compile(r"(?<![A-Za-z])([A-Z]{1,6}[1-5])(?![A-Za-z0-9])")
 _TAG = re.compile(rf"[‹<〈]([{HANZI}]+)\|([A-Za-zÜü:]+[1-5]?(?:\s+[A-Za-zÜü:]+[1-5]?)*)\s*[›>〉]")
 _BRACKETS = re.compile(rf"([{HANZI}]+)[\[【]([^\]】]{{1,80}})[\]】]")
@@ -112,19 +118,19 @@ def extract_annotations(text: str) -> tuple[str, list[Annotation]]:
 
     def tag(m: re.Match[str]) -> str:
         chars, raw = m[1], m[2].split()
-        syl = [to_numbered(s) for s in raw]
-        if any(s is None for s in syl) or len(syl) != len(chars):
+        syl = _all_numbered(raw)
+        if syl is None or len(syl) != len(chars):
             raise TextError(
                 f"The pinyin annotation {m[0]!r} does not fit: give one syllable with tone per "
                 f"character, like ‹行|XING2>.",
                 f"拼音标注 {m[0]!r} 对不上：每个字给一个带声调的音节，例如 ‹行|XING2>。",
             )
-        return place(chars, syl)  # type: ignore[arg-type]
+        return place(chars, syl)
 
     def brackets(m: re.Match[str]) -> str:
         raw = m[2].replace(",", " ").split()
-        syl = [to_numbered(s) for s in raw]
-        if not raw or any(s is None for s in syl):
+        syl = _all_numbered(raw)
+        if not raw or syl is None:
             return m[0]  # not pinyin: ordinary brackets, left for the cleaner
         chars = m[1]
         if len(syl) > len(chars):
@@ -134,7 +140,7 @@ def extract_annotations(text: str) -> tuple[str, list[Annotation]]:
                 f"标注 [{m[2]}] 有 {len(syl)} 个音节，但前面只有 {len(chars)} 个汉字。",
             )
         head, annotated = chars[: len(chars) - len(syl)], chars[len(chars) - len(syl):]
-        return head + place(annotated, syl)  # type: ignore[arg-type]
+        return head + place(annotated, syl)
 
     def inline(m: re.Match[str]) -> str:
         syl = to_numbered(m[1])

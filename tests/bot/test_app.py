@@ -7,17 +7,30 @@ from bot.config import BotConfig, Config
 
 
 async def test_cloning_models_load_in_the_background_after_start(tmp_path, engine, monkeypatch):
+    """start() returns while the speaker encoder and Whisper are still loading; they load after."""
+    import threading
+
+    import bot.app
     from bot.core.asr import WhisperTranscriber
 
     monkeypatch.setattr(WhisperTranscriber, "_models", {})  # a cold process: earlier tests loaded them
+    release, real = threading.Event(), bot.app.load_clone_models
+
+    def slow_load(runtime) -> None:  # as if torch and Whisper took minutes
+        assert release.wait(60)
+        real(runtime)
+
+    monkeypatch.setattr(bot.app, "load_clone_models", slow_load)
     app = BotApp(Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken")), engine=engine)
-    await app.start()
+    await asyncio.wait_for(app.start(), 120)  # a start() that waited for the load would time out here
     try:
         transcriber = app.runtime.transcriber
-        assert not transcriber._models or app._preload.done()  # start() did not wait for it
+        assert not app._preload.done() and transcriber._models == {}
+        release.set()
         await app._preload
         assert set(transcriber._models) == {"en", "zh"} and engine._encoder._encoder is not None
     finally:
+        release.set()
         await app.stop()
 
 

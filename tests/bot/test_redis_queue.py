@@ -196,7 +196,7 @@ async def test_a_job_written_into_redis_without_the_secret_is_refused_by_the_wor
     await queue._refresh()
     # An attacker with Redis access queues a job of their own through the same script.
     rogue = RedisJobQueue(RedisAccess(redis_server.url, OTHER_SECRET), "t", job_timeout=30)
-    rogue._client, rogue._scripts, rogue.workers = queue._client, queue._scripts, 1
+    rogue._client, rogue._loaded, rogue.workers = queue._client, queue._scripts, 1
     rogue_future = await rogue.enqueue("mallory", RenderTask("forged job"))
     assert await link.claim(wait=0.1) is None
     assert "refused job" in caplog.text

@@ -8,7 +8,7 @@ import soundfile as sf
 
 from indextts_core import errors
 from indextts_core.audio import (
-    check_reference, encode_ogg_opus, ogg_opus_info, read_audio, waveform,
+    check_reference, encode_ogg_opus, ogg_opus_info, read_audio,
 )
 from tests.conftest import speech_clip, wav_bytes
 from tests.probe import encode, probe
@@ -200,14 +200,6 @@ def test_no_voice_note_decodes_above_minus_1_dbtp_even_for_full_scale_square_wav
 
     decoded, rate = sf.read(io.BytesIO(encode_ogg_opus(_hard_clipped(seed), 48000)), dtype="float64")
     assert true_peak_dbtp(decoded, rate) <= -1.0
-
-
-def test_waveform_is_at_most_256_bytes_and_follows_loudness():
-    x = np.concatenate([np.zeros(1000), 0.5 * np.ones(1000)]).astype(np.float32)
-    wf = waveform(x)
-    assert len(wf) == 256
-    assert wf[0] == 0 and wf[-1] == 255
-    assert len(waveform(x, points=1000)) == 256
 
 
 def test_a_dc_offset_is_removed_before_the_checks(reference_clip):

@@ -10,7 +10,7 @@ and turns every failure into a message in the user's language.
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Optional
 
 from indextts_core.errors import IndexTTSError
 
@@ -23,7 +23,8 @@ from ..permissions import Role, decide, resolve_role
 from . import account, admin, clone, info, say, verify, voicechat
 from .account import SHARE_OFF_BUTTON, AccountCommands
 from .admin import AdminCommands
-from .base import Handler, Services, Settings
+from ..jobs import Jobs
+from .base import EngineIdentity, Handler, Services, Settings
 from .clone import CloneCommands
 from .confirm import Confirmations
 from .info import InfoCommands
@@ -41,10 +42,10 @@ CATALOG: CommandCatalog = catalog((say.SPECS, clone.SPECS, account.SPECS, info.S
 class CommandLayer:
     """Turns invocations into replies.  Adapters only translate platform objects."""
 
-    def __init__(self, store: Store, engine: Any, jobs: Any, settings: Optional[Settings] = None,
+    def __init__(self, store: Store, engine: EngineIdentity, jobs: Jobs, settings: Optional[Settings] = None,
                  catalog: CommandCatalog = CATALOG) -> None:
-        """``engine``: its ``name`` and ``version``; ``jobs``: the queue (:class:`~..jobs.JobQueue`
-        or the Redis one) that runs :mod:`..tasks` wherever the engine is."""
+        """``engine``: its ``name`` and ``version``; ``jobs``: the queue (in-process or Redis) that
+        runs :mod:`..tasks` wherever the engine is."""
         self.store = store
         self.services = Services(store, engine, jobs, settings or Settings())
         self.confirmations = Confirmations(self.services)

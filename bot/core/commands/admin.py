@@ -133,7 +133,7 @@ class AdminCommands:
                + "\n" + tr(lang, "leave voice after idle", "语音空闲多久后离开") + ": "
                + (f"{policy.voice_idle_s} s" if policy.voice_idle_s is not None else tr(lang, "default", "默认"))
                + "\n" + tr(lang, "leave voice when alone", "只剩机器人时离开语音") + ": "
-               + ({True: on, False: off}.get(policy.voice_leave_alone) or tr(lang, "default", "默认"))
+               + (tr(lang, "default", "默认") if policy.voice_leave_alone is None else on if policy.voice_leave_alone else off)
                if inv.voice is not None else ""))
 
     @staticmethod
@@ -243,19 +243,19 @@ def _apply(policy: Policy, key: str, value: str, inv: Invocation) -> Policy:
             raise BadRequest(f"{key} must be between {lo} and {hi}.", f"{key} 必须在 {lo} 到 {hi} 之间。")
         return replace(policy, cooldown_s=n) if key == "cooldown" else replace(policy, max_chars=n)
     if key in ("quota", "member_quota"):
-        field = "quota_server_s" if key == "quota" else "quota_member_s"
         v = value.strip().lower()
-        if v in ("off", "关", "none"):
-            return replace(policy, **{field: None})
-        if not v.isdigit() or not 1 <= int(v) <= 1_000_000:
-            raise BadRequest(f"{key} needs seconds of speech a day (1 to 1000000), or 'off'.",
-                             f"{key} 需要每天的语音秒数（1 到 1000000），或 off。")
-        return replace(policy, **{field: int(v)})
+        quota: Optional[int] = None
+        if v not in ("off", "关", "none"):
+            if not v.isdigit() or not 1 <= int(v) <= 1_000_000:
+                raise BadRequest(f"{key} needs seconds of speech a day (1 to 1000000), or 'off'.",
+                                 f"{key} 需要每天的语音秒数（1 到 1000000），或 off。")
+            quota = int(v)
+        return replace(policy, quota_server_s=quota) if key == "quota" else replace(policy, quota_member_s=quota)
     if key in ("voice_idle", "leave_alone"):
         if inv.voice is None:
             raise BadRequest("Voice channels work in Discord servers.", "语音频道只能在 Discord 服务器使用。")
         if value.strip().lower() in ("default", "默认"):
-            return replace(policy, **{"voice_idle_s" if key == "voice_idle" else "voice_leave_alone": None})
+            return replace(policy, voice_idle_s=None) if key == "voice_idle" else replace(policy, voice_leave_alone=None)
         if key == "leave_alone":
             return replace(policy, voice_leave_alone=_on(value))
         if not value.strip().isdigit() or not 0 <= int(value) <= 86_400:

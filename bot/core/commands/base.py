@@ -6,15 +6,16 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Protocol
 
 from indextts_core import watermark
 from indextts_core.audio import MIN_SPEECH_SECONDS
 from indextts_core.decoding import MAX_DECODE_SECONDS
 from indextts_core.engine import VoiceProfile
 
-from ...storage import Store, User
+from ...storage import Store, StoredVoice, User
 from ..invocation import Button, Invocation, Responder
+from ..jobs import Jobs
 from ..tasks import Task
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,17 @@ def job_key(inv: Invocation) -> str:
     return f"{inv.actor.platform}:{inv.actor.user_id}"
 
 
+class EngineIdentity(Protocol):
+    """What the command layer asks of the engine: which profiles it can use.  An
+    :class:`indextts_core.Engine` in this process, or the workers' registration over Redis."""
+
+    @property
+    def name(self) -> Optional[str]: ...
+
+    @property
+    def version(self) -> Optional[str]: ...
+
+
 class Services:
     """The shared parts every command family uses (built once by :class:`CommandLayer`).
 
@@ -54,7 +66,7 @@ class Services:
     itself goes through ``jobs`` as :mod:`..tasks`, in this process or in a worker.
     """
 
-    def __init__(self, store: Store, engine: Any, jobs: Any, settings: Settings) -> None:
+    def __init__(self, store: Store, engine: EngineIdentity, jobs: Jobs, settings: Settings) -> None:
         self.store = store
         self.engine = engine
         self.jobs = jobs
@@ -73,7 +85,7 @@ class Services:
         except Exception as exc:  # the platform's own error: logged, not the caller's problem
             log.info("could not notify %s user %s: %s", platform, platform_user_id, exc)
 
-    async def wait_job(self, future: asyncio.Future, out: Responder) -> Any:
+    async def wait_job(self, future: "asyncio.Future[Any]", out: Responder) -> Any:
         """Await queued work, keeping the platform's "recording voice…" indicator alive."""
         while True:
             await out.recording()
@@ -81,7 +93,7 @@ class Services:
             if done:
                 return future.result()
 
-    async def submit(self, inv: Invocation, task: Task) -> asyncio.Future:
+    async def submit(self, inv: Invocation, task: Task) -> "asyncio.Future[Any]":
         """Queue a task for this user (fair, bounded; :class:`Busy` when full)."""
         return await self.jobs.enqueue(job_key(inv), task)
 
@@ -96,7 +108,7 @@ class Services:
             if not await self.store.mark_in_use(mark):
                 return mark
 
-    def profile(self, stored) -> Optional[VoiceProfile]:
+    def profile(self, stored: StoredVoice) -> Optional[VoiceProfile]:
         """The stored profile, or None when an older engine made it (the user must record again)."""
         if stored.engine != self.engine.name or stored.version != self.engine.version:
             return None

@@ -3,8 +3,8 @@
 import msgpack
 import pytest
 
-from bot.core.tasks import CloneTask, RenderTask, pack, unpack
-from indextts_core.engine import EmotionSpec
+from bot.core.tasks import Cloned, CloneTask, Rendered, RenderTask, pack, unpack, unpack_task
+from indextts_core.engine import EmotionSpec, VoiceProfile
 
 
 def test_jobs_round_trip_with_audio_as_bytes():
@@ -24,3 +24,17 @@ def test_jobs_round_trip_with_audio_as_bytes():
 def test_a_job_carrying_a_path_is_refused_before_any_file_is_opened(job, tmp_path):
     with pytest.raises(ValueError, match="must be bytes"):
         unpack(msgpack.packb(job, use_bin_type=True))
+
+
+@pytest.mark.parametrize("message", [
+    pack(Rendered(b"OggS", 1.0, b"")),
+    pack(Cloned(VoiceProfile("default", "2.0", b""), None)),
+    pack(ValueError("boom")),
+], ids=["a-result", "a-clone-result", "an-error"])
+def test_a_worker_runs_only_jobs(message):
+    """A result or an error put where a job belongs is malformed: the worker refuses it instead of
+    handing the runtime something that is not a task."""
+    assert not isinstance(unpack(message), (RenderTask, CloneTask))  # the general reader accepts it
+    with pytest.raises(ValueError, match="must be a render or a clone"):
+        unpack_task(message)
+    assert unpack_task(pack(RenderTask("Hi."))) == RenderTask("Hi.")
