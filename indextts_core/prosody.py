@@ -7,6 +7,7 @@ in one pass at RTF ~0.01 here, about 6x cheaper than a pyworld analysis/resynthe
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -14,6 +15,8 @@ from typing import Optional
 import numpy as np
 
 from .emotion import ProsodyTarget
+
+log = logging.getLogger(__name__)
 
 PITCH_FLOOR = 60.0
 PITCH_CEILING = 600.0
@@ -114,15 +117,26 @@ def change_voice(
         return samples.astype(np.float32, copy=False)
     if len(samples) < int(0.05 * rate):
         return samples.astype(np.float32, copy=False)
+    import parselmouth
     from parselmouth.praat import call
 
     sound = _sound(samples, rate)
     if pitch_range > 1.0:
         pitch_range = _safe_range(sound, pitch_median_hz, pitch_range)
-    out = call(
-        sound, "Change gender", PITCH_FLOOR, PITCH_CEILING,
-        formant_ratio, pitch_median_hz, pitch_range, duration_factor,
-    )
+    # Praat's own pitch analysis inside "Change gender" can still reject a contour (rarely, on
+    # some clones' runs: "rounding up --undefined--"): keep the level, then only formants and
+    # length, rather than lose the whole note.  The caller trims to the exact length anyway.
+    attempts = [(pitch_median_hz, pitch_range), (pitch_median_hz, 1.0), (0.0, 1.0)]
+    for i, (median, spread) in enumerate(attempts):
+        try:
+            out = call(sound, "Change gender", PITCH_FLOOR, PITCH_CEILING,
+                       formant_ratio, median, spread, duration_factor)
+            break
+        except parselmouth.PraatError as exc:
+            if i == len(attempts) - 1:
+                raise
+            log.warning("Change gender refused (median %.1f Hz, range %.2f): %s; retrying simpler",
+                        median, spread, str(exc).splitlines()[0])
     result = out.values[0].astype(np.float32)
     if out.sampling_frequency != rate:  # Change gender keeps the rate, but be safe
         from .audio import resample

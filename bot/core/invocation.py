@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Awaitable, Callable, Optional, Protocol
+
+if TYPE_CHECKING:
+    from ..storage import Policy
+    from .permissions import Role
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,18 @@ class Invocation:
     role_names: dict[str, str] = field(default_factory=dict)  # the server's role ids → names (Discord)
     voice: Optional["VoiceChannel"] = None  # the server's voice-channel playback, where the platform has one
     in_voice: bool = False  # what this speaks goes to ``voice`` (Discord /say voice:True, read-aloud)
+    #: What the command layer worked out once, before the handler ran (never set by an adapter)
+    context: Optional["RequestContext"] = None
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """The caller's role, the place's policy and whether the caller is blocked there, as the
+    command layer decided them for this request; handlers read them here instead of again."""
+
+    role: "Role"
+    policy: "Policy"
+    blocked: bool
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,30 @@ def test_tilt_to_reaches_its_goal(goal):
     have = prosody.spectral_tilt_db(noise, 22050)
     out = prosody.tilt_to(noise, 22050, have + goal)
     assert prosody.spectral_tilt_db(out, 22050) - have == pytest.approx(goal, abs=0.2 * abs(goal))
+
+
+def test_change_voice_keeps_the_level_and_length_when_praat_rejects_the_pitch_range(monkeypatch):
+    """Praat's "Change gender" once refused a clone's run ("rounding up --undefined--") and the
+    whole /say failed: the range falls back to 1, the level and the length are still applied."""
+    import parselmouth
+    import parselmouth.praat
+
+    real_call = parselmouth.praat.call
+    ranges: list[float] = []
+
+    def praat(obj, command, *args):
+        if command == "Change gender":
+            ranges.append(args[4])
+            if args[4] != 1.0:
+                raise parselmouth.PraatError("When rounding up the real value --undefined--, the result "
+                                             "cannot be represented in an integer.")
+        return real_call(obj, command, *args)
+
+    monkeypatch.setattr(parselmouth.praat, "call", praat)
+    rate = 22050
+    t = np.arange(rate) / rate
+    tone = (0.3 * np.sign(np.sin(2 * np.pi * 140 * t))).astype(np.float32)
+    out = prosody.change_voice(tone, rate, pitch_median_hz=200.0, pitch_range=1.5, duration_factor=1.2)
+    assert ranges == [1.5, 1.0]
+    assert abs(len(out) - 1.2 * rate) < 0.02 * rate
+    assert abs(prosody.median_f0(out, rate) - 200.0) < 10

@@ -19,7 +19,7 @@ from ..errors import BadRequest, BotError, PermissionDenied
 from ..command_spec import CommandCatalog, catalog, event
 from ..invocation import Invocation, Responder
 from ..messages import SOMETHING_WRONG, tr
-from ..permissions import Role, decide, resolve_role
+from ..permissions import Role, decide
 from . import account, admin, clone, info, say, verify, voicechat
 from .account import SHARE_OFF_BUTTON, AccountCommands
 from .admin import AdminCommands
@@ -80,13 +80,11 @@ class CommandLayer:
             if handler is None:
                 raise BadRequest(f"Unknown command /{inv.command}. Send /help for the list.",
                                  f"未知命令 /{inv.command}。发送 /help 查看命令列表。")
-            role = await self.role(inv, user)
-            policy = await self.store.policy(inv.place.platform, inv.place.server_id)
-            blocked = not inv.place.is_private and await self.store.is_blocked(
-                inv.place.platform, inv.place.server_id, (inv.actor.user_id, inv.actor.handle.lower()))
+            context = await self.services.context(inv, user)
+            policy = context.policy
             if inv.voice is not None:  # every voice-channel request carries the server's current choices
                 inv.voice.apply_policy(policy.voice_idle_s, policy.voice_leave_alone)
-            verdict = decide(self.catalog[inv.command].access, role, policy, blocked)
+            verdict = decide(self.catalog[inv.command].access, context.role, policy, context.blocked)
             if not verdict.allowed:
                 raise PermissionDenied(verdict.reason_en, verdict.reason_zh)
             await handler(inv, out, user)
@@ -99,11 +97,8 @@ class CommandLayer:
             await out.text(tr(lang, *SOMETHING_WRONG))
 
     async def role(self, inv: Invocation, user: User) -> Role:
-        trusted = await self.store.is_trusted(inv.place.platform, inv.place.server_id, user.id)
-        if not trusted and inv.actor.roles:
-            policy = await self.store.policy(inv.place.platform, inv.place.server_id)
-            trusted = policy.say_role is not None and policy.say_role in inv.actor.roles
-        return resolve_role(inv.actor.is_owner, inv.actor.is_platform_admin, trusted, inv.place.is_private)
+        """The caller's role here (see :meth:`Services.context`)."""
+        return (await self.services.context(inv, user)).role
 
     async def on_button(self, inv: Invocation, out: Responder, user: User) -> None:
         """A confirmation button: only its own requester may answer it (see :mod:`.confirm`)."""

@@ -79,7 +79,7 @@ class AccountCommands:
             return
         off = inv.args.strip().lower() in OFF_WORDS
         if not off:
-            policy = await self.s.store.policy(inv.place.platform, inv.place.server_id)
+            policy = (await self.s.context(inv, user)).policy
             if not policy.clone_allowed:
                 raise BadRequest("Cloned voices are turned off here, so a voice cannot be shared here.",
                                  "这里已关闭克隆声音，因此不能在这里共享声音。")

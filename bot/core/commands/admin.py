@@ -110,7 +110,7 @@ class AdminCommands:
 
     async def policy(self, inv: Invocation, out: Responder, user: User) -> None:
         lang = user.language
-        policy = await self.s.store.policy(inv.place.platform, inv.place.server_id)
+        policy = (await self.s.context(inv, user)).policy
         parts = inv.args.split()
         if parts and parts[0] == "set":
             if len(parts) < 3:

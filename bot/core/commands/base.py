@@ -14,7 +14,8 @@ from indextts_core.decoding import MAX_DECODE_SECONDS
 from indextts_core.engine import VoiceProfile
 
 from ...storage import Store, StoredVoice, User
-from ..invocation import Button, Invocation, Responder
+from ..invocation import Button, Invocation, RequestContext, Responder
+from ..permissions import resolve_role
 from ..jobs import Jobs
 from ..tasks import Task
 
@@ -73,6 +74,21 @@ class Services:
         self.settings = settings
         #: platform → how to write to one of its users privately (registered by each adapter)
         self.notifiers: dict[str, Notifier] = {}
+
+    async def context(self, inv: Invocation, user: User) -> RequestContext:
+        """Role, policy and block of this request: worked out on the first call, then kept on
+        the invocation (the command layer asks before the handler runs, so handlers get it free)."""
+        if inv.context is None:
+            place = inv.place
+            policy = await self.store.policy(place.platform, place.server_id)
+            trusted = await self.store.is_trusted(place.platform, place.server_id, user.id)
+            if not trusted and inv.actor.roles:
+                trusted = policy.say_role is not None and policy.say_role in inv.actor.roles
+            role = resolve_role(inv.actor.is_owner, inv.actor.is_platform_admin, trusted, place.is_private)
+            blocked = not place.is_private and await self.store.is_blocked(
+                place.platform, place.server_id, (inv.actor.user_id, inv.actor.handle.lower()))
+            inv.context = RequestContext(role, policy, blocked)
+        return inv.context
 
     async def notify(self, platform: str, platform_user_id: str, message: str, buttons: list[Button]) -> None:
         """A private message to someone other than the caller; never fails the caller's request

@@ -86,7 +86,7 @@ class SayCommands:
         lang = user.language
         store = self.s.store
         req = parse_say(inv.args)
-        policy = await store.policy(inv.place.platform, inv.place.server_id)
+        policy = (await self.s.context(inv, user)).policy
         raw = req.text or (inv.reply_text or "")
         if not raw.strip():
             raise BadRequest("What should I say? Example: /say happy 0.7 Hello there! (or reply /say to a message)",
