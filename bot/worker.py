@@ -23,7 +23,6 @@ from indextts_core.errors import IndexTTSError
 from . import logsafe
 from .assembly import load_runtime
 from .config import Config, ConfigError, load_config
-from .core.errors import BotError
 from .core.tasks import RenderTask, Runtime, pack, unpack_task
 from .metrics import Metrics, MetricsServer
 from .redis_queue import WorkerLink, redis_access
@@ -150,7 +149,7 @@ class Worker:
         try:
             return pack(runtime.run(unpack_task(data))), "done"
         except Exception as exc:  # the user gets the error's own message, or a generic one for a fault
-            if not isinstance(exc, (IndexTTSError, BotError)):
+            if not isinstance(exc, IndexTTSError):
                 log.exception("job failed")
             return pack(exc), "failed"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 class IndexTTSError(Exception):
-    """Base class for every error the core raises on purpose.
+    """Base class for every error with a message for the person who asked (the core's, and the bot's).
 
     ``str(error)`` is the English message; :meth:`message` gives it in another language when a
     translation was written (Chinese so far), falling back to English.

@@ -20,6 +20,7 @@ from discord.http import Route
 
 from ..core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation, Place
 from ..core.messages import language_of, too_large_note, tr
+from ..core.say_args import SayOptions
 from .discord_commands import CommandTranslator, attachment_audio, interaction_language, register_commands
 from .discord_voice import MemberVoice, VoiceChannels
 
@@ -207,14 +208,16 @@ class VoiceBotClient(discord.Client):
                           public: bool = False, audio: Optional[AudioIn] = None,
                           mentions: Optional[dict[str, str]] = None, admin_mentions: frozenset[str] = frozenset(),
                           names: Optional[dict[str, str]] = None, with_roles: bool = False,
-                          in_voice: bool = False, also_post: bool = False) -> None:
+                          in_voice: bool = False, also_post: bool = False,
+                          say_options: Optional[SayOptions] = None) -> None:
         """Acknowledge first (3 s deadline), then hand over to the command layer.  ``in_voice``:
         what the command speaks goes to the caller's voice channel instead of the text channel
-        (``also_post``: to both)."""
+        (``also_post``: to both); ``say_options``: /say's typed options, passed as they are."""
         await interaction.response.defer(thinking=True, ephemeral=not public)
         inv = self.invocation(interaction, command, args, audio, mentions, admin_mentions, names,
                               await self.role_names(interaction) if with_roles else None)
         inv.in_voice = in_voice  # the command layer checks the caller may speak there
+        inv.say_options = say_options
         target = inv.voice if in_voice and isinstance(inv.voice, MemberVoice) else None
         await self.commands.handle(inv, DiscordResponder(self, interaction, public, target, also_post and in_voice))
 

@@ -21,7 +21,8 @@ from indextts_core.engine import EMOTIONS
 from ..core.command_spec import DISCORD, CommandCatalog, CommandSpec, DiscordPlaces, DiscordShape
 from ..core.invocation import AudioIn
 from ..core.messages import NOT_ALLOWED_HERE, SOMETHING_WRONG, language_of, tr
-from ..core.say_args import MAX_SPEED, MIN_SPEED
+from ..core.policy_settings import SETTINGS
+from ..core.say_args import MAX_SPEED, MIN_SPEED, SayOptions
 
 if TYPE_CHECKING:
     from .discord import VoiceBotClient
@@ -146,33 +147,26 @@ def _say(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None:
                   seconds: Optional[app_commands.Range[float, 0.5, 120.0]] = None,
                   emotion_text: Optional[str] = None, as_member: Optional[discord.Member] = None,
                   voice: bool = False, also_post: bool = False) -> None:
-        parts: list[str] = []
         mentions: dict[str, str] = {}
         names: dict[str, str] = {}
+        handle = None
         if as_member is not None:
-            parts.append(f"as @{as_member.id}")
-            mentions[f"@{as_member.id}"] = str(as_member.id)
-            names[f"@{as_member.id}"] = as_member.display_name
-        if emotion:
-            parts.append("emotion=" + emotion.replace(" ", ""))  # explicit: an unknown name is refused, not spoken
-            if intensity is not None:
-                parts.append(f"{intensity:g}")
-        if emotion_text:
-            parts.append('"' + emotion_text.replace('"', "'") + '"')
-        if speed is not None:
-            parts.append(f"x{speed:g}")
-        if seconds is not None:
-            parts.append(f"{seconds:g}s")
-        await client.run_command(interaction, spec.name, " ".join(parts + ["--", text]), public=True, mentions=mentions,
-                                 names=names, in_voice=voice, also_post=also_post)
+            handle = f"@{as_member.id}"
+            mentions[handle] = str(as_member.id)
+            names[handle] = as_member.display_name
+        options = SayOptions(text, emotion=emotion, intensity=intensity, description=emotion_text, speed=speed,
+                             seconds=seconds, as_mention=handle)
+        await client.run_command(interaction, spec.name, text, public=True, mentions=mentions, names=names,
+                                 in_voice=voice, also_post=also_post, say_options=options)
 
     _add(target, spec, say)
 
     @anywhere
     async def say_message(interaction: discord.Interaction, message: discord.Message) -> None:
-        # A message command carries its message's content without the message-content intent.
-        # "--": the message is only text, spoken in the caller's own voice, under /say's rules.
-        await client.run_command(interaction, spec.name, "-- " + message.content, public=True)
+        # A message command carries its message's content without the message-content intent;
+        # it is only text (no options), spoken in the caller's own voice under /say's rules.
+        await client.run_command(interaction, spec.name, message.content, public=True,
+                                 say_options=SayOptions(message.content))
     _add_menu(target, "Say in my voice", say_message)
 
 
@@ -218,17 +212,12 @@ def _share(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None:
     _add(target, spec, share)
 
 
-#: The settings /voiceadmin set offers (the command layer checks the value).
-POLICY_SETTINGS = ("clone", "say", "role", "cooldown", "max_chars", "shared", "quota", "member_quota", "read_aloud",
-                   "voice_idle", "leave_alone")
-
-
 def _policy(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None:
     async def policy(interaction: discord.Interaction) -> None:
         await client.run_command(interaction, spec.name, with_roles=True)
     _add(target, spec, policy)
 
-    @app_commands.choices(setting=[app_commands.Choice(name=n, value=n) for n in POLICY_SETTINGS])
+    @app_commands.choices(setting=[app_commands.Choice(name=s.name, value=s.name) for s in SETTINGS])
     @app_commands.describe(value="on/off, everyone/role/admins, a number (voice_idle: seconds), a role name, or default",
                            role="For 'role': pick the role (instead of typing its name)",
                            channel="For 'read_aloud': the text channel to read aloud in voice (value 'off' turns it off)")

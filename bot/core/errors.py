@@ -1,18 +1,18 @@
-"""Errors the command layer shows to users: each carries its message (English and Chinese)."""
+"""Errors the command layer shows to users: each carries its message (English and Chinese).
+
+They share the core's one bilingual base (:class:`indextts_core.errors.IndexTTSError`), so the
+command layer, the job packer and the worker tell a user-facing refusal from a fault in one test.
+"""
 
 from __future__ import annotations
 
+from indextts_core.errors import IndexTTSError
 
-class BotError(Exception):
+
+class BotError(IndexTTSError):
     """A refusal or failure with a message for the user; nothing was changed."""
 
-    def __init__(self, en: str, zh: str | None = None) -> None:
-        super().__init__(en)
-        self.en = en
-        self.zh = zh or en
-
-    def message(self, language: str) -> str:
-        return self.zh if language == "zh" else self.en
+    code = "bot"
 
 
 class PermissionDenied(BotError):

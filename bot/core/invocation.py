@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Optional, Protocol
 
 if TYPE_CHECKING:
     from ..storage import Policy
+    from .say_args import SayOptions
     from .permissions import Role
 
 
@@ -61,6 +62,8 @@ class Invocation:
     role_names: dict[str, str] = field(default_factory=dict)  # the server's role ids → names (Discord)
     voice: Optional["VoiceChannel"] = None  # the server's voice-channel playback, where the platform has one
     in_voice: bool = False  # what this speaks goes to ``voice`` (Discord /say voice:True, read-aloud)
+    #: /say's options as a client typed them (Discord); then ``args`` is not parsed
+    say_options: Optional["SayOptions"] = None
     #: What the command layer worked out once, before the handler ran (never set by an adapter)
     context: Optional["RequestContext"] = None
 

@@ -8,7 +8,9 @@ An emotion word at the start counts as an emotion only when it is *marked* as on
 - written ``emotion=angry`` (or ``e=angry``): always an emotion; an unknown name is refused
 
 ``x1.2`` is a *speed*, as in a media player: x1.2 is 20 % faster (shorter), x0.8 slower.
-``--`` ends the options: adapters with structured options (Discord) put the text after it.
+``--`` ends the options.  Clients with typed options (Discord's slash command and message
+commands, read-aloud) do not write them as text: they pass a :class:`SayOptions`, which
+:func:`request_from_options` checks under the same rules.
 """
 
 from __future__ import annotations
@@ -45,6 +47,41 @@ class SayRequest:
     duration: Optional[DurationSpec] = None
     as_mention: Optional[str] = None
     speed: Optional[float] = None  # as typed (x1.2), for replies that say what it did
+
+
+@dataclass(frozen=True)
+class SayOptions:
+    """/say as a client with typed options sends it: every field as the user gave it, unchecked."""
+
+    text: str
+    emotion: Optional[str] = None  # a preset name, English or Chinese
+    intensity: Optional[float] = None
+    description: Optional[str] = None  # free-text emotion ("trembling with fear")
+    speed: Optional[float] = None
+    seconds: Optional[float] = None
+    as_mention: Optional[str] = None  # "@<id>", a key of the invocation's mentions
+
+
+def request_from_options(options: SayOptions) -> SayRequest:
+    """Typed options → the request :func:`parse_say` would make of the same words; the text is
+    only text (nothing in it is read as an option).  Raises :class:`BadRequest`."""
+    emotion: Optional[EmotionSpec] = None
+    try:
+        if options.emotion:
+            if canonical_name(options.emotion.replace(" ", "")) is None:
+                raise _unknown_emotion(options.emotion)
+            intensity = 1.0 if options.intensity is None else options.intensity
+            emotion = preset_spec(options.emotion.replace(" ", ""), intensity)
+        elif options.description:
+            emotion = EmotionSpec(description=options.description)
+        duration: Optional[DurationSpec] = None
+        if options.speed is not None:
+            duration = speed_duration(options.speed)
+        elif options.seconds is not None:
+            duration = DurationSpec(seconds=options.seconds)
+    except InputError as exc:
+        raise BadRequest(str(exc), exc.message("zh")) from exc
+    return SayRequest(options.text.strip(), emotion, duration, options.as_mention, options.speed)
 
 
 def speed_duration(speed: float) -> DurationSpec:

@@ -216,7 +216,7 @@ def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
     elif isinstance(obj, BaseException):
         # What the user is told: the error's own bilingual message when it has one (bad clip,
         # bad emotion, ...); anything else was a fault and is logged where it happened.
-        if isinstance(obj, (IndexTTSError, BotError)):
+        if isinstance(obj, IndexTTSError):
             d = {"kind": "error", "en": obj.message("en"), "zh": obj.message("zh"), "fault": False}
         else:
             d = {"kind": "error", "en": "Making that voice note failed. Please try again in a moment.",

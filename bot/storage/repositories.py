@@ -82,9 +82,6 @@ def _pending_row(row: Any) -> PendingAction:
                          row["method"], row["code"], row["sentence"], row["language"])
 
 
-POLICY_FIELDS = ("clone_allowed", "say_mode", "say_role", "cooldown_s", "max_chars", "shared_voices_allowed")
-
-
 @dataclass
 class AuditEntry:
     user_id: int

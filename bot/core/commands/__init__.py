@@ -15,7 +15,7 @@ from typing import Optional
 from indextts_core.errors import IndexTTSError
 
 from ...storage import Store, User
-from ..errors import BadRequest, BotError, PermissionDenied
+from ..errors import BadRequest, PermissionDenied
 from ..command_spec import CommandCatalog, catalog, event
 from ..invocation import Invocation, Responder
 from ..messages import SOMETHING_WRONG, tr
@@ -88,9 +88,7 @@ class CommandLayer:
             if not verdict.allowed:
                 raise PermissionDenied(verdict.reason_en, verdict.reason_zh)
             await handler(inv, out, user)
-        except BotError as exc:
-            await out.text(exc.message(lang))
-        except IndexTTSError as exc:
+        except IndexTTSError as exc:  # a refusal with its own message (bot or core): nothing changed
             await out.text(exc.message(lang))
         except Exception:
             log.exception("command %s failed", inv.command)

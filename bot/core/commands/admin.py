@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Optional
 
-from ...storage import Policy, UsageRow, User
+from ...storage import UsageRow, User
 from ..errors import BadRequest
 from ..invocation import Invocation, Responder
 from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry, Pair
 from ..messages import tr
+from .. import policy_settings
 from .base import Handler, Services
 
-POLICY_USAGE = ("Usage: /policy set clone on|off | say everyone|role|admins | role NAME | cooldown N | max_chars N | shared on|off"
-                " | quota SECONDS|off | member_quota SECONDS|off"
-                " | read_aloud CHANNEL|here|off | voice_idle SECONDS|default | leave_alone on|off|default",
-                "用法：/policy set clone on|off | say everyone|role|admins | role 角色名 | cooldown N | max_chars N | shared on|off"
-                " | quota 秒数|off | member_quota 秒数|off"
-                " | read_aloud 频道|here|off | voice_idle 秒数|default | leave_alone on|off|default")
-
-
-_SETTINGS_EN = (
-    "Settings: clone on|off — members may clone from here and speak here in cloned voices (off: default voice only); "
-    "say everyone|role|admins — who may make the bot speak; role NAME — the role for 'say role'; "
-    "cooldown N — seconds between one member's requests; max_chars N; shared on|off — /say as @member; "
-    "quota SECONDS|off, member_quota SECONDS|off — daily speech for the server and for each member")
-_SETTINGS_ZH = (
-    "设置：clone on|off —— 成员能否在这里克隆、能否在这里用克隆的声音说话（off：只用默认声音）；"
-    "say everyone|role|admins —— 谁可以让机器人说话；role 角色名 —— say role 所用的角色；"
-    "cooldown N —— 同一成员两次请求间隔秒数；max_chars N；shared on|off —— /say as @成员；"
-    "quota 秒数|off、member_quota 秒数|off —— 全服务器和每位成员每天可生成的语音秒数")
-_VOICE_SETTINGS = (
-    "; read_aloud CHANNEL|here|off — speak that channel's messages in voice (members in voice with the bot, in their "
-    "own voice); voice_idle SECONDS|default, leave_alone on|off|default — when the bot leaves voice",
-    "；read_aloud 频道|here|off —— 在语音频道朗读该频道的消息（与机器人同在语音里的成员，用其本人声音）；"
-    "voice_idle 秒数|default、leave_alone on|off|default —— 机器人何时离开语音")
+POLICY_USAGE = policy_settings.usage()
+_TEXT_SETTINGS = policy_settings.help_text(voice=False)
+_ALL_SETTINGS = policy_settings.help_text(voice=True)
 
 
 def _admin(name: str, summary: Pair, text: Pair | HelpEntry, shape: DiscordShape = DiscordShape.MEMBER,
@@ -49,8 +29,8 @@ def _admin(name: str, summary: Pair, text: Pair | HelpEntry, shape: DiscordShape
 SPECS = (
     _admin("policy", ("This server's voice policy", "本群语音规则"),
            HelpEntry(("/policy, /policy set <setting> <value>", "/policy、/policy set <设置> <值>"),
-                     (_SETTINGS_EN, _SETTINGS_ZH)), DiscordShape.CUSTOM,
-           HelpEntry(("policy | set", "policy | set"), (_SETTINGS_EN + _VOICE_SETTINGS[0], _SETTINGS_ZH + _VOICE_SETTINGS[1])),
+                     _TEXT_SETTINGS), DiscordShape.CUSTOM,
+           HelpEntry(("policy | set", "policy | set"), _ALL_SETTINGS),
            aliases=("set",)),
     _admin("block", ("Block a member (reply to them)", "封禁成员"), ("/block @user", "/block @用户")),
     _admin("unblock", ("Unblock a member", "解除封禁"), ("/unblock @user", "/unblock @用户")),
@@ -115,7 +95,7 @@ class AdminCommands:
         if parts and parts[0] == "set":
             if len(parts) < 3:
                 raise BadRequest(*POLICY_USAGE)
-            policy = _apply(policy, parts[1].lower(), " ".join(parts[2:]), inv)
+            policy = policy_settings.apply_setting(policy, parts[1].lower(), " ".join(parts[2:]), inv)
             await self.s.store.set_policy(policy)
             if inv.voice is not None:  # a bot already in voice follows the new choice at once
                 inv.voice.apply_policy(policy.voice_idle_s, policy.voice_leave_alone)
@@ -197,82 +177,3 @@ class AdminCommands:
             await self.s.store.purge_member(inv.place.platform, inv.place.server_id, target.id)
         await out.text(tr(lang, f"{name}: shares and history in this server deleted.", f"{name}：在本服务器的共享和历史已删除。"))
 
-
-def _on(value: str) -> bool:
-    v = value.strip().lower()
-    if v in ("on", "yes", "true", "1", "开"):
-        return True
-    if v in ("off", "no", "false", "0", "关"):
-        return False
-    raise BadRequest(f"Use on or off (got {value!r}).", f"请使用 on 或 off（收到 {value!r}）。")
-
-
-def _role_id(value: str, inv: Invocation) -> str:
-    """A role given by id or by name (case-insensitive, an optional leading @) → its id."""
-    if not inv.role_names:
-        raise BadRequest("This platform has no roles: use /trust @member instead, and '/policy set say role' lets trusted "
-                         "members speak.", "这个平台没有角色：请改用 /trust @成员，'/policy set say role' 会让受信任成员可以说话。")
-    value = value.strip()
-    if value in inv.role_names:
-        return value
-    wanted = value.lstrip("@").casefold()
-    for role_id, name in inv.role_names.items():
-        if name.casefold() == wanted:
-            return role_id
-    raise BadRequest(f"There is no role named {value!r} here.", f"这里没有名为 {value!r} 的角色。")
-
-
-def _apply(policy: Policy, key: str, value: str, inv: Invocation) -> Policy:
-    if key == "clone":
-        return replace(policy, clone_allowed=_on(value))
-    if key == "shared":
-        return replace(policy, shared_voices_allowed=_on(value))
-    if key == "say":
-        if value not in ("everyone", "role", "admins"):
-            raise BadRequest("say must be everyone, role or admins.", "say 必须是 everyone、role 或 admins。")
-        return replace(policy, say_mode=value)
-    if key == "role":
-        return replace(policy, say_role=_role_id(value, inv))
-    if key in ("cooldown", "max_chars"):
-        try:
-            n = int(value)
-        except ValueError:
-            raise BadRequest(f"{key} needs a whole number.", f"{key} 需要一个整数。") from None
-        lo, hi = (0, 3600) if key == "cooldown" else (10, 2000)
-        if not lo <= n <= hi:
-            raise BadRequest(f"{key} must be between {lo} and {hi}.", f"{key} 必须在 {lo} 到 {hi} 之间。")
-        return replace(policy, cooldown_s=n) if key == "cooldown" else replace(policy, max_chars=n)
-    if key in ("quota", "member_quota"):
-        v = value.strip().lower()
-        quota: Optional[int] = None
-        if v not in ("off", "关", "none"):
-            if not v.isdigit() or not 1 <= int(v) <= 1_000_000:
-                raise BadRequest(f"{key} needs seconds of speech a day (1 to 1000000), or 'off'.",
-                                 f"{key} 需要每天的语音秒数（1 到 1000000），或 off。")
-            quota = int(v)
-        return replace(policy, quota_server_s=quota) if key == "quota" else replace(policy, quota_member_s=quota)
-    if key in ("voice_idle", "leave_alone"):
-        if inv.voice is None:
-            raise BadRequest("Voice channels work in Discord servers.", "语音频道只能在 Discord 服务器使用。")
-        if value.strip().lower() in ("default", "默认"):
-            return replace(policy, voice_idle_s=None) if key == "voice_idle" else replace(policy, voice_leave_alone=None)
-        if key == "leave_alone":
-            return replace(policy, voice_leave_alone=_on(value))
-        if not value.strip().isdigit() or not 0 <= int(value) <= 86_400:
-            raise BadRequest("voice_idle needs seconds from 0 (stay) to 86400, or 'default'.",
-                             "voice_idle 需要 0（一直留着）到 86400 之间的秒数，或 default。")
-        return replace(policy, voice_idle_s=int(value))
-    if key == "read_aloud":
-        if inv.voice is None:
-            raise BadRequest("Read-aloud works in Discord servers with voice channels.", "朗读功能只能在有语音频道的 Discord 服务器使用。")
-        v = value.strip().lower()
-        if v in ("off", "关"):
-            return replace(policy, read_aloud_channel=None)
-        channel = inv.place.channel_id if v == "here" else value.strip().lstrip("<#").rstrip(">")
-        if not channel.isdigit():
-            raise BadRequest("read_aloud needs a text channel, 'here' or 'off'.", "read_aloud 需要一个文字频道、here 或 off。")
-        return replace(policy, read_aloud_channel=channel)
-    raise BadRequest("Unknown policy setting. Use clone, say, role, cooldown, max_chars, shared, quota, member_quota, "
-                     "read_aloud, voice_idle or leave_alone.",
-                     "未知设置。可用：clone、say、role、cooldown、max_chars、shared、quota、member_quota、read_aloud、"
-                     "voice_idle、leave_alone。")

@@ -20,7 +20,7 @@ from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, Hel
 from ..messages import tr
 from ..notes import FIRST_NOTE_S, MAX_NOTE_S, plan_notes
 from ..permissions import Role
-from ..say_args import describe_speed, parse_say
+from ..say_args import describe_speed, parse_say, request_from_options
 from ..tasks import Rendered, RenderTask
 from .account import SHARE_OFF_BUTTON
 from .base import Handler, Services
@@ -85,7 +85,7 @@ class SayCommands:
     async def say(self, inv: Invocation, out: Responder, user: User, *, inline: bool = False) -> None:
         lang = user.language
         store = self.s.store
-        req = parse_say(inv.args)
+        req = request_from_options(inv.say_options) if inv.say_options is not None else parse_say(inv.args)
         policy = (await self.s.context(inv, user)).policy
         raw = req.text or (inv.reply_text or "")
         if not raw.strip():

@@ -18,6 +18,7 @@ from typing import Optional
 from ...storage import User
 from ..errors import BadRequest, PermissionDenied
 from ..invocation import Invocation, Responder, VoiceChannel
+from ..say_args import SayOptions
 from ..command_spec import DISCORD, Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry, Pair, event
 from ..messages import NOT_IN_VOICE, tr
 from ..permissions import Role, may_steer_voice
@@ -158,5 +159,5 @@ class VoiceChatCommands:
         """A message :meth:`wants_aloud` accepted: spoken unless its author opted out."""
         if await self.s.store.read_aloud_opted_out(user.id, inv.place.platform, inv.place.server_id):
             return
-        # "--": the message is only text (no "as @member", no options), spoken in the author's voice
-        await self.say(dataclasses.replace(inv, command="say", args="-- " + inv.args), out, user)
+        # only text (no "as @member", no options), spoken in the author's voice
+        await self.say(dataclasses.replace(inv, command="say", say_options=SayOptions(inv.args)), out, user)

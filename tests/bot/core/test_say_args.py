@@ -1,7 +1,7 @@
 import pytest
 
 from bot.core.errors import BadRequest
-from bot.core.say_args import describe_speed, parse_say
+from bot.core.say_args import SayOptions, describe_speed, parse_say, request_from_options
 
 
 def test_preset_with_intensity():
@@ -78,3 +78,17 @@ def test_double_dash_ends_options():
     r = parse_say("sad 0.4 -- calm down please")
     assert r.emotion.preset == "sad" and r.text == "calm down please"
     assert parse_say("-- happy birthday").emotion is None
+
+
+def test_typed_options_are_checked_like_typed_text_and_the_text_stays_text():
+    r = request_from_options(SayOptions("as @x angry 0.7 x1.2 -- hello", emotion="生气", intensity=0.4, speed=1.25))
+    assert r.text == "as @x angry 0.7 x1.2 -- hello"  # nothing in the text is read as an option
+    assert r.emotion.preset == "angry" and r.emotion.intensity == 0.4
+    assert r.duration.ratio == pytest.approx(0.8) and r.speed == 1.25 and r.as_mention is None
+    described = request_from_options(SayOptions("run", description="trembling with fear", seconds=2.5, as_mention="@7"))
+    assert described.emotion.description == "trembling with fear" and described.duration.seconds == 2.5
+    assert described.as_mention == "@7"
+    with pytest.raises(BadRequest, match="Unknown emotion"):
+        request_from_options(SayOptions("hi", emotion="bogus"))
+    with pytest.raises(BadRequest, match="out of range"):
+        request_from_options(SayOptions("hi", speed=2.0))

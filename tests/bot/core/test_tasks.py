@@ -3,8 +3,10 @@
 import msgpack
 import pytest
 
+from bot.core.errors import BadRequest
 from bot.core.tasks import Cloned, CloneTask, Rendered, RenderTask, pack, unpack, unpack_task
 from indextts_core.engine import EmotionSpec, VoiceProfile
+from indextts_core.errors import TooShortError
 
 
 def test_jobs_round_trip_with_audio_as_bytes():
@@ -38,3 +40,15 @@ def test_a_worker_runs_only_jobs(message):
     with pytest.raises(ValueError, match="must be a render or a clone"):
         unpack_task(message)
     assert unpack_task(pack(RenderTask("Hi."))) == RenderTask("Hi.")
+
+
+@pytest.mark.parametrize("error", [
+    BadRequest("Speed x2 is out of range.", "语速 x2 超出范围。"),
+    TooShortError("Too short: record at least 3 s.", "太短：请至少录 3 秒。"),
+], ids=["the-bot's", "the-core's"])
+def test_a_refusal_crosses_to_the_user_in_both_languages_and_a_fault_does_not(error):
+    """One bilingual base for the bot's and the core's refusals: both reach the user as written."""
+    failed = unpack(pack(error))
+    assert (failed.message("en"), failed.message("zh")) == (error.message("en"), error.message("zh"))
+    fault = unpack(pack(RuntimeError("/srv/secret path in a stack")))
+    assert "secret" not in fault.message("en") and "failed" in fault.message("en")
