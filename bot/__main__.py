@@ -40,15 +40,26 @@ def check_writable(folder: Path, what: str) -> None:
         raise ConfigError(f"{what} {folder} is not usable: {exc.strerror or exc}") from exc
 
 
-async def _run(config: Config) -> int:
-    # The engine checks its options now (models load in start()); with [queue] url it lives in the workers.
-    engine = None if config.queue.url else load_engine(config.engine.name, config.engine.options)
+def _reload(app: BotApp, path: Optional[Path]) -> None:
+    """SIGHUP: read the config again and apply the rollout rules (the rest needs a restart)."""
+    try:
+        fresh = load_config(path or DEFAULT_CONFIG, required=path is not None)
+    except ConfigError as exc:
+        log.error("config not reloaded, the old rules stay: %s", exc)
+        return
+    app.apply_rollout(fresh.rollout)
+
+
+async def _run(config: Config, path: Optional[Path] = None) -> int:
+    # The engines check their options now (models load in start()); with [queue] url they live in the workers.
+    engines = None if config.queue.url else [load_engine(e.name, e.options) for e in config.all_engines]
     check_writable(config.bot.data_dir, "bot.data_dir")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    app = BotApp(config, engine=engine)
+    app = BotApp(config, engine=engines)
+    loop.add_signal_handler(signal.SIGHUP, _reload, app, path)
     try:
         await app.start()  # inside try: a failed start still closes what it opened
         runners = []
@@ -82,7 +93,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         config = load_config(args.config or DEFAULT_CONFIG, required=args.config is not None)
         logsafe.install(args.verbose, config.secrets)
-        return asyncio.run(_run(config))
+        return asyncio.run(_run(config, args.config))
     except EngineUnavailableError as exc:  # engine package, weights or download missing
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2

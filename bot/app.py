@@ -6,7 +6,7 @@ import asyncio
 import logging
 import shutil
 import time
-from typing import Any, Optional
+from typing import Any, Optional, Sequence, Union
 
 from indextts_core import Engine
 
@@ -14,6 +14,7 @@ from .assembly import load_clone_models, load_runtime
 from .config import Config
 from .core.commands import CommandLayer, EngineIdentity, Settings
 from .core.jobs import JobQueue, Jobs
+from .core.rollout import Rollout
 from .core.tasks import Runtime
 from .metrics import Metrics, MetricsServer
 from .storage import Store, connect
@@ -24,12 +25,15 @@ log = logging.getLogger(__name__)
 class BotApp:
     """Everything adapters share.  Build once, ``await start()``, pass to adapters, ``await stop()``."""
 
-    def __init__(self, config: Config, engine: Optional[Engine] = None) -> None:
+    def __init__(self, config: Config, engine: Union[Engine, Sequence[Engine], None] = None) -> None:
+        """``engine``: the engines already opened (the primary first), or None to open the
+        configured ones (none with Redis workers: they live there)."""
         self.config = config
         self.db = connect(config.database_url)
         self.store = Store(self.db)
-        self._engine = engine  # loaded here when synthesis is local; None with Redis workers
-        self._identity: Optional[EngineIdentity] = engine
+        self._engines: Optional[list[Engine]] = None if engine is None else (
+            [engine] if isinstance(engine, Engine) else list(engine))
+        self._identity: Optional[EngineIdentity] = None
         self.jobs: Optional[Jobs] = None
         self.runtime: Optional[Runtime] = None
         self.commands: Optional[CommandLayer] = None
@@ -56,8 +60,18 @@ class BotApp:
         settings = Settings(consent_mode=mode, max_wait_seconds=self.config.bot.max_wait_seconds,
                             voice_use_retention_days=self.config.bot.voice_use_retention_days)
         self.commands = CommandLayer(self.store, self.engine, jobs, settings)
+        self.commands.services.on_note = self.metrics.note_sent
+        self.apply_rollout(self.config.rollout)
         self._serving = True
         return self
+
+    def apply_rollout(self, rules: Rollout) -> None:
+        """New rollout rules, for the next request on (SIGHUP: no restart)."""
+        if self.commands is None:
+            raise RuntimeError("BotApp.start() has not run")
+        self.commands.services.rollout = rules
+        log.info("rollout: canary %s, %g %% of users, %d allow-listed server(s), user choice %s",
+                 rules.canary or "none", rules.percent, len(rules.servers), "on" if rules.user_choice else "off")
 
     async def _start_remote(self) -> Jobs:
         """Synthesis in ``python -m bot.worker`` processes: this process loads no model."""
@@ -72,8 +86,9 @@ class BotApp:
     async def _start_local(self) -> Jobs:
         # Voices for /say now; the speaker encoder (torch) and Whisper load on the first /clone,
         # or in the background just after start-up.
-        self.runtime = await asyncio.to_thread(load_runtime, self.config, self.metrics, eager=False, engine=self._engine)
-        self._engine = self._identity = self.runtime.engine
+        self.runtime = await asyncio.to_thread(load_runtime, self.config, self.metrics, eager=False, engine=self._engines)
+        self._engines = list(self.runtime.engines.values())
+        self._identity = self.runtime
         self.jobs = jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user,
                                     on_finished=self.metrics.job_finished, runner=self.runtime.run)
         if self.config.bot.preload_clone_models:
@@ -95,7 +110,8 @@ class BotApp:
     def workers(self) -> int:
         """Synthesis workers: ``bot.workers``, but never more than the engine can use at once
         (one per device for the GPU engine, where a second worker would only queue behind the first)."""
-        limit = self._engine.max_workers if self._engine is not None else None
+        limits = [e.max_workers for e in self._engines or [] if e.max_workers is not None]
+        limit = min(limits) if limits else None
         workers = self.config.bot.workers if limit is None else min(self.config.bot.workers, limit)
         if workers < self.config.bot.workers:
             log.info("bot.workers = %d, but the %s engine runs %d job(s) at a time", self.config.bot.workers,
@@ -123,8 +139,8 @@ class BotApp:
         if self.jobs is not None:
             await self.jobs.close(drain=True)
         await self.db.close()
-        if self._engine is not None:
-            self._engine.close()
+        for engine in self._engines or []:
+            engine.close()
         if self._metrics_server is not None:
             await self._metrics_server.stop()
             self._metrics_server = None

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 from indextts_core import Engine, load_engine
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, EngineConfig
 from .core.asr import WhisperTranscriber
 from .core.tasks import Runtime
 from .metrics import Metrics
@@ -35,35 +35,43 @@ def consent_transcriber(config: Config, where: str = "") -> Optional[WhisperTran
     return WhisperTranscriber()
 
 
-def open_engine(config: Config, device: Optional[str] = None) -> Engine:
-    """The configured engine, pinned to ``device`` when given (a worker's ``--device``)."""
-    options = dict(config.engine.options)
+def open_engine(config: Config, device: Optional[str] = None, engine: Optional[EngineConfig] = None) -> Engine:
+    """The configured engine (``engine``, or the primary), pinned to ``device`` when given (a
+    worker's ``--device``)."""
+    chosen = engine or config.engine
+    options = dict(chosen.options)
     if device:
         options["device"] = device
-    return load_engine(config.engine.name, options)
+    return load_engine(chosen.name, options)
 
 
-def load_runtime(config: Config, metrics: Metrics, *, eager: bool, engine: Optional[Engine] = None,
+def load_runtime(config: Config, metrics: Metrics, *, eager: bool, engine: Union[Engine, Sequence[Engine], None] = None,
                  device: Optional[str] = None, where: str = "") -> Runtime:
-    """Engine (given, or opened from the config), warmed up; the transcriber for spoken consent.
+    """Every configured engine (given, or opened from the config), warmed up; the transcriber
+    for spoken consent.
 
     ``eager``: also load the speaker encoder and Whisper now (a worker); otherwise only what
     ``/say`` needs, and :func:`load_clone_models` later.  Blocking: run it off the event loop.
     """
     transcriber = consent_transcriber(config, where)  # a missing extra fails before minutes of loading
-    engine = engine if engine is not None else open_engine(config, device)
+    if engine is None:
+        engines = [open_engine(config, device, e) for e in config.all_engines]
+    else:
+        engines = [engine] if isinstance(engine, Engine) else list(engine)
     started = time.perf_counter()
-    engine.warm_up(speaker_encoder=eager)
+    for e in engines:
+        e.warm_up(speaker_encoder=eager)
     if eager and transcriber is not None:
         transcriber.load()
     seconds = time.perf_counter() - started
     metrics.model_load_seconds.set(seconds)
-    log.info("%s %s loaded in %.1f s", engine.name, engine.version, seconds)
-    return Runtime(engine, transcriber, on_synthesized=metrics.synthesized)
+    log.info("%s loaded in %.1f s", ", ".join(f"{e.name} {e.version}" for e in engines), seconds)
+    return Runtime(engines, transcriber, on_synthesized=metrics.synthesized)
 
 
 def load_clone_models(runtime: Runtime) -> None:
     """What ``/clone`` needs beyond ``/say``: the speaker encoder and Whisper (slow: 20–80 s)."""
-    runtime.engine.warm_up(speaker_encoder=True)
+    for engine in runtime.engines.values():
+        engine.warm_up(speaker_encoder=True)
     if isinstance(runtime.transcriber, WhisperTranscriber):
         runtime.transcriber.load()

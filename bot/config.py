@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
+from .core.rollout import Rollout
 from .logsafe import without_credentials
 from .queue_seal import MIN_SECRET_CHARS, SECRET_ENV
 
@@ -84,6 +85,9 @@ _CHOICES = {"bot.consent_mode": ("spoken", "button")}
 @dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
+    #: engines that run beside the primary one (``[engines.NAME]`` tables), in the file's order
+    engines: tuple[EngineConfig, ...] = ()
+    rollout: Rollout = field(default_factory=Rollout)
     bot: BotConfig = field(default_factory=BotConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
@@ -93,6 +97,11 @@ class Config:
     discord_token: Optional[str] = None
     queue_secret: Optional[str] = None  # VOICEBOT_QUEUE_SECRET: seals jobs and results (bot/queue_seal.py)
     redis_password: Optional[str] = None  # REDIS_PASSWORD: the password of [queue] url's user
+
+    @property
+    def all_engines(self) -> tuple[EngineConfig, ...]:
+        """The primary engine first, then the others."""
+        return (self.engine, *self.engines)
 
     @property
     def database_url(self) -> str:
@@ -146,6 +155,42 @@ def _check_urls(table, where: str, schemes: tuple[str, ...]):
     return table
 
 
+def _engines(data: Any, primary: str) -> tuple[EngineConfig, ...]:
+    """``[engines.NAME]`` tables: each NAME an engine of the registry, with its options."""
+    if not isinstance(data, dict):
+        raise ConfigError("[engines] must hold one table per engine, e.g. [engines.indextts]")
+    out = []
+    for name, options in data.items():
+        if not isinstance(options, dict):
+            raise ConfigError(f"[engines.{name}] must be a table of that engine's options")
+        if name == primary:
+            raise ConfigError(f"[engines.{name}] is already the primary engine ([engine] name); set its options in [engine]")
+        out.append(EngineConfig(name, dict(options)))
+    return tuple(out)
+
+
+def _rollout(data: Any, engines: tuple[str, ...]) -> Rollout:
+    """``[rollout]``: canary engine, allow-listed servers, a percentage of users, user choice."""
+    if not isinstance(data, dict):
+        raise ConfigError("[rollout] must be a table")
+    unknown = sorted(set(data) - {"canary", "servers", "percent", "user_choice"})
+    if unknown:
+        raise ConfigError(f"Unknown key(s) in [rollout]: {', '.join(unknown)}")
+    canary = data.get("canary")
+    if canary is not None and canary not in engines:
+        raise ConfigError(f"rollout.canary must name a configured engine ({', '.join(engines)}; got {canary!r})")
+    servers = data.get("servers", [])
+    if not isinstance(servers, list) or not all(isinstance(x, str) and ":" in x for x in servers):
+        raise ConfigError('rollout.servers must be a list of "platform:server_id" texts, e.g. ["discord:1234"]')
+    percent = data.get("percent", 0)
+    if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 <= percent <= 100:
+        raise ConfigError(f"rollout.percent must be a number from 0 to 100 (got {percent!r})")
+    choice = data.get("user_choice", True)
+    if not isinstance(choice, bool):
+        raise ConfigError(f"rollout.user_choice must be true or false (got {choice!r})")
+    return Rollout(canary, frozenset(servers), float(percent), choice)
+
+
 def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = None, *, required: bool = False) -> Config:
     """Read ``path`` and take tokens from ``env`` (``os.environ`` by default).
 
@@ -164,7 +209,7 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
                 raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
         elif required or p.exists():
             raise ConfigError(f"config file {path} not found" if not p.exists() else f"{path} is not a file")
-    unknown = sorted(set(data) - {"engine", "bot", "telegram", "discord", "queue", "storage"})
+    unknown = sorted(set(data) - {"engine", "engines", "rollout", "bot", "telegram", "discord", "queue", "storage"})
     if unknown:
         raise ConfigError(f"Unknown table(s) in config: {', '.join(unknown)} (tokens belong in the environment)")
     engine_data = dict(data.get("engine", {}))
@@ -172,7 +217,9 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
     if not isinstance(name, str):
         raise ConfigError(f"engine.name must be text in quotes (got {name!r})")
     bot = _table(BotConfig, data.get("bot", {}), "bot")
-    if bot.consent_mode == "button" and name == "indextts":
+    engines = _engines(data.get("engines", {}), name)
+    names = (name, *(e.name for e in engines))
+    if bot.consent_mode == "button" and "indextts" in names:
         # A button accepts any voice note the user forwards: with an engine that copies a real
         # voice closely, that is cloning anyone.  Only spoken consent proves whose voice it is.
         raise ConfigError("bot.consent_mode = 'button' cannot be used with engine.name = 'indextts': a button "
@@ -188,6 +235,8 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
         raise ConfigError(f"queue.tls_ca_file {str(queue.tls_ca_file)!r} is not a file")
     return Config(
         engine=EngineConfig(name, engine_data),
+        engines=engines,
+        rollout=_rollout(data.get("rollout", {}), names),
         bot=bot,
         telegram=_table(TelegramConfig, data.get("telegram", {}), "telegram"),
         discord=_table(DiscordConfig, data.get("discord", {}), "discord"),

@@ -33,8 +33,11 @@ class Metrics:
                             registry=self.registry)
         for outcome in OUTCOMES:  # every series exists from the start, at 0
             self.jobs.labels(outcome)
-        self.rtf = Histogram("voicebot_synthesis_rtf", "Seconds of synthesis per second of speech made",
-                             buckets=RTF_BUCKETS, registry=self.registry)
+        self.rtf = Histogram("voicebot_synthesis_rtf", "Seconds of synthesis per second of speech made, per engine",
+                             ["engine"], buckets=RTF_BUCKETS, registry=self.registry)
+        self.notes = Counter("voicebot_notes", "Voice notes sent, per engine and rollout cohort (why that engine: "
+                             "primary, chosen, server, percent, everyone, fallback)", ["engine", "cohort"],
+                             registry=self.registry)
         self.model_load_seconds = Gauge("voicebot_model_load_seconds", "Engine load and warm-up time at start-up",
                                         registry=self.registry)
 
@@ -43,9 +46,12 @@ class Metrics:
         if outcome in ("done", "failed"):
             self.job_seconds.observe(seconds)
 
-    def synthesized(self, compute_seconds: float, audio_seconds: float) -> None:
+    def synthesized(self, engine: str, compute_seconds: float, audio_seconds: float) -> None:
         if audio_seconds > 0:
-            self.rtf.observe(compute_seconds / audio_seconds)
+            self.rtf.labels(engine).observe(compute_seconds / audio_seconds)
+
+    def note_sent(self, engine: str, cohort: str) -> None:
+        self.notes.labels(engine, cohort).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

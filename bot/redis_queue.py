@@ -272,12 +272,14 @@ class _Waiting:
 
 
 class EngineIdentity:
-    """The ``name`` and ``version`` of the engine the workers run, as they registered it (the
-    bot checks stored profiles against it without loading the engine)."""
+    """The engines the workers run, as they registered them: the primary's ``name`` and
+    ``version`` and every engine with the profile versions it reads (the bot checks stored
+    profiles against them without loading any engine)."""
 
     def __init__(self) -> None:
         self.name: Optional[str] = None
         self.version: Optional[str] = None
+        self.available: dict[str, frozenset[str]] = {}
 
 
 class RedisJobQueue:
@@ -490,6 +492,12 @@ class RedisJobQueue:
         if workers:
             (name, version), _ = collections.Counter((w["engine"], w["version"]) for w in workers).most_common(1)[0]
             self.engine.name, self.engine.version = name, version
+        available: dict[str, set[str]] = {}
+        for w in workers:  # an engine is there while any live worker serves it
+            engines = w.get("engines") or {w["engine"]: [w["version"]]}
+            for engine, versions in engines.items():
+                available.setdefault(str(engine), set()).update(str(v) for v in versions)
+        self.engine.available = {k: frozenset(v) for k, v in available.items()}
 
     async def close(self, drain: bool = True, timeout: float = 30.0) -> None:
         """Stop taking jobs; wait for this bot's jobs (``drain``) or withdraw them."""

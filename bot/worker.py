@@ -72,6 +72,7 @@ class Worker:
                 raise ConfigError(f"[queue] url is not reachable: {exc}") from exc
             self.runtime = runtime = await asyncio.to_thread(self._load)
             await link.register({"engine": runtime.engine.name, "version": runtime.engine.version,
+                                 "engines": {name: sorted(v) for name, v in runtime.available.items()},
                                  "device": self.device or "", "host": socket.gethostname()}, self.first_job_seconds)
             self.ready = True
             log.info("worker %s taking jobs", link.worker_id)

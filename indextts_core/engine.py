@@ -11,7 +11,7 @@ import math
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol, Sequence, Union, runtime_checkable
+from typing import Any, Callable, Collection, Optional, Protocol, Sequence, Union, runtime_checkable
 
 import numpy as np
 
@@ -83,9 +83,14 @@ class VoiceProfile:
         except (ValueError, KeyError, UnicodeDecodeError) as exc:
             raise ProfileError(*DAMAGED_PROFILE) from exc
 
-    def require(self, engine: str, version: str) -> None:
-        """Raise :class:`ProfileVersionError` unless this profile was made by ``engine`` ``version``."""
-        if self.engine != engine or self.version != version:
+    def readable_by(self, engine: str, reads_versions: Collection[str]) -> bool:
+        """Whether engine ``engine``, which reads profiles of ``reads_versions``, can use this one."""
+        return self.engine == engine and self.version in reads_versions
+
+    def require(self, engine: str, version: str, reads_versions: Collection[str] = ()) -> None:
+        """Raise :class:`ProfileVersionError` unless ``engine`` (now at ``version``, also reading
+        ``reads_versions``) can use this profile."""
+        if not self.readable_by(engine, {version, *reads_versions}):
             raise ProfileVersionError(
                 f"This voice was made by {self.engine} {self.version}, but the bot now runs "
                 f"{engine} {version}. Please record your voice again to update it.",
@@ -224,6 +229,9 @@ class Engine(Protocol):
 
     name: str
     version: str
+    #: Profile versions this engine reads: its own, and older ones whose format it still
+    #: understands (a code change that keeps the format must not cost anyone their voice).
+    reads_versions: frozenset[str]
     #: Jobs the engine can run at once usefully (None: as many as the caller's workers); the GPU
     #: engine says 1 per device, where a second job would only queue behind the first.
     max_workers: Optional[int]

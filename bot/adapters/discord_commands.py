@@ -178,6 +178,13 @@ def _clone(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None:
     _add(target, spec, clone)
 
 
+def _engine(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None:
+    @app_commands.describe(name="An engine to use for your notes, or auto (empty: show which engines run)")
+    async def engine(interaction: discord.Interaction, name: Optional[str] = None) -> None:
+        await client.run_command(interaction, spec.name, name or "")
+    _add(target, spec, engine)
+
+
 def _verify(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None:
     @app_commands.describe(recording="The voice message or audio file to check (re-uploads are fine)")
     async def verify(interaction: discord.Interaction, recording: discord.Attachment) -> None:
@@ -233,7 +240,7 @@ def _policy(client: "VoiceBotClient", spec: CommandSpec, target: Target) -> None
 
 
 #: Commands whose typed options this adapter declares.
-CUSTOM: dict[str, Builder] = {"say": _say, "clone": _clone, "verify": _verify, "readaloud": _readaloud,
+CUSTOM: dict[str, Builder] = {"engine": _engine, "say": _say, "clone": _clone, "verify": _verify, "readaloud": _readaloud,
                               "share": _share, "policy": _policy}
 GENERATED: dict[DiscordShape, Builder] = {DiscordShape.PLAIN: _plain, DiscordShape.MEMBER: _member}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import msgpack
 import numpy as np
@@ -44,6 +44,8 @@ class RenderTask:
     mark: Optional[int] = None
     #: also return the speaker embedding of the note (a preview: the voice as the bot renders it)
     embed_speaker: bool = False
+    #: which engine speaks it (by name; None: the runtime's first)
+    engine: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,19 @@ class Rendered:
     waveform: bytes
     embedding: Optional[bytes] = None  # float32 speaker embedding, when asked for
     compute_seconds: float = 0.0  # synthesis, watermark and encoding (metering; the rest was queue wait)
+    engine: str = ""  # the engine that spoke it
 
 
 @dataclass(frozen=True)
 class Cloned:
-    profile: VoiceProfile
+    #: one profile per engine of the runtime, its first engine's first (never empty)
+    profiles: tuple[VoiceProfile, ...]
     check: Optional[ConsentCheck]
     embedding: Optional[bytes] = None  # float32 speaker embedding of the recording
+
+    @property
+    def profile(self) -> VoiceProfile:
+        return self.profiles[0]
 
 
 #: A recording whose speaker embedding is at least this close (Resemblyzer cosine) to a voice the
@@ -93,20 +101,48 @@ Task = Union[RenderTask, CloneTask]
 
 
 class JobFailed(BotError):
-    """A job failed in a worker; carries the worker's message for the user."""
+    """A job failed in a worker; carries the worker's message for the user, and whether it was a
+    fault of the worker (an engine down) rather than a refusal of the request."""
+
+    def __init__(self, en: str, zh: Optional[str] = None, fault: bool = False) -> None:
+        super().__init__(en, zh)
+        self.fault = fault
 
 
 class Runtime:
-    """Runs tasks with an engine (and, for spoken consent, a transcriber).  Blocking."""
+    """Runs tasks with one or more engines (the first is the primary) and, for spoken consent, a
+    transcriber.  Blocking."""
 
-    def __init__(self, engine: Engine, transcriber: Optional[Transcriber] = None,
-                 on_synthesized: Optional[Callable[[float, float], None]] = None) -> None:
-        self.engine = engine
+    def __init__(self, engines: Union[Engine, Sequence[Engine]], transcriber: Optional[Transcriber] = None,
+                 on_synthesized: Optional[Callable[[str, float, float], None]] = None) -> None:
+        listed = [engines] if isinstance(engines, Engine) else list(engines)
+        if not listed:
+            raise ValueError("a runtime needs an engine")
+        self.engines: dict[str, Engine] = {e.name: e for e in listed}
         self.transcriber = transcriber
-        #: told (seconds of synthesis, seconds of speech) after every voice note (metrics)
+        #: told (engine, seconds of synthesis, seconds of speech) after every voice note (metrics)
         self.on_synthesized = on_synthesized
         self.speakers = SpeakerEncoder()
         self._default_voices: Optional[list[np.ndarray]] = None
+
+    @property
+    def engine(self) -> Engine:
+        """The primary engine (the first configured)."""
+        return next(iter(self.engines.values()))
+
+    # the command layer's view of the engines (:class:`~bot.core.commands.base.EngineIdentity`)
+    @property
+    def name(self) -> str:
+        return self.engine.name
+
+    @property
+    def version(self) -> str:
+        return self.engine.version
+
+    @property
+    def available(self) -> dict[str, frozenset[str]]:
+        """Every engine here → the profile versions it reads."""
+        return {name: frozenset({e.version, *e.reads_versions}) for name, e in self.engines.items()}
 
     def run(self, task: Task) -> Union[Rendered, Cloned]:
         if isinstance(task, RenderTask):
@@ -115,18 +151,22 @@ class Runtime:
 
     def render(self, task: RenderTask) -> Rendered:
         begun = time.perf_counter()
+        engine = self.engine if task.engine is None else self.engines.get(task.engine)
+        if engine is None:  # the bot routes only to engines that run here: this is a fault
+            raise RuntimeError(f"engine {task.engine!r} does not run here")
         profile = VoiceProfile.from_bytes(task.profile) if task.profile is not None else None
         started = time.perf_counter()
-        result = self.engine.synthesize(task.text, voice=profile, emotion=task.emotion, duration=task.duration)
+        result = engine.synthesize(task.text, voice=profile, emotion=task.emotion, duration=task.duration)
         if self.on_synthesized is not None:
-            self.on_synthesized(time.perf_counter() - started, result.duration)
+            self.on_synthesized(engine.name, time.perf_counter() - started, result.duration)
         samples = result.samples
         if task.mark is not None:  # every note the bot sends carries the id of its audit row
             samples = watermark.embed(samples, result.sample_rate, task.mark)
         ogg = encode_ogg_opus(samples, result.sample_rate, tags={
             "description": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
         embedding = embedding_bytes(self.speakers.embed(samples, result.sample_rate)) if task.embed_speaker else None
-        return Rendered(ogg, ogg_opus_info(ogg).duration, waveform(samples), embedding, time.perf_counter() - begun)
+        return Rendered(ogg, ogg_opus_info(ogg).duration, waveform(samples), embedding, time.perf_counter() - begun,
+                        engine.name)
 
     def default_voice_embeddings(self) -> list[np.ndarray]:
         """Speaker embeddings of the engine's own default voices (English and Chinese), once."""
@@ -152,13 +192,18 @@ class Runtime:
         embedding = self.speakers.embed(audio.samples, audio.sample_rate)
         if any(similarity(embedding, v) >= RENDERED_VOICE_MATCH for v in self.default_voice_embeddings()):
             raise SyntheticRecording.sounds_like_us()
-        profile = self.engine.create_voice(audio)
+        profiles = [self.engine.create_voice(audio)]  # the primary checks the clip: its refusal is the user's answer
+        for other in list(self.engines.values())[1:]:
+            try:
+                profiles.append(other.create_voice(audio))
+            except Exception:  # one engine's fault must not cost the voice on the others
+                log.exception("engine %s could not make a profile; the voice is made without it", other.name)
         check = None
         if task.method == "spoken":
             if self.transcriber is None:
                 raise RuntimeError("spoken consent without a transcriber")
             check = check_recording(self.transcriber, task.code, audio.samples, audio.sample_rate, task.language)
-        return Cloned(profile, check, embedding_bytes(embedding))
+        return Cloned(tuple(profiles), check, embedding_bytes(embedding))
 
 
 # --- the wire format -----------------------------------------------------------------------------
@@ -202,15 +247,15 @@ def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
     if isinstance(obj, RenderTask):
         d = {"kind": "render", "text": obj.text, "profile": obj.profile, "emotion": _emotion_to_wire(obj.emotion),
              "duration": [obj.duration.ratio, obj.duration.seconds] if obj.duration is not None else None,
-             "mark": obj.mark, "embed_speaker": obj.embed_speaker}
+             "mark": obj.mark, "embed_speaker": obj.embed_speaker, "engine": obj.engine}
     elif isinstance(obj, CloneTask):
         d = {"kind": "clone", **{f.name: getattr(obj, f.name) for f in fields(obj)}}
     elif isinstance(obj, Rendered):
         d = {"kind": "rendered", "ogg": obj.ogg, "duration": obj.duration, "waveform": obj.waveform,
-             "embedding": obj.embedding, "compute_seconds": obj.compute_seconds}
+             "embedding": obj.embedding, "compute_seconds": obj.compute_seconds, "engine": obj.engine}
     elif isinstance(obj, Cloned):
         check = obj.check
-        d = {"kind": "cloned", "profile": obj.profile.to_bytes(),
+        d = {"kind": "cloned", "profiles": [p.to_bytes() for p in obj.profiles],
              "check": [check.accepted, check.score, check.code_heard, check.transcript] if check is not None else None,
              "embedding": obj.embedding}
     elif isinstance(obj, BaseException):
@@ -238,14 +283,20 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
             raise ValueError("bad watermark payload")
         if not isinstance(d["text"], str):
             raise ValueError("the text must be a string")
+        engine = d.get("engine")
+        if engine is not None and not isinstance(engine, str):
+            raise ValueError("the engine must be a name")
         return RenderTask(d["text"], _data(d["profile"], "the profile", optional=True), _emotion_from_wire(d["emotion"]),
-                          DurationSpec(*duration) if duration is not None else None, mark, bool(d.get("embed_speaker")))
+                          DurationSpec(*duration) if duration is not None else None, mark, bool(d.get("embed_speaker")),
+                          engine)
     if kind == "cloned":
         check = d["check"]
-        return Cloned(VoiceProfile.from_bytes(d["profile"]), ConsentCheck(*check) if check is not None else None,
-                      d.get("embedding"))
+        profiles = tuple(VoiceProfile.from_bytes(_data(p, "a profile")) for p in d["profiles"])
+        if not profiles:
+            raise ValueError("a clone result needs a profile")
+        return Cloned(profiles, ConsentCheck(*check) if check is not None else None, d.get("embedding"))
     if kind == "error":
-        return JobFailed(d["en"], d["zh"])
+        return JobFailed(d["en"], d["zh"], bool(d.get("fault")))
     if kind not in _KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     if kind == "clone":

@@ -183,4 +183,30 @@ MIGRATIONS: list[str] = [
     ALTER TABLE server_policies ADD COLUMN quota_server_s INTEGER;
     ALTER TABLE server_policies ADD COLUMN quota_member_s INTEGER;
     """,
+    # 6: engines side by side: one profile per engine from the one recording (the voices row keeps
+    #    the consent's facts and the first engine's profile); each user's own engine choice
+    #    (/engine); notices a user should hear only once (a voice an engine can no longer read)
+    """
+    CREATE TABLE voice_profiles (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        engine TEXT NOT NULL,
+        version TEXT NOT NULL,
+        profile BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (user_id, engine)
+    );
+    INSERT INTO voice_profiles (user_id, engine, version, profile, created_at)
+        SELECT user_id, engine, version, profile, created_at FROM voices;
+    CREATE TABLE engine_choices (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        engine TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE user_notices (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (user_id, kind)
+    );
+    """,
 ]

@@ -8,7 +8,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 from .db import Database, PostgresDatabase
 
@@ -21,14 +21,29 @@ class User:
     language: str
 
 
+#: The notice a user gets once when no running engine can read their voice any more.
+STALE_VOICE_NOTICE = "stale_voice"
+
+
+@dataclass(frozen=True)
+class StoredProfile:
+    """One engine's profile of a user's voice (serialised :class:`indextts_core.VoiceProfile`)."""
+
+    engine: str
+    version: str
+    profile: bytes
+
+
 @dataclass(frozen=True)
 class StoredVoice:
     user_id: int
-    profile: bytes
+    profile: bytes  # the first engine's (the one that made the preview)
     engine: str
     version: str
     meta: dict[str, Any]
     created_at: float
+    #: every engine's profile, by engine name, made from the same recording
+    profiles: dict[str, StoredProfile] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -183,9 +198,15 @@ class Store:
         await self.db.scrub()
 
     # ---------------------------------------------------------------- voices + consent
-    async def save_voice(self, user_id: int, profile: bytes, engine: str, version: str, meta: dict[str, Any], consent: Consent) -> None:
-        """Store the profile and the consent record together, or neither."""
+    async def save_voice(self, user_id: int, profiles: Sequence[StoredProfile], meta: dict[str, Any],
+                         consent: Consent) -> None:
+        """Store the profiles (one per engine, the first one's meta) and the consent record
+        together, or none of it; profiles of engines not in ``profiles`` are dropped (they belong
+        to the recording this one replaces)."""
+        if not profiles:
+            raise ValueError("a voice needs at least one profile")
         now = time.time()
+        first = profiles[0]
         async with self.db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO consents (user_id, method, text_shown, transcript, score, audio_sha256, created_at) VALUES (?,?,?,?,?,?,?)",
@@ -194,13 +215,39 @@ class Store:
                 "INSERT INTO voices (user_id, profile, engine, version, meta, created_at) VALUES (?,?,?,?,?,?) "
                 "ON CONFLICT(user_id) DO UPDATE SET profile=excluded.profile, engine=excluded.engine, "
                 "version=excluded.version, meta=excluded.meta, created_at=excluded.created_at",
-                user_id, profile, engine, version, json.dumps(meta), now)
+                user_id, first.profile, first.engine, first.version, json.dumps(meta), now)
+            await tx.execute("DELETE FROM voice_profiles WHERE user_id=?", user_id)
+            for p in profiles:
+                await tx.execute("INSERT INTO voice_profiles (user_id, engine, version, profile, created_at) VALUES (?,?,?,?,?)",
+                                 user_id, p.engine, p.version, p.profile, now)
+            await tx.execute("DELETE FROM user_notices WHERE user_id=? AND kind=?", user_id, STALE_VOICE_NOTICE)
 
     async def voice(self, user_id: int) -> Optional[StoredVoice]:
         row = await self.db.fetchone("SELECT * FROM voices WHERE user_id=?", user_id)
         if row is None:
             return None
-        return StoredVoice(row["user_id"], bytes(row["profile"]), row["engine"], row["version"], json.loads(row["meta"]), row["created_at"])
+        rows = await self.db.fetchall("SELECT engine, version, profile FROM voice_profiles WHERE user_id=?", user_id)
+        profiles = {r["engine"]: StoredProfile(r["engine"], r["version"], bytes(r["profile"])) for r in rows}
+        return StoredVoice(row["user_id"], bytes(row["profile"]), row["engine"], row["version"], json.loads(row["meta"]),
+                           row["created_at"], profiles)
+
+    # ---------------------------------------------------------------- engine choice and one-time notices
+    async def set_engine_choice(self, user_id: int, engine: Optional[str]) -> None:
+        """The user's own engine (/engine NAME), or back to the rollout's choice (None)."""
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM engine_choices WHERE user_id=?", user_id)
+            if engine is not None:
+                await tx.execute("INSERT INTO engine_choices (user_id, engine, created_at) VALUES (?,?,?)",
+                                 user_id, engine, time.time())
+
+    async def engine_choice(self, user_id: int) -> Optional[str]:
+        row = await self.db.fetchone("SELECT engine FROM engine_choices WHERE user_id=?", user_id)
+        return str(row["engine"]) if row is not None else None
+
+    async def first_notice(self, user_id: int, kind: str) -> bool:
+        """True the first time ``kind`` is noted for this user (then never again, until reset)."""
+        return await self.db.execute("INSERT INTO user_notices (user_id, kind, created_at) VALUES (?,?,?) "
+                                     "ON CONFLICT (user_id, kind) DO NOTHING", user_id, kind, time.time()) > 0
 
     async def consents(self, user_id: int) -> list[Consent]:
         rows = await self.db.fetchall("SELECT * FROM consents WHERE user_id=? ORDER BY id", user_id)

@@ -94,6 +94,9 @@ class DefaultEngine:
 
     name = "default"
     version = "2.0"  # 2.0: voice bank; profiles of 1.x must be recorded again
+    #: Bump ``version`` with every change to what a profile holds or how it is read; list here the
+    #: older versions whose profiles this code still reads as they are.
+    reads_versions = frozenset({"2.0"})
     sample_rate = SAMPLE_RATE
     max_workers: Optional[int] = None  # one job per worker thread, as many as the bot runs
 
@@ -277,7 +280,7 @@ class DefaultEngine:
         """(voice per language, timbre per voice) of a profile, or of the default voice."""
         if voice is None:
             return {"en": self.english_voice, "zh": self.chinese_voice}, {}
-        voice.require(self.name, self.version)
+        voice.require(self.name, self.version, self.reads_versions)
         try:
             data = json.loads(voice.payload.decode())
             voices = {"en": str(data["voices"]["en"]), "zh": str(data["voices"]["zh"])}

@@ -155,6 +155,11 @@ class IndexTTSEngine:
         self._load()
         return self._version
 
+    @property
+    def reads_versions(self) -> frozenset[str]:
+        """Only its own: the conditioning arrays belong to these weights and this package."""
+        return frozenset({self.version})
+
     def _resolve_model_dir(self) -> Path:
         if self.model_dir is not None:
             return self.model_dir
@@ -294,7 +299,7 @@ class IndexTTSEngine:
     def _context(self, voice: Optional[VoiceProfile]) -> Any:
         if voice is None:
             return self._default_context()
-        voice.require(self.name, self.version)
+        voice.require(self.name, self.version, self.reads_versions)
         from index_tts_2_5_onnx import SpeakerContext
 
         try:

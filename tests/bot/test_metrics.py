@@ -49,7 +49,9 @@ async def test_metrics_count_jobs_latency_and_rtf_and_health_follows_the_app(tmp
         assert m[("voicebot_jobs_total", (("outcome", "done"),))] >= 1
         assert m[("voicebot_jobs_total", (("outcome", "busy"),))] == 1
         assert m[("voicebot_job_seconds_count", ())] >= 1 and m[("voicebot_job_seconds_sum", ())] > 0
-        assert m[("voicebot_synthesis_rtf_count", ())] == 1 and 0 < m[("voicebot_synthesis_rtf_sum", ())] < 5
+        rtf = (("engine", "default"),)
+        assert m[("voicebot_synthesis_rtf_count", rtf)] == 1 and 0 < m[("voicebot_synthesis_rtf_sum", rtf)] < 5
+        assert m[("voicebot_notes_total", (("cohort", "primary"), ("engine", "default")))] == 1
         assert m[("voicebot_queue_depth", ())] == app.jobs.per_user  # the flood's jobs, queued or running
         assert m[("voicebot_model_load_seconds", ())] > 0
     finally:

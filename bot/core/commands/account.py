@@ -40,11 +40,21 @@ SPECS = (
                 text_help=HelpEntry(("/forget — delete everything I keep about you", "/forget —— 删除我保存的你的全部数据")),
                 discord_help=HelpEntry(("/forget — delete everything I keep about you",
                                         "/forget —— 删除我保存的你的全部数据"))),
+    CommandSpec("engine", Access.OPEN, ("Which voice engine makes your notes", "选择语音引擎"),
+                discord=DiscordShape.CUSTOM,
+                text_help=HelpEntry(("/engine [NAME | auto] — which engine makes your notes (try a new one early)",
+                                     "/engine [名称 | auto] —— 选择为你生成语音的引擎（可提前试用新引擎）")),
+                discord_help=HelpEntry(("/engine [name] — which engine makes your notes (auto: the bot decides)",
+                                        "/engine [name] —— 选择为你生成语音的引擎（auto：由机器人决定）"))),
     CommandSpec("cancel", Access.OPEN, ("Stop a /clone or /forget in progress", "取消进行中的 /clone 或 /forget"),
                 surfaces=TEXT_CHATS,
                 text_help=HelpEntry(("/cancel — stop a /clone or /forget in progress",
                                      "/cancel —— 取消进行中的 /clone 或 /forget"))),
 )
+
+#: /engine words that hand the choice back to the rollout rules
+AUTO_WORDS = frozenset({"auto", "自动", "off"})
+
 
 class AccountCommands:
     def __init__(self, services: Services, confirmations: Confirmations) -> None:
@@ -52,7 +62,8 @@ class AccountCommands:
         self.confirm = confirmations
 
     def handlers(self) -> dict[str, Handler]:
-        return {"voice": self.voice, "share": self.share, "forget": self.forget, "cancel": self.cancel}
+        return {"voice": self.voice, "share": self.share, "forget": self.forget, "cancel": self.cancel,
+                "engine": self.engine}
 
     async def voice(self, inv: Invocation, out: Responder, user: User) -> None:
         stored = await self.s.store.voice(user.id)
@@ -61,11 +72,44 @@ class AccountCommands:
             return
         shares = await self.s.store.shares(user.id)
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(stored.created_at))
-        engine = self.s.engine
-        text = tr(user.language, f"Your voice: made {when} with {stored.engine} {stored.version}. Shared in {len(shares)} place(s).",
-                  f"你的声音：{when} 由 {stored.engine} {stored.version} 生成。已在 {len(shares)} 处共享。")
-        if stored.engine != engine.name or stored.version != engine.version:
-            text += tr(user.language, " The engine has changed since: please /clone again.", " 引擎已更新：请重新 /clone。")
+        lang = user.language
+        usable = [e for e in stored.profiles if self.s.profile(stored, e) is not None]
+        engines = ", ".join(usable) if usable else tr(lang, "none running now", "当前运行的引擎都不能使用")
+        text = tr(lang, f"Your voice: made {when}, usable on: {engines}. Shared in {len(shares)} place(s).",
+                  f"你的声音：{when} 制作，可用的引擎：{engines}。已在 {len(shares)} 处共享。")
+        if not usable:
+            text += tr(lang, " The engine has changed since: please /clone again.", " 引擎已更新：请重新 /clone。")
+        elif len(usable) < len(self.s.engine.available):
+            text += tr(lang, " A new /clone adds the other engines.", " 重新 /clone 可添加其他引擎。")
+        await out.text(text)
+
+    async def engine(self, inv: Invocation, out: Responder, user: User) -> None:
+        """/engine: which engine makes this user's notes; /engine NAME opts in, /engine auto out."""
+        lang = user.language
+        running = list(self.s.engine.available)
+        wanted = inv.args.strip().lower()
+        if not wanted:
+            chosen = await self.s.route(inv, user)
+            await out.text(tr(lang, f"Engines running: {', '.join(running)}. Your notes here: {chosen.engine}. "
+                                    "Send /engine NAME to choose one, /engine auto to let the bot decide.",
+                              f"正在运行的引擎：{'、'.join(running)}。你在这里的语音由 {chosen.engine} 生成。"
+                              "发送 /engine 名称 选择引擎，/engine auto 交给机器人决定。"))
+            return
+        if not self.s.rollout.user_choice:
+            raise BadRequest("Choosing an engine is turned off on this bot.", "这个机器人已关闭选择引擎的功能。")
+        if wanted in AUTO_WORDS:
+            await self.s.store.set_engine_choice(user.id, None)
+            await out.text(tr(lang, "Done: the bot chooses the engine for your notes again.", "好的：重新由机器人为你选择引擎。"))
+            return
+        if wanted not in running:
+            raise BadRequest(f"There is no engine {wanted!r} running. Choose one of: {', '.join(running)}, or auto.",
+                             f"没有正在运行的引擎 {wanted!r}。可选：{'、'.join(running)}，或 auto。")
+        await self.s.store.set_engine_choice(user.id, wanted)
+        text = tr(lang, f"Done: your notes are made with {wanted} from now on.", f"好的：从现在起你的语音由 {wanted} 生成。")
+        stored = await self.s.store.voice(user.id)
+        if stored is not None and self.s.profile(stored, wanted) is None:
+            text += tr(lang, f" Your voice has no {wanted} version yet: until a new /clone, another engine speaks it.",
+                       f" 你的声音还没有 {wanted} 版本：在重新 /clone 之前，由其他引擎朗读。")
         await out.text(text)
 
     async def share(self, inv: Invocation, out: Responder, user: User) -> None:

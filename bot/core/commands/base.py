@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional, Protocol
+from typing import Any, Awaitable, Callable, Mapping, Optional, Protocol
 
 from indextts_core import watermark
 from indextts_core.audio import MIN_SPEECH_SECONDS
@@ -16,6 +16,7 @@ from indextts_core.engine import VoiceProfile
 from ...storage import Store, StoredVoice, User
 from ..invocation import Button, Invocation, RequestContext, Responder
 from ..permissions import resolve_role
+from ..rollout import Rollout, Route, route
 from ..jobs import Jobs
 from ..tasks import Task
 
@@ -50,14 +51,19 @@ def job_key(inv: Invocation) -> str:
 
 
 class EngineIdentity(Protocol):
-    """What the command layer asks of the engine: which profiles it can use.  An
-    :class:`indextts_core.Engine` in this process, or the workers' registration over Redis."""
+    """What the command layer asks of the engines: which run now and which profiles each can use.
+    The :class:`~bot.core.tasks.Runtime` in this process, or the workers' registrations over Redis."""
 
     @property
-    def name(self) -> Optional[str]: ...
+    def name(self) -> Optional[str]:
+        """The primary engine (the one a request uses when no rollout rule picks another)."""
 
     @property
     def version(self) -> Optional[str]: ...
+
+    @property
+    def available(self) -> Mapping[str, frozenset[str]]:
+        """Engines that run now → the profile versions each reads."""
 
 
 class Services:
@@ -72,6 +78,10 @@ class Services:
         self.engine = engine
         self.jobs = jobs
         self.settings = settings
+        #: which engine speaks each request (replaced whole when the operator reloads the rules)
+        self.rollout = Rollout()
+        #: told (engine, cohort) for every voice note sent (metrics per engine and rollout cohort)
+        self.on_note: Callable[[str, str], None] = lambda engine, cohort: None
         #: platform → how to write to one of its users privately (registered by each adapter)
         self.notifiers: dict[str, Notifier] = {}
 
@@ -124,8 +134,19 @@ class Services:
             if not await self.store.mark_in_use(mark):
                 return mark
 
-    def profile(self, stored: StoredVoice) -> Optional[VoiceProfile]:
-        """The stored profile, or None when an older engine made it (the user must record again)."""
-        if stored.engine != self.engine.name or stored.version != self.engine.version:
+    async def route(self, inv: Invocation, user: User) -> Route:
+        """The engine the rollout rules pick for this request (among those running now)."""
+        primary = self.engine.name or ""
+        choice = await self.store.engine_choice(user.id)
+        return route(self.rollout, primary, self.engine.available, inv.place.platform, inv.place.server_id,
+                     inv.actor.user_id, choice)
+
+    def profile(self, stored: StoredVoice, engine: Optional[str] = None) -> Optional[VoiceProfile]:
+        """The user's profile for ``engine`` (the primary when None), or None when that engine
+        cannot read it (made by an older version, or no profile for that engine)."""
+        name = engine or self.engine.name
+        reads = self.engine.available.get(name or "", frozenset())
+        kept = stored.profiles.get(name or "")
+        if kept is None or kept.version not in reads:
             return None
-        return VoiceProfile.from_bytes(stored.profile)
+        return VoiceProfile.from_bytes(kept.profile)

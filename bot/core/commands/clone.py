@@ -12,7 +12,7 @@ import time
 from indextts_core.audio import MAX_UPLOAD_BYTES
 from indextts_core.speaker import similarity
 
-from ...storage import AuditEntry, Consent, PendingAction, User
+from ...storage import AuditEntry, Consent, PendingAction, StoredProfile, User
 from ..consent import code_matches, consent_sentence, new_code
 from ..errors import BadRequest, SyntheticRecording
 from ..invocation import AudioIn, Invocation, Responder
@@ -180,10 +180,13 @@ class CloneCommands:
         text_shown = pending.sentence if pending.method == "spoken" else "button consent: " + pending.sentence
         consent = Consent(user.id, pending.method, text_shown, check.transcript if check else None,
                           check.score if check else None, digest, time.time())
-        await self.s.store.save_voice(user.id, profile.to_bytes(), profile.engine, profile.version, profile.meta, consent)
+        # One profile per engine that runs now, from the one recording (which is not kept).
+        await self.s.store.save_voice(user.id, [StoredProfile(p.engine, p.version, p.to_bytes()) for p in cloned.profiles],
+                                      profile.meta, consent)
         await out.text(tr(lang, "Your voice is ready. Try /say Hello! — here is a preview:", "你的声音已就绪。试试 /say 你好！——先听听预览："))
         mark = await self.s.new_mark()
-        preview = await self.s.run(inv, out, RenderTask(PREVIEW_TEXT[lang], profile.to_bytes(), mark=mark, embed_speaker=True))
+        preview = await self.s.run(inv, out, RenderTask(PREVIEW_TEXT[lang], profile.to_bytes(), mark=mark, embed_speaker=True,
+                                                        engine=profile.engine))
         if preview.embedding is not None:  # the voice as the bot renders it: no one may clone it again
             await self.s.store.save_rendered_voice(user.id, preview.embedding)
         await out.voice(preview.ogg, preview.duration, preview.waveform)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
+import logging
 import time
+from dataclasses import dataclass, replace
 from typing import Awaitable, Callable, Optional
 
 from indextts_core.audio import MAX_UPLOAD_BYTES
-from indextts_core.engine import EmotionSpec, VoiceProfile
+from indextts_core.engine import DurationSpec, EmotionSpec, VoiceProfile
+from indextts_core.errors import IndexTTSError
 from indextts_core.frontend.clean import check_script, clean_text, has_words
 
-from ...storage import AuditEntry, Policy, UsageEntry, User, VoiceUse
+from ...storage import STALE_VOICE_NOTICE, AuditEntry, Policy, StoredVoice, UsageEntry, User, VoiceUse
 from ..consent import is_consent_sentence
 from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
 from ..invocation import AudioIn, Button, Invocation, Responder
@@ -21,10 +24,13 @@ from ..messages import tr
 from ..notes import FIRST_NOTE_S, MAX_NOTE_S, plan_notes
 from ..permissions import Role
 from ..say_args import describe_speed, parse_say, request_from_options
-from ..tasks import Rendered, RenderTask
+from ..rollout import Route
+from ..tasks import JobFailed, Rendered, RenderTask
 from .account import SHARE_OFF_BUTTON
 from .base import Handler, Services
 from .voicechat import check_speaking_place
+
+log = logging.getLogger(__name__)
 
 #: Re-checks, before each note goes out, that its voice may still be used.
 Guard = Callable[[], Awaitable[bool]]
@@ -39,6 +45,33 @@ def _revoked(sent: int, total: int) -> PermissionDenied:
         f"That voice may no longer be used here (its owner stopped sharing it, or the rules changed): "
         f"I stopped after {sent} of {total} part(s).",
         f"这个声音已不能在这里使用（主人已停止共享或规则已变）：我在 {total} 部分中的第 {sent} 部分后停下了。")
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Whose voice a request speaks in, on which engine and why, and what its caption says."""
+
+    engine: str
+    cohort: str  # the rollout's reason for this engine (metrics): primary, chosen, server, percent, fallback
+    owner: Optional[int] = None  # whose voice (None: the engine's default voice)
+    profile: Optional[VoiceProfile] = None
+    captions: tuple[str, ...] = ()
+    guard: Optional[Guard] = None
+
+
+class EngineDown(Exception):
+    """The engine a rollout rule chose failed before the first note: the request goes to the primary."""
+
+    def __init__(self, engine: str) -> None:
+        super().__init__(engine)
+        self.engine = engine
+
+
+def _is_fault(exc: BaseException) -> bool:
+    """A failure of the engine or worker, not a refusal of what the user asked."""
+    if isinstance(exc, JobFailed):
+        return exc.fault
+    return isinstance(exc, Exception) and not isinstance(exc, IndexTTSError)
 
 
 SPECS = (
@@ -123,9 +156,9 @@ class SayCommands:
             raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
                        f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")
         await self._check_quota(inv, user, policy)
-        owner, profile, note, guard = await self._voice_for(inv, user, req.as_mention, policy)
-        if inv.in_voice and inv.voice is not None and guard is not None:
-            inv.voice.set_guard(guard)  # parts still waiting in the voice channel are checked as they come up
+        speaker = await self._voice_for(inv, user, req.as_mention, policy, await self.s.route(inv, user))
+        if inv.in_voice and inv.voice is not None and speaker.guard is not None:
+            inv.voice.set_guard(speaker.guard)  # parts still waiting in the voice channel are checked as they come up
         emotion = req.emotion
         if emotion is None and inv.reply_audio is not None:
             emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio),
@@ -136,26 +169,36 @@ class SayCommands:
             if left:
                 raise BadRequest(f"Slow down a little: you can speak again in {int(left) + 1} s.",
                                  f"慢一点：{int(left) + 1} 秒后可以再说。")
-        captions = [c for c in (note, describe_speed(req.speed, lang) if req.speed else None) if c]
+        extra = (describe_speed(req.speed, lang),) if req.speed else ()
+        speaker = replace(speaker, captions=speaker.captions + extra)
         sent = 0
         try:
-            sent = await self._speak(inv, out, user, notes, profile, owner, emotion, req.duration, captions, guard)
-            if inline and owner == user.id:  # the second choice: the same words in the default voice
-                sent += await self._speak(inv, out, user, notes, None, None, emotion, req.duration,
-                                          [tr(lang, "Default voice", "默认声音")])
+            try:
+                sent = await self._speak(inv, out, user, notes, speaker, emotion, req.duration)
+            except EngineDown as down:  # nothing went out yet: the primary engine says it instead
+                primary = Route(self.s.engine.name or "", "fallback")
+                again = await self._voice_for(inv, user, req.as_mention, policy, primary)
+                note = tr(lang, f"the {down.engine} engine failed, so {primary.engine} made this",
+                          f"{down.engine} 引擎出错，改由 {primary.engine} 生成")
+                sent = await self._speak(inv, out, user, notes, replace(again, captions=again.captions + extra + (note,)),
+                                         emotion, req.duration)
+            if inline and speaker.owner == user.id:  # the second choice: the same words in the default voice
+                sent += await self._speak(inv, out, user, notes, Speaker(speaker.engine, speaker.cohort,
+                                                                         captions=(tr(lang, "Default voice", "默认声音"),)),
+                                          emotion, req.duration)
         finally:
             if cooled and sent == 0:  # nothing was said: the slot should not count
                 await store.release_cooldown(user.id, inv.place.platform, inv.place.server_id)
 
-    async def _speak(self, inv: Invocation, out: Responder, user: User, notes: list[str], profile: Optional[VoiceProfile],
-                     owner: Optional[int], emotion: Optional[EmotionSpec], duration, captions: list[str],
-                     guard: Optional[Guard] = None) -> int:
+    async def _speak(self, inv: Invocation, out: Responder, user: User, notes: list[str], speaker: Speaker,
+                     emotion: Optional[EmotionSpec], duration: Optional[DurationSpec]) -> int:
         """Make and send the notes in order, the next one being made while the previous is sent.
 
         Returns how many were sent.  A full queue on a later note waits briefly and tries again.
-        Before each note goes out, ``guard`` says whether the voice may still be used (a share
-        revoked meanwhile, the owner blocked or gone, the policy changed): if not, the rest is
-        withdrawn and the requester told why.
+        Before each note goes out, the speaker's guard says whether the voice may still be used (a
+        share revoked meanwhile, the owner blocked or gone, the policy changed): if not, the rest
+        is withdrawn and the requester told why.  An engine chosen by the rollout that fails on the
+        first note raises :class:`EngineDown` (nothing was sent).
         """
         lang = user.language
         futures: collections.deque[asyncio.Future] = collections.deque()
@@ -163,14 +206,16 @@ class SayCommands:
         queued_at: list[float] = []  # when each was submitted (metering: wait = total − compute)
         submitted = 0
 
-        voice = profile.to_bytes() if profile is not None else None
+        voice = speaker.profile.to_bytes() if speaker.profile is not None else None
+        guard, owner = speaker.guard, speaker.owner
 
         async def submit_more(first: bool) -> None:
             nonlocal submitted
             while submitted < len(notes) and len(futures) < PIPELINE:
                 try:
                     mark = await self.s.new_mark()
-                    futures.append(await self.s.submit(inv, RenderTask(notes[submitted], voice, emotion, duration, mark)))
+                    futures.append(await self.s.submit(inv, RenderTask(notes[submitted], voice, emotion, duration, mark,
+                                                                       engine=speaker.engine)))
                     marks.append(mark)
                     queued_at.append(time.monotonic())
                 except Busy:
@@ -191,11 +236,11 @@ class SayCommands:
                                    f"我正忙：读到第 {index} 部分（共 {len(notes)} 部分）就停下了。请稍后再发送剩下的内容。")
                     await asyncio.sleep(BUSY_RETRY_S)
                     await submit_more(first=False)
-                rendered = await self.s.wait_job(futures.popleft(), out)
+                rendered = await self._next_note(futures.popleft(), out, speaker, first=sent == 0)
                 if guard is not None and not await guard():
                     raise _revoked(sent, len(notes))
                 await submit_more(first=False)
-                parts = list(captions) if index == 0 else []
+                parts = list(speaker.captions) if index == 0 else []
                 if len(notes) > 1:
                     parts.append(tr(lang, f"part {index + 1}/{len(notes)}", f"第 {index + 1}/{len(notes)} 部分"))
                 # The records first: a note never goes out without the row its watermark points to
@@ -203,6 +248,7 @@ class SayCommands:
                 wait = max(0.0, time.monotonic() - queued_at[index] - rendered.compute_seconds)
                 if not await self._record(inv, user, owner, piece, rendered, emotion, marks[index], wait):
                     raise _revoked(sent, len(notes))
+                self.s.on_note(rendered.engine or speaker.engine, speaker.cohort)
                 # No platform file reuse: every note carries its own watermark, bound to its own audit row.
                 await out.voice(rendered.ogg, rendered.duration, rendered.waveform, caption=" — ".join(parts) or None)
                 sent += 1
@@ -212,6 +258,19 @@ class SayCommands:
             for f in futures:
                 f.cancel()
         return sent
+
+    async def _next_note(self, future: "asyncio.Future[Rendered]", out: Responder, speaker: Speaker,
+                         first: bool) -> Rendered:
+        """The next note's result; a fault of a rollout-chosen engine before anything was sent
+        becomes :class:`EngineDown`, so the request can go to the primary engine instead."""
+        try:
+            rendered: Rendered = await self.s.wait_job(future, out)
+            return rendered
+        except Exception as exc:
+            if first and speaker.engine != self.s.engine.name and _is_fault(exc):
+                log.warning("engine %s failed (%s): falling back to %s", speaker.engine, exc, self.s.engine.name)
+                raise EngineDown(speaker.engine) from exc
+            raise
 
     async def _record(self, inv: Invocation, user: User, owner: Optional[int], piece: str, rendered: Rendered,
                       emotion: Optional[EmotionSpec], mark: int, wait: float) -> bool:
@@ -223,7 +282,7 @@ class SayCommands:
                 emotion.describe() if emotion else "neutral", rendered.duration, voice_owner_id=owner, mark=mark)):
             return False
         await self.s.store.record_usage(UsageEntry(
-            inv.place.platform, inv.place.server_id, user.id, self.s.engine.name or "?", len(piece), rendered.duration,
+            inv.place.platform, inv.place.server_id, user.id, rendered.engine or "?", len(piece), rendered.duration,
             rendered.compute_seconds, wait))
         if owner is None or owner == user.id:
             return True
@@ -282,9 +341,37 @@ class SayCommands:
         stored = await self.s.store.voice(speaker.id) if speaker is not None else None
         return self.s.profile(stored) if stored is not None else None
 
-    async def _voice_for(self, inv: Invocation, user: User, as_mention: Optional[str], policy: Policy
-                         ) -> tuple[Optional[int], Optional[VoiceProfile], Optional[str], Optional[Guard]]:
-        """(owner id, profile or None, note for the caption, the check that the voice may still be used)."""
+    def _profile_on(self, stored: StoredVoice, chosen: Route, lang: str) -> tuple[Optional[str], Optional[VoiceProfile], str]:
+        """The engine that speaks a stored voice: the chosen one when it reads it, else another
+        running engine that does (the primary first), with a caption saying so; (None, None, "")
+        when none can."""
+        running = self.s.engine.available
+        primary = self.s.engine.name or ""
+        order = [chosen.engine] + sorted((e for e in running if e != chosen.engine), key=lambda e: e != primary)
+        for engine in order:
+            profile = self.s.profile(stored, engine)
+            if profile is not None:
+                note = "" if engine == chosen.engine else tr(
+                    lang, f"made with {engine}: this voice has no {chosen.engine} version yet (a new /clone adds it)",
+                    f"由 {engine} 生成：这个声音还没有 {chosen.engine} 版本（重新 /clone 即可添加）")
+                return engine, profile, note
+        return None, None, ""
+
+    async def _stale_note(self, user: User) -> str:
+        """The default voice stands in for a voice no running engine reads: said kindly and in
+        full once, briefly after that."""
+        lang = user.language
+        if await self.s.store.first_notice(user.id, STALE_VOICE_NOTICE):
+            return tr(lang, "Your voice was made by an engine version this bot no longer runs, so this note uses the "
+                            "default voice. A new /clone (about a minute, the same steps) brings your voice back, made "
+                            "by the current engine, which follows your voice more closely.",
+                      "你的声音是由机器人已不再运行的引擎版本制作的，所以这条语音使用默认声音。重新 /clone 一次（约一分钟，步骤相同）"
+                      "就能找回你的声音，由当前引擎制作，更接近你的声音。")
+        return tr(lang, "Default voice — /clone again to use yours.", "默认声音——重新 /clone 即可使用你的声音。")
+
+    async def _voice_for(self, inv: Invocation, user: User, as_mention: Optional[str], policy: Policy,
+                         chosen: Route) -> Speaker:
+        """Whose voice, on which engine (``chosen`` by the rollout, or one that has the voice)."""
         lang = user.language
         store = self.s.store
         cloned_here = policy.clone_allowed or inv.place.is_private
@@ -303,24 +390,27 @@ class SayCommands:
             stored = await store.voice(target.id)
             if stored is None:
                 raise PermissionDenied(f"{name} has no voice yet.", f"{name} 还没有声音。")
-            shared = self.s.profile(stored)
-            if shared is None:
+            engine, shared, note = self._profile_on(stored, chosen, lang)
+            if engine is None or shared is None:
                 raise PermissionDenied(f"{name}'s voice was made by an older engine and must be recorded again.",
                                        f"{name} 的声音由旧版引擎生成，需要重新录制。")
             # A note in someone else's voice says who asked for it, for everyone who hears it.
             who = inv.actor.name or inv.actor.handle or inv.actor.user_id
-            return (target.id, shared, tr(lang, f"{name}'s voice, requested by {who}", f"{name} 的声音，由 {who} 请求"),
-                    self._guard(inv, target.id, subjects))
+            attribution = tr(lang, f"{name}'s voice, requested by {who}", f"{name} 的声音，由 {who} 请求")
+            return Speaker(engine, chosen.cohort if engine == chosen.engine else "fallback", target.id, shared,
+                           tuple(c for c in (attribution, note) if c), self._guard(inv, target.id, subjects))
         stored = await store.voice(user.id)
         if stored is None:
-            return None, None, tr(lang, "Default voice — send /clone to use your own.", "默认声音——发送 /clone 使用你自己的声音。"), None
+            return Speaker(chosen.engine, chosen.cohort, captions=(
+                tr(lang, "Default voice — send /clone to use your own.", "默认声音——发送 /clone 使用你自己的声音。"),))
         if not cloned_here:
-            return None, None, tr(lang, "Cloned voices are turned off here: default voice.", "这里已关闭克隆声音：使用默认声音。"), None
-        profile = self.s.profile(stored)
-        if profile is None:
-            return None, None, tr(lang, "Your voice was made by an older engine: please /clone again. Default voice used.",
-                                  "你的声音由旧版引擎生成：请重新 /clone。本次使用默认声音。"), None
-        return user.id, profile, None, self._guard(inv, user.id)
+            return Speaker(chosen.engine, chosen.cohort, captions=(
+                tr(lang, "Cloned voices are turned off here: default voice.", "这里已关闭克隆声音：使用默认声音。"),))
+        engine, profile, note = self._profile_on(stored, chosen, lang)
+        if engine is None or profile is None:
+            return Speaker(chosen.engine, chosen.cohort, captions=(await self._stale_note(user),))
+        return Speaker(engine, chosen.cohort if engine == chosen.engine else "fallback", user.id, profile,
+                       (note,) if note else (), self._guard(inv, user.id))
 
     def _guard(self, inv: Invocation, owner_id: int, shared_by: Optional[tuple[str, ...]] = None) -> Guard:
         """Whether the voice of ``owner_id`` may still be used for this request, read afresh each

@@ -30,7 +30,7 @@ def test_a_job_carrying_a_path_is_refused_before_any_file_is_opened(job, tmp_pat
 
 @pytest.mark.parametrize("message", [
     pack(Rendered(b"OggS", 1.0, b"")),
-    pack(Cloned(VoiceProfile("default", "2.0", b""), None)),
+    pack(Cloned((VoiceProfile("default", "2.0", b""),), None)),
     pack(ValueError("boom")),
 ], ids=["a-result", "a-clone-result", "an-error"])
 def test_a_worker_runs_only_jobs(message):

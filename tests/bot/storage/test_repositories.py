@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from bot.storage import AuditEntry, Consent, PendingAction, Policy, Store, connect
+from bot.storage import AuditEntry, Consent, PendingAction, Policy, Store, StoredProfile, connect
 
 try:
     from asyncpg import IntegrityConstraintViolationError
@@ -31,9 +31,9 @@ async def test_voice_and_consent_are_saved_together_or_not_at_all(store):
     user = await store.user("tg", "1")
     bad = Consent(user.id, "telepathy", "x", None, None, None, 1.0)  # violates the CHECK constraint
     with pytest.raises(INTEGRITY_ERRORS):
-        await store.save_voice(user.id, b"profile", "default", "1.0", {}, bad)
+        await store.save_voice(user.id, [StoredProfile("default", "1.0", b"profile")], {}, bad)
     assert await store.voice(user.id) is None and await store.consents(user.id) == []
-    await store.save_voice(user.id, b"profile", "default", "1.0", {"a": 1}, _consent(user.id))
+    await store.save_voice(user.id, [StoredProfile("default", "1.0", b"profile")], {"a": 1}, _consent(user.id))
     stored = await store.voice(user.id)
     assert stored.profile == b"profile" and stored.meta == {"a": 1}
     assert len(await store.consents(user.id)) == 1
@@ -41,7 +41,7 @@ async def test_voice_and_consent_are_saved_together_or_not_at_all(store):
 
 async def test_forget_removes_every_row_of_the_user(store):
     me, other = await store.user("tg", "1"), await store.user("tg", "2")
-    await store.save_voice(me.id, b"p", "default", "1.0", {}, _consent(me.id))
+    await store.save_voice(me.id, [StoredProfile("default", "1.0", b"p")], {}, _consent(me.id))
     await store.set_shared(me.id, "tg", "g", True)
     await store.set_blocked("tg", "g", "1", True, "admin")
     await store.set_trusted("tg", "g", me.id, True)
@@ -147,8 +147,8 @@ async def test_blocks_roles_and_shares(store):
 async def test_profiles_keep_every_byte_and_timestamps_keep_their_precision(store):
     me = await store.user("tg", "1")
     profile = bytes(range(256)) * 40
-    await store.save_voice(me.id, profile, "indextts", "2.5-onnx/x/abc", {"english_voice": "heart"}, _consent(me.id))
-    await store.save_voice(me.id, profile[::-1], "indextts", "2.5-onnx/x/abd", {}, _consent(me.id))  # /clone again
+    await store.save_voice(me.id, [StoredProfile("indextts", "2.5-onnx/x/abc", profile)], {"english_voice": "heart"}, _consent(me.id))
+    await store.save_voice(me.id, [StoredProfile("indextts", "2.5-onnx/x/abd", profile[::-1])], {}, _consent(me.id))  # /clone again
     stored = await store.voice(me.id)
     assert stored.profile == profile[::-1] and stored.version.endswith("abd") and len(await store.consents(me.id)) == 2
     await store.audit(AuditEntry(me.id, "tg", "g", "h", "neutral", 1.0, created_at=1_790_000_000.123456))
@@ -189,3 +189,30 @@ async def test_text_hashes_are_keyed_per_deployment(tmp_path):
         digests.append((await store.voice_uses("tg", "g"))[0].text_hmac)
         await db.close()
     assert digests[0] != digests[1]  # a hash from one deployment says nothing in another
+
+
+async def test_one_voice_keeps_a_profile_per_engine_and_a_new_recording_replaces_them_all(store):
+    me = await store.user("tg", "7")
+    await store.save_voice(me.id, [StoredProfile("default", "2.0", b"a"), StoredProfile("indextts", "2.5/x", b"b")],
+                           {"f0": 120}, _consent(me.id))
+    stored = await store.voice(me.id)
+    assert (stored.engine, stored.profile) == ("default", b"a")  # the first engine's, as before
+    assert {e: (p.version, p.profile) for e, p in stored.profiles.items()} == {"default": ("2.0", b"a"),
+                                                                              "indextts": ("2.5/x", b"b")}
+    assert await store.first_notice(me.id, "stale_voice") and not await store.first_notice(me.id, "stale_voice")
+    await store.save_voice(me.id, [StoredProfile("default", "2.1", b"c")], {}, _consent(me.id))
+    assert set((await store.voice(me.id)).profiles) == {"default"}  # the old recording's other profile is gone
+    assert await store.first_notice(me.id, "stale_voice")  # a new voice: the notice may come again
+    with pytest.raises(ValueError):
+        await store.save_voice(me.id, [], {}, _consent(me.id))
+
+
+async def test_an_engine_choice_is_the_users_own_and_goes_with_forget(store):
+    me, other = await store.user("tg", "8"), await store.user("tg", "9")
+    await store.set_engine_choice(me.id, "indextts")
+    assert await store.engine_choice(me.id) == "indextts" and await store.engine_choice(other.id) is None
+    await store.set_engine_choice(me.id, None)
+    assert await store.engine_choice(me.id) is None
+    await store.set_engine_choice(me.id, "indextts")
+    await store.forget(me.id)
+    assert (await store.db.fetchone("SELECT COUNT(*) FROM engine_choices"))[0] == 0
