@@ -22,6 +22,12 @@ def test_example_config_loads_and_tokens_come_from_the_environment():
     ('[queue]\nlease_seconds = 1\n', "lease_seconds must be between"),
     ('[storage]\nurl = "mysql://u:pw@db/x"\n', "storage.url must start with sqlite:// or postgresql://"),
     ('[engine]\nname = "indextts"\n[bot]\nconsent_mode = "button"\n', "cannot be used with engine.name = 'indextts'"),
+    ('[engines.indextts]\n[bot]\nconsent_mode = "button"\n', "cannot be used with engine.name = 'indextts'"),
+    ('[engines.default]\nchinese_voice = "espeak"\n', "already the primary engine"),
+    ('[rollout]\ncanary = "indextts"\n', "rollout.canary must name a configured engine"),
+    ('[engines.indextts]\n[rollout]\ncanary = "indextts"\npercent = 150\n', "rollout.percent must be a number from 0 to 100"),
+    ('[rollout]\nservers = ["1234"]\n', "platform:server_id"),
+    ('[rollout]\ncanary_percent = 5\n', "Unknown key"),
 ])
 def test_bad_config_is_refused(tmp_path, text, match):
     path = tmp_path / "c.toml"
@@ -38,6 +44,16 @@ async def test_button_consent_is_warned_about_at_start(tmp_path, engine, caplog)
     app = await BotApp(load_config(path, env={}), engine=engine).start()
     await app.stop()
     assert any(r.levelname == "WARNING" and "someone else's forwarded voice" in r.getMessage() for r in caplog.records)
+
+
+def test_engines_side_by_side_and_rollout_rules_load(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[engines.indextts]\nmodel_dir = "/srv/m"\n[rollout]\ncanary = "indextts"\npercent = 12.5\n'
+                    'servers = ["discord:42"]\nuser_choice = false\n')
+    cfg = load_config(path, env={})
+    assert [e.name for e in cfg.all_engines] == ["default", "indextts"] and cfg.engines[0].options == {"model_dir": "/srv/m"}
+    assert (cfg.rollout.canary, cfg.rollout.percent, cfg.rollout.servers, cfg.rollout.user_choice) == (
+        "indextts", 12.5, frozenset({"discord:42"}), False)
 
 
 def test_missing_file_means_defaults(tmp_path):

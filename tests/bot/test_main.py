@@ -84,3 +84,35 @@ async def test_missing_indextts_weights_stop_start_up_with_one_line(tmp_path):
     assert proc.returncode == 2
     assert len(lines) == 1 and lines[0].startswith("cannot start: The IndexTTS-2.5 folder") and "model_dir" in lines[0]
     assert "Traceback" not in err.decode()
+
+
+async def test_sighup_applies_new_rollout_rules_and_keeps_the_old_ones_when_the_file_is_bad(tmp_path):
+    proc = await _console_bot(tmp_path, f'console_output_dir = "{tmp_path / "out"}"\n', asyncio.subprocess.PIPE)
+    cfg = tmp_path / "c.toml"
+
+    async def ask(line: str) -> str:
+        proc.stdin.write(line.encode() + b"\n")
+        await proc.stdin.drain()
+        while True:
+            reply = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+            if reply.strip().lstrip("> "):
+                return reply
+
+    try:
+        assert b"local console" in await asyncio.wait_for(proc.stdout.readline(), 120)
+        assert "from now on" in await ask("/engine default")
+        cfg.write_text(cfg.read_text() + "[rollout]\nuser_choice = false\n")
+        proc.send_signal(signal.SIGHUP)
+        await asyncio.sleep(1.0)
+        assert "turned off" in await ask("/engine default")
+        cfg.write_text(cfg.read_text().replace("user_choice = false", "user_choice = true\npercent = 500"))
+        proc.send_signal(signal.SIGHUP)  # a bad file: logged, the running rules stay
+        await asyncio.sleep(1.0)
+        assert "turned off" in await ask("/engine default")
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    err = (await proc.stderr.read()).decode()
+    assert "config not reloaded" in err and "rollout.percent" in err and "Traceback" not in err
