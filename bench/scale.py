@@ -1,6 +1,6 @@
 """Scale-out: voice notes per minute and p95 latency with the engine in the bot process, and with
-1 and 2 ``python -m bot.worker`` processes behind a real redis-server; and the bot process's peak
-memory in each case.
+1 and 2 ``python -m bot.worker`` processes behind a real redis-server, and one worker with two job
+slots sharing its models (``--jobs 2``); the bot's and the workers' peak memory in each case.
 
 Every configuration runs in a fresh child process (the "bot"), which sends ``/say`` from many users
 at once through the real command layer, and measures from each request to its voice note.
@@ -96,22 +96,32 @@ def _wait_workers(redis_url: str, n: int, procs: list[subprocess.Popen], timeout
         time.sleep(0.5)
 
 
-def _run(mode: str, workers: int, args, folder: Path, redis_url: str) -> dict:
+def _peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _run(mode: str, workers: int, args, folder: Path, redis_url: str, slots: int = 1) -> dict:
     procs = []
     if mode == "redis":
         config = folder / f"worker{workers}.toml"
         config.write_text(f'[bot]\nconsent_mode = "button"\n[queue]\nurl = "{redis_url}"\nprefix = "bench"\n')
-        procs = [subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config)], cwd=ROOT,
+        procs = [subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config), "--jobs", str(slots)], cwd=ROOT,
                                   env={**os.environ, "VOICEBOT_QUEUE_SECRET": SECRET},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
         _wait_workers(redis_url, workers, procs)
     try:
         out = subprocess.run([sys.executable, __file__, "--child", mode, "--redis", redis_url, "--users", str(args.users),
-                              "--per-user", str(args.per_user), "--folder", str(folder / f"{mode}{workers}")],
+                              "--per-user", str(args.per_user), "--folder", str(folder / f"{mode}{workers}x{slots}")],
                              capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             raise SystemExit(out.stderr[-3000:])
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        result: dict = json.loads(out.stdout.strip().splitlines()[-1])
+        result["workers_rss_mb"] = sum(_peak_rss_mb(p.pid) for p in procs)
+        return result
     finally:
         for p in procs:
             p.terminate()
@@ -141,16 +151,20 @@ def main() -> None:
         try:
             rows = [("in-process (1 thread)", _run("local", 1, args, folder, redis.url)),
                     ("Redis + 1 worker", _run("redis", 1, args, folder, redis.url)),
-                    ("Redis + 2 workers", _run("redis", 2, args, folder, redis.url))]
+                    ("Redis + 2 workers", _run("redis", 2, args, folder, redis.url)),
+                    ("Redis + 1 worker x 2 jobs", _run("redis", 1, args, folder, redis.url, slots=2))]
         finally:
             redis.stop()
     print(f"{args.users * args.per_user} voice notes from {args.users} users at once, default engine, {os.cpu_count()} cores")
-    print(f"{'setup':24} {'notes/min':>10} {'refused':>8} {'p50 s':>7} {'p95 s':>7} {'bot RSS MB':>11}")
+    print(f"{'setup':26} {'notes/min':>10} {'refused':>8} {'p50 s':>7} {'p95 s':>7} {'bot RSS MB':>11} {'workers RSS MB':>15}")
     for name, r in rows:
-        print(f"{name:24} {r['per_min']:10.0f} {r['refused']:8d} {r['p50']:7.2f} {r['p95']:7.2f} {r['rss_mb']:11.0f}")
+        print(f"{name:26} {r['per_min']:10.0f} {r['refused']:8d} {r['p50']:7.2f} {r['p95']:7.2f} {r['rss_mb']:11.0f}"
+              f" {r['workers_rss_mb']:15.0f}")
     base = rows[1][1]["per_min"]
     print(f"2 workers / 1 worker throughput: {rows[2][1]['per_min'] / base:.2f}x; "
           f"bot RSS out-of-process / in-process: {rows[1][1]['rss_mb'] / rows[0][1]['rss_mb']:.2f}")
+    print(f"1 worker x 2 jobs against 2 workers x 1 job: throughput {rows[3][1]['per_min'] / rows[2][1]['per_min']:.2f}x, "
+          f"workers' memory {rows[3][1]['workers_rss_mb'] / rows[2][1]['workers_rss_mb']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -488,7 +488,7 @@ class RedisJobQueue:
         pending, running, avg = await pipe.execute()
         self._pending, self._running = int(pending or 0), int(running or 0)
         self._avg_seconds = float(avg) if avg else self._avg_seconds
-        self.workers = len(workers)
+        self.workers = sum(max(1, int(w.get("slots", 1))) for w in workers)  # job slots across the cluster
         if workers:
             (name, version), _ = collections.Counter((w["engine"], w["version"]) for w in workers).most_common(1)[0]
             self.engine.name, self.engine.version = name, version

@@ -31,13 +31,17 @@ log = logging.getLogger("bot.worker")
 
 
 class Worker:
-    """One engine, one job at a time, its lease renewed while it works."""
+    """The engines, loaded once, and ``jobs`` job slots sharing them (each job's lease renewed
+    while it works): one copy of the models serves every slot."""
 
-    def __init__(self, config: Config, device: Optional[str] = None, metrics_port: int = 0) -> None:
+    def __init__(self, config: Config, device: Optional[str] = None, metrics_port: int = 0, jobs: int = 1) -> None:
         if not config.queue.url:
             raise ConfigError("python -m bot.worker needs [queue] url (the Redis the bot enqueues into)")
         self.config = config
         self.device = device
+        if not 1 <= jobs <= 64:
+            raise ConfigError(f"--jobs must be between 1 and 64 (got {jobs})")
+        self.slots = jobs
         self.metrics = Metrics()
         self.metrics_port = metrics_port
         self._metrics_server: Optional[MetricsServer] = None
@@ -73,12 +77,15 @@ class Worker:
             self.runtime = runtime = await asyncio.to_thread(self._load)
             await link.register({"engine": runtime.engine.name, "version": runtime.engine.version,
                                  "engines": {name: sorted(v) for name, v in runtime.available.items()},
+                                 "slots": self.slots,
                                  "device": self.device or "", "host": socket.gethostname()}, self.first_job_seconds)
             self.ready = True
             log.info("worker %s taking jobs", link.worker_id)
             beats = asyncio.create_task(self._heartbeat(link, stop))
             try:
-                await self._loop(link, runtime, stop)
+                # ONNX Runtime sessions and the rest of the engines are safe to run from several
+                # threads (the bot's own queue does the same with bot.workers)
+                await asyncio.gather(*(self._loop(link, runtime, stop) for _ in range(self.slots)))
             finally:
                 stop.set()
                 await beats  # ends at its next turn: redis-py must not be cancelled mid-command
@@ -159,6 +166,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.worker", description="IndexTTS Voice Bot synthesis worker")
     parser.add_argument("--config", type=Path, default=None, help="TOML settings (default: config.toml if present)")
     parser.add_argument("--device", default=None, help="pin the engine to a device, e.g. cuda:1 (the engine's 'device' option)")
+    parser.add_argument("--jobs", type=int, default=1, help="job slots sharing one copy of the models (default 1)")
     parser.add_argument("--metrics-port", type=int, default=0, help="Prometheus /metrics and /health on this port (0: off)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -166,7 +174,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         config = load_config(args.config or Path("config.toml"), required=args.config is not None)
         logsafe.install(args.verbose, config.secrets)
-        worker = Worker(config, args.device, args.metrics_port)
+        worker = Worker(config, args.device, args.metrics_port, args.jobs)
 
         async def serve() -> None:
             stop = asyncio.Event()

@@ -30,13 +30,21 @@ class ConsoleResponder(BaseResponder):
         for i, b in enumerate(self.chat.buttons, 1):
             self.chat.write(f"  [{i}] {b.label}")
 
-    async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption: Optional[str] = None,
-                    cache_key: Optional[str] = None) -> None:
+    def _save(self, kind: str, suffix: str, data: bytes) -> Path:
         self.chat.out_dir.mkdir(parents=True, exist_ok=True)
         self.chat.counter += 1
-        path = self.chat.out_dir / f"voice-{time.strftime('%Y%m%d-%H%M%S')}-{self.chat.counter:03d}.ogg"
-        path.write_bytes(ogg)
+        path = self.chat.out_dir / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{self.chat.counter:03d}.{suffix}"
+        path.write_bytes(data)
+        return path
+
+    async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption: Optional[str] = None,
+                    cache_key: Optional[str] = None) -> None:
+        path = self._save("voice", "ogg", ogg)
         self.chat.write(f"voice note: {path} ({duration:.2f} s)" + (f" — {caption}" if caption else ""))
+
+    async def image(self, png: bytes, caption: str) -> bool:
+        self.chat.write(f"picture: {self._save('chart', 'png', png)} — {caption}")
+        return True
 
     async def recording(self) -> None:
         return None

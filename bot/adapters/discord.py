@@ -116,6 +116,11 @@ class DiscordResponder(BaseResponder):
         if caption:
             await self.interaction.followup.send(caption, ephemeral=True)
 
+    async def image(self, png: bytes, caption: str) -> bool:
+        await self.interaction.followup.send(caption[:2000], file=discord.File(_bytes_io(png), "usage.png"),
+                                             ephemeral=not self.public, allowed_mentions=discord.AllowedMentions.none())
+        return True
+
     async def recording(self) -> None:
         return None  # the deferred "thinking…" state is Discord's indicator
 

@@ -149,6 +149,11 @@ class TelegramResponder(BaseResponder):
         if cache_key and sent.voice is not None:
             self.adapter.remember_file_id(cache_key, sent.voice.file_id)
 
+    async def image(self, png: bytes, caption: str) -> bool:
+        await self.message.reply_photo(InputFile(png, filename="usage.png"), caption=caption,
+                                       do_quote=self.message.chat.type != ChatType.PRIVATE)
+        return True
+
     async def recording(self) -> None:
         chat_id = self.message.chat.id
         now = time.monotonic()

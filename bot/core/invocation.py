@@ -96,6 +96,10 @@ class Responder(Protocol):
         """Show "recording voice…"; called every few seconds while a job waits."""
         ...
 
+    async def image(self, png: bytes, caption: str) -> bool:
+        """Send a picture (the /usage chart); False where the platform shows none."""
+        ...
+
     async def offer_private_chat(self, message: str, label: str) -> bool:
         """Answer with a button that opens a private chat with the bot; False where the platform
         has no such button (the caller then carries on where it is)."""
@@ -110,6 +114,9 @@ class BaseResponder:
     """What a responder without these platform features answers (subclass it, then override)."""
 
     async def offer_private_chat(self, message: str, label: str) -> bool:
+        return False
+
+    async def image(self, png: bytes, caption: str) -> bool:
         return False
 
     def backlog_seconds(self) -> float:

@@ -469,6 +469,18 @@ class Store:
             args.append(user_id)
         return float((await self.db.fetchone(sql, *args))[0])
 
+    async def usage_by_day(self, platform: str, server_id: str, since: float) -> list[tuple[float, str, float]]:
+        """(UTC day start, engine, seconds of speech) of this server's notes since ``since``.
+
+        Days are cut in Python: SQLite truncates and PostgreSQL rounds a float cast to integer."""
+        rows = await self.db.fetchall("SELECT created_at, engine, audio_s FROM usage_records "
+                                      "WHERE platform=? AND server_id=? AND created_at >= ?", platform, server_id, since)
+        totals: dict[tuple[float, str], float] = {}
+        for created, engine, seconds in rows:
+            key = (float(created) // 86400 * 86400, str(engine))
+            totals[key] = totals.get(key, 0.0) + float(seconds)
+        return sorted((day, engine, seconds) for (day, engine), seconds in totals.items())
+
     async def usage(self, platform: str, server_id: str, since: float) -> tuple[list[UsageRow], list[UsageRow]]:
         """This server's notes since ``since``: (per member, most audio first; per engine)."""
         totals = "COUNT(*), SUM(r.characters), SUM(r.audio_s), SUM(r.compute_s), AVG(r.wait_s)"

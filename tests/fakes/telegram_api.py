@@ -199,7 +199,7 @@ class FakeTelegram(LoopbackServer):
         if method != "getUpdates":
             self.calls.append(Call(method, params, files))
             self._new_call.set()
-        if method in ("sendMessage", "sendVoice") and self.group_limit and int(params.get("chat_id", 0)) < 0:
+        if method in ("sendMessage", "sendVoice", "sendPhoto") and self.group_limit and int(params.get("chat_id", 0)) < 0:
             now = time.monotonic()
             recent = [t for t in self._group_sends.get(int(params["chat_id"]), []) if now - t < 60]
             if len(recent) >= self.group_limit:
@@ -272,6 +272,14 @@ class FakeTelegram(LoopbackServer):
         voice = {"file_id": file_id, "file_unique_id": file_id + "u", "duration": int(p.get("duration", 0) or 0),
                  "mime_type": "audio/ogg", "file_size": len(data)}
         return self._ok(self._sent_message(p, voice=voice, **({"caption": p["caption"]} if p.get("caption") else {})))
+
+    async def m_sendPhoto(self, p, f):
+        if "photo" not in f or not f["photo"].startswith(b"\x89PNG\r\n\x1a\n"):
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: IMAGE_PROCESS_FAILED"},
+                                     status=400)
+        file_id = self.add_file(f["photo"])
+        photo = [{"file_id": file_id, "file_unique_id": file_id + "u", "width": 1, "height": 1, "file_size": len(f["photo"])}]
+        return self._ok(self._sent_message(p, photo=photo, **({"caption": p["caption"]} if p.get("caption") else {})))
 
     async def m_getFile(self, p, f):
         file_id = p["file_id"]

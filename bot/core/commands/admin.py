@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Optional
 
@@ -11,6 +12,7 @@ from ..invocation import Invocation, Responder
 from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry, Pair
 from ..messages import tr
 from .. import policy_settings
+from ..usage_chart import usage_chart
 from .base import Handler, Services
 
 POLICY_USAGE = policy_settings.usage()
@@ -87,6 +89,11 @@ class AdminCommands:
         text.append(tr(lang, "By engine:", "按引擎："))
         text += ["• " + line(r.key, r) for r in engines]
         await out.text("\n".join(text))
+        since = time.time() - USAGE_DAYS * 86400
+        days = await self.s.store.usage_by_day(inv.place.platform, inv.place.server_id, since)
+        png = await asyncio.to_thread(usage_chart, days, USAGE_DAYS)  # ~50 ms of drawing: off the event loop
+        await out.image(png, tr(lang, f"Minutes of speech per day here, by engine (last {USAGE_DAYS} days)",
+                                f"这里每天的语音分钟数，按引擎（最近 {USAGE_DAYS} 天）"))
 
     async def policy(self, inv: Invocation, out: Responder, user: User) -> None:
         lang = user.language

@@ -149,6 +149,16 @@ async def test_admin_policy_enforced_the_same_way_as_on_telegram(dc):
     assert "only admins" in (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0].json["content"]
 
 
+async def test_usage_comes_with_its_chart_as_a_png_attachment(dc):
+    p = dispatch(dc, interaction("say", [opt("text", "Counting this one.")], user=5))
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")  # the voice message
+    p = dispatch(dc, interaction("voiceadmin", [{"name": "usage", "type": 1, "options": []}], user=6, perms=ADMIN_PERMS))
+    report, chart = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", count=2)
+    assert "1 voice notes" in report.json["content"] and "Minutes of speech per day" in chart.json["content"]
+    (name, png), = chart.files.values()
+    assert name == "usage.png" and png.startswith(b"\x89PNG")
+
+
 async def test_block_member_by_option(dc):
     member = {"users": {"8": _user(8)}, "members": {"8": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
                                                          "deaf": False, "mute": False, "flags": 0, "permissions": "0"}}}

@@ -182,6 +182,23 @@ async def test_group_policy_is_enforced_with_admins_from_getchatmember(tg):
     assert len(tg.sent("getChatAdministrators")) == 1 and not tg.sent("getChatMember")  # one lookup per group
 
 
+async def test_usage_and_a_daily_quota_through_telegram(tg):
+    tg.member_status[(GROUP, 2)] = "administrator"
+    tg.message("/policy set member_quota 1", user=2, chat=GROUP, chat_type="supergroup")
+    await tg.wait_for("sendMessage")
+    n = len(tg.calls)
+    tg.message("/say hello everyone, this uses up my allowance", user=3, chat=GROUP, chat_type="supergroup")
+    await tg.wait_for("sendVoice", since=n)
+    n = len(tg.calls)
+    tg.message("/say and once more", user=3, chat=GROUP, chat_type="supergroup")
+    assert "daily voice allowance" in (await tg.wait_for("sendMessage", since=n))[0].params["text"]
+    n = len(tg.calls)
+    tg.message("/usage", user=2, chat=GROUP, chat_type="supergroup")
+    photo = (await tg.wait_for("sendPhoto", since=n))[0]
+    report = [c.params["text"] for c in tg.sent("sendMessage")[-1:]][0]
+    assert "1 voice notes" in report and "Minutes of speech per day" in photo.params["caption"]
+
+
 async def test_a_title_only_admin_is_not_a_bot_admin_and_a_demotion_counts_within_a_minute(tg, monkeypatch):
     from bot.adapters import telegram as adapter
 

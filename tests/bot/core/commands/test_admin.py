@@ -1,5 +1,11 @@
 """Admin commands: policy, blocks (also of people the bot has never seen), trust, purge."""
 
+import io
+
+import numpy as np
+from PIL import Image
+
+from bot.core import usage_chart
 from tests.bot.conftest import invocation
 from tests.bot.core.commands.helpers import run, say
 
@@ -73,7 +79,8 @@ async def test_usage_shows_this_servers_last_30_days_per_member_and_engine(app):
     for who, text in (("bob", "Hello there, friends."), ("bob", "And once more."), ("carol", "Good evening.")):
         assert (await say(app, text, user=who)).last.kind == "voice"
     await say(app, "Somewhere else entirely.", user="bob", server="g2")
-    report = (await run(app, "usage", user="boss", admin=True)).last.text
+    shown = await run(app, "usage", user="boss", admin=True)
+    report, chart = shown.replies[-2].text, shown.last
     assert "3 voice notes" in report
     by_member = report.split("By member:")[1].split("By engine:")[0]
     assert by_member.index("user bob: 2 notes") < by_member.index("user carol: 1 notes")  # most speech first
@@ -82,8 +89,16 @@ async def test_usage_shows_this_servers_last_30_days_per_member_and_engine(app):
     assert sum(r.characters for r in members) == len("Hello there, friends.") + len("And once more.") + len("Good evening.")
     assert all(r.compute_s > 0 and r.audio_s > 0 and r.wait_s >= 0 for r in engines)
     await app.store.forget((await app.store.find_user("test", "bob")).id)
-    after = (await run(app, "usage", user="boss", admin=True)).last.text
+    after = (await run(app, "usage", user="boss", admin=True)).replies[-2].text
     assert "3 voice notes" in after and "a deleted account: 2 notes" in after  # the server's record, unlinked
+    # the chart: today's bar in the first engine's colour, nothing on the other days
+    assert chart.kind == "image" and "Minutes of speech per day" in chart.text
+    image = Image.open(io.BytesIO(chart.ogg)).convert("RGB")
+    assert image.size == (usage_chart.WIDTH, usage_chart.HEIGHT)
+    pixels = np.asarray(image)
+    bar = np.all(pixels == usage_chart.PALETTE[0], axis=2)
+    columns = np.flatnonzero(bar[: usage_chart.HEIGHT - usage_chart.BOTTOM].any(axis=0))
+    assert columns.size and columns.min() > usage_chart.WIDTH * 0.9  # one bar, at the right: today
 
 
 async def test_daily_speech_quotas_per_member_and_per_server(app):
