@@ -53,10 +53,10 @@ def usage_chart(rows: Sequence[tuple[float, str, float]], days: int, now: float 
         draw.line((LEFT, y, WIDTH - RIGHT, y), fill=(225, 225, 225))
         draw.text((LEFT - 6, y), f"{k * step:g}", fill="black", font=small, anchor="rm")
     slot = plot_w / days
-    for i, day in enumerate(minutes):
+    for i, totals in enumerate(minutes):
         x0, base = LEFT + i * slot + slot * 0.15, TOP + plot_h
         for engine in engines:  # stacked in a fixed order, so colours line up day to day
-            height = day.get(engine, 0.0) / top * plot_h
+            height = totals.get(engine, 0.0) / top * plot_h
             if height > 0:
                 colour = PALETTE[engines.index(engine) % len(PALETTE)]
                 draw.rectangle((x0, base - height, x0 + slot * 0.7, base), fill=colour)
