@@ -54,7 +54,7 @@ def usage_chart(rows: Sequence[tuple[float, str, float]], days: int, now: float 
         draw.text((LEFT - 6, y), f"{k * step:g}", fill="black", font=small, anchor="rm")
     slot = plot_w / days
     for i, totals in enumerate(minutes):
-        x0, base = LEFT + i * slot + slot * 0.15, TOP + plot_h
+        x0, base = LEFT + i * slot + slot * 0.15, float(TOP + plot_h)
         for engine in engines:  # stacked in a fixed order, so colours line up day to day
             height = totals.get(engine, 0.0) / top * plot_h
             if height > 0:
