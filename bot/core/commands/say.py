@@ -23,7 +23,7 @@ from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, Hel
 from ..messages import tr
 from ..notes import FIRST_NOTE_S, MAX_NOTE_S, plan_notes
 from ..permissions import Role
-from ..say_args import describe_speed, parse_say, request_from_options
+from ..say_args import SayRequest, describe_speed, parse_say, request_from_options
 from ..rollout import Route
 from ..tasks import JobFailed, Rendered, RenderTask
 from .account import SHARE_OFF_BUTTON
@@ -116,10 +116,44 @@ class SayCommands:
         await self.say(inv, out, user, inline=True)
 
     async def say(self, inv: Invocation, out: Responder, user: User, *, inline: bool = False) -> None:
-        lang = user.language
-        store = self.s.store
         req = request_from_options(inv.say_options) if inv.say_options is not None else parse_say(inv.args)
         policy = (await self.s.context(inv, user)).policy
+        notes = self._notes(inv, req, policy, inline)
+        if inv.in_voice:
+            check_speaking_place(inv)
+        wait = self.s.jobs.estimate_wait() + out.backlog_seconds()
+        if wait > self.s.settings.max_wait_seconds:
+            raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
+                       f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")
+        await self._check_quota(inv, user, policy)
+        speaker = await self._voice_for(inv, user, req.as_mention, policy, await self.s.route(inv, user))
+        if inv.in_voice and inv.voice is not None and speaker.guard is not None:
+            inv.voice.set_guard(speaker.guard)  # parts still waiting in the voice channel are checked as they come up
+        emotion = req.emotion
+        if emotion is None and inv.reply_audio is not None:
+            emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio),
+                                  reference_speaker=await self._speaker_profile(inv.actor.platform, inv.reply_audio))
+        store, place = self.s.store, inv.place
+        cooled = policy.cooldown_s and not place.is_private and await self.role_of(inv, user) < Role.ADMIN
+        if cooled:
+            left = await store.reserve_cooldown(user.id, place.platform, place.server_id, policy.cooldown_s)
+            if left:
+                raise BadRequest(f"Slow down a little: you can speak again in {int(left) + 1} s.",
+                                 f"慢一点：{int(left) + 1} 秒后可以再说。")
+        if req.speed:
+            speaker = replace(speaker, captions=speaker.captions + (describe_speed(req.speed, user.language),))
+        sent = 0
+        try:
+            sent = await self._speak_or_fall_back(inv, out, user, notes, speaker, emotion, req, policy)
+            if inline and speaker.owner == user.id:  # the second choice: the same words in the default voice
+                default = Speaker(speaker.engine, speaker.cohort, captions=(tr(user.language, "Default voice", "默认声音"),))
+                sent += await self._speak(inv, out, user, notes, default, emotion, req.duration)
+        finally:
+            if cooled and sent == 0:  # nothing was said: the slot should not count
+                await store.release_cooldown(user.id, place.platform, place.server_id)
+
+    def _notes(self, inv: Invocation, req: SayRequest, policy: Policy, inline: bool) -> list[str]:
+        """The text to speak, cleaned and checked, cut into voice notes; a clear refusal otherwise."""
         raw = req.text or (inv.reply_text or "")
         if not raw.strip():
             raise BadRequest("What should I say? Example: /say happy 0.7 Hello there! (or reply /say to a message)",
@@ -149,46 +183,22 @@ class SayCommands:
             raise BadRequest("An exact length in seconds works for a text that fits in one voice note (about 40 s). "
                              "Use a speed like x1.1 instead, or shorten the text.",
                              "精确秒数只适用于一条语音能读完的文本（约 40 秒）。请改用语速（如 x1.1）或缩短文本。")
-        if inv.in_voice:
-            check_speaking_place(inv)
-        wait = self.s.jobs.estimate_wait() + out.backlog_seconds()
-        if wait > self.s.settings.max_wait_seconds:
-            raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
-                       f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")
-        await self._check_quota(inv, user, policy)
-        speaker = await self._voice_for(inv, user, req.as_mention, policy, await self.s.route(inv, user))
-        if inv.in_voice and inv.voice is not None and speaker.guard is not None:
-            inv.voice.set_guard(speaker.guard)  # parts still waiting in the voice channel are checked as they come up
-        emotion = req.emotion
-        if emotion is None and inv.reply_audio is not None:
-            emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio),
-                                  reference_speaker=await self._speaker_profile(inv.actor.platform, inv.reply_audio))
-        cooled = policy.cooldown_s and not inv.place.is_private and await self.role_of(inv, user) < Role.ADMIN
-        if cooled:
-            left = await store.reserve_cooldown(user.id, inv.place.platform, inv.place.server_id, policy.cooldown_s)
-            if left:
-                raise BadRequest(f"Slow down a little: you can speak again in {int(left) + 1} s.",
-                                 f"慢一点：{int(left) + 1} 秒后可以再说。")
-        extra = (describe_speed(req.speed, lang),) if req.speed else ()
-        speaker = replace(speaker, captions=speaker.captions + extra)
-        sent = 0
+        return notes
+
+    async def _speak_or_fall_back(self, inv: Invocation, out: Responder, user: User, notes: list[str], speaker: Speaker,
+                                  emotion: Optional[EmotionSpec], req: SayRequest, policy: Policy) -> int:
+        """:meth:`_speak`; when the engine the rollout chose fails before the first note, the
+        primary engine says it all instead, and the caption says so."""
         try:
-            try:
-                sent = await self._speak(inv, out, user, notes, speaker, emotion, req.duration)
-            except EngineDown as down:  # nothing went out yet: the primary engine says it instead
-                primary = Route(self.s.engine.name or "", "fallback")
-                again = await self._voice_for(inv, user, req.as_mention, policy, primary)
-                note = tr(lang, f"the {down.engine} engine failed, so {primary.engine} made this",
-                          f"{down.engine} 引擎出错，改由 {primary.engine} 生成")
-                sent = await self._speak(inv, out, user, notes, replace(again, captions=again.captions + extra + (note,)),
-                                         emotion, req.duration)
-            if inline and speaker.owner == user.id:  # the second choice: the same words in the default voice
-                sent += await self._speak(inv, out, user, notes, Speaker(speaker.engine, speaker.cohort,
-                                                                         captions=(tr(lang, "Default voice", "默认声音"),)),
-                                          emotion, req.duration)
-        finally:
-            if cooled and sent == 0:  # nothing was said: the slot should not count
-                await store.release_cooldown(user.id, inv.place.platform, inv.place.server_id)
+            return await self._speak(inv, out, user, notes, speaker, emotion, req.duration)
+        except EngineDown as down:
+            primary = Route(self.s.engine.name or "", "fallback")
+            again = await self._voice_for(inv, user, req.as_mention, policy, primary)
+            note = tr(user.language, f"the {down.engine} engine failed, so {primary.engine} made this",
+                      f"{down.engine} 引擎出错，改由 {primary.engine} 生成")
+            speed = (describe_speed(req.speed, user.language),) if req.speed else ()
+            return await self._speak(inv, out, user, notes, replace(again, captions=again.captions + speed + (note,)),
+                                     emotion, req.duration)
 
     async def _speak(self, inv: Invocation, out: Responder, user: User, notes: list[str], speaker: Speaker,
                      emotion: Optional[EmotionSpec], duration: Optional[DurationSpec]) -> int:
