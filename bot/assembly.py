@@ -46,16 +46,16 @@ def open_engine(config: Config, device: Optional[str] = None, engine: Optional[E
 
 
 def load_runtime(config: Config, metrics: Metrics, *, eager: bool, engine: Union[Engine, Sequence[Engine], None] = None,
-                 device: Optional[str] = None, where: str = "") -> Runtime:
-    """Every configured engine (given, or opened from the config), warmed up; the transcriber
-    for spoken consent.
+                 device: Optional[str] = None, where: str = "", only: Optional[Sequence[str]] = None) -> Runtime:
+    """Every configured engine (given, or opened from the config; ``only``: those named), warmed
+    up; the transcriber for spoken consent.
 
     ``eager``: also load the speaker encoder and Whisper now (a worker); otherwise only what
     ``/say`` needs, and :func:`load_clone_models` later.  Blocking: run it off the event loop.
     """
     transcriber = consent_transcriber(config, where)  # a missing extra fails before minutes of loading
     if engine is None:
-        engines = [open_engine(config, device, e) for e in config.all_engines]
+        engines = [open_engine(config, device, e) for e in config.all_engines if only is None or e.name in only]
     else:
         engines = [engine] if isinstance(engine, Engine) else list(engine)
     started = time.perf_counter()

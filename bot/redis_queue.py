@@ -6,8 +6,11 @@ the bot promises per-user round-robin (nobody waits behind another user's backlo
 limit and a busy estimate across the whole cluster.  Those are a few atomic steps over lists, so
 each step is one Lua script and Redis runs it atomically:
 
-- ``<p>:ring`` lists the users with queued jobs, each once; ``<p>:u:<user>`` their job ids, oldest
-  first; a worker's claim takes the next user's oldest job and puts that user at the back.
+- Jobs wait in **lanes**, one per engine (``""``: any worker that runs the primary engine, for
+  clones and the primary's notes), so a job goes only to a worker that has its engine.  In each
+  lane ``<p>:lane:<engine>:ring`` lists the users with queued jobs, each once, and
+  ``<p>:lane:<engine>:u:<user>`` their job ids, oldest first; a worker's claim takes the next
+  user's oldest job in the first of its lanes that has one, and puts that user at the back.
 - ``<p>:job:<id>`` holds the sealed task, the user, the reply list, the attempt count and the
   sealed "worker lost" reply; ``<p>:count:<user>`` the user's queued + running jobs;
   ``<p>:pending`` all queued ones.  A queued job expires when its requester stops waiting
@@ -38,7 +41,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from .config import Config, ConfigError
 from .core.errors import Busy
@@ -68,31 +71,34 @@ end
 """
 
 # ARGV: prefix, id, user, sealed task, reply key, per-user limit, max pending, now, sealed "lost"
-# reply, time to live while queued (ms)
+# reply, time to live while queued (ms), lane
 _ENQUEUE = _PRELUDE + """
 local id, user = ARGV[2], ARGV[3]
+local lane = p..':lane:'..ARGV[11]
 if tonumber(redis.call('GET', p..':count:'..user) or '0') >= tonumber(ARGV[6]) then return -1 end
 if tonumber(redis.call('GET', p..':pending') or '0') >= tonumber(ARGV[7]) then return -2 end
 local jkey = p..':job:'..id
 redis.call('HSET', jkey, 'task', ARGV[4], 'user', user, 'reply', ARGV[5], 'attempts', 0,
-           'state', 'queued', 'worker', '', 'queued_at', ARGV[8], 'lost', ARGV[9], 'ttl', ARGV[10])
+           'state', 'queued', 'worker', '', 'queued_at', ARGV[8], 'lost', ARGV[9], 'ttl', ARGV[10], 'lane', ARGV[11])
 redis.call('PEXPIRE', jkey, ARGV[10])
 redis.call('INCR', p..':count:'..user)
 redis.call('INCR', p..':pending')
-if redis.call('RPUSH', p..':u:'..user, id) == 1 then redis.call('RPUSH', p..':ring', user) end
+if redis.call('RPUSH', lane..':u:'..user, id) == 1 then redis.call('RPUSH', lane..':ring', user) end
 wake()
 return 1
 """
 
-# ARGV: prefix, worker id, lease deadline (ms) → {id, task, attempt} or nil
+# ARGV: prefix, worker id, lease deadline (ms), the lanes it serves… → {id, task, attempt} or nil
 _CLAIM = _PRELUDE + """
-while true do
-  local user = redis.call('LPOP', p..':ring')
-  if not user then return false end
-  local ukey = p..':u:'..user
+for i = 4, #ARGV do
+ local lane = p..':lane:'..ARGV[i]
+ while true do
+  local user = redis.call('LPOP', lane..':ring')
+  if not user then break end
+  local ukey = lane..':u:'..user
   local id = redis.call('LPOP', ukey)
   if id then
-    if redis.call('LLEN', ukey) > 0 then redis.call('RPUSH', p..':ring', user) end
+    if redis.call('LLEN', ukey) > 0 then redis.call('RPUSH', lane..':ring', user) end
     redis.call('DECR', p..':pending')
     local jkey = p..':job:'..id
     if redis.call('EXISTS', jkey) == 1 then
@@ -104,7 +110,9 @@ while true do
     end
     if redis.call('DECR', p..':count:'..user) <= 0 then redis.call('DEL', p..':count:'..user) end
   end
+ end
 end
+return false
 """
 
 # ARGV: prefix, id, worker id, new lease deadline (ms) → 1 while the job is still this worker's
@@ -144,7 +152,8 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', p..':running', '-inf', ARGV[2]))
       local ttl = tonumber(redis.call('HGET', jkey, 'ttl') or '')
       if ttl then redis.call('PEXPIRE', jkey, ttl) end
       redis.call('INCR', p..':pending')
-      if redis.call('LPUSH', p..':u:'..user, id) == 1 then redis.call('LPUSH', p..':ring', user) end
+      local lane = p..':lane:'..(redis.call('HGET', jkey, 'lane') or '')
+      if redis.call('LPUSH', lane..':u:'..user, id) == 1 then redis.call('LPUSH', lane..':ring', user) end
       wake()
     else
       local reply = redis.call('HGET', jkey, 'reply')
@@ -161,14 +170,15 @@ end
 return n
 """ % RESULT_TTL_S
 
-# ARGV: prefix, id, user → 1 when a queued job was withdrawn (also one whose hash already
+# ARGV: prefix, id, user, lane → 1 when a queued job was withdrawn (also one whose hash already
 # expired: its place in line and its counts are released all the same)
 _CANCEL = _PRELUDE + """
 local id, user = ARGV[2], ARGV[3]
+local lane = p..':lane:'..ARGV[4]
 local state = redis.call('HGET', p..':job:'..id, 'state')
 if state and state ~= 'queued' then return 0 end
-if redis.call('LREM', p..':u:'..user, 0, id) == 0 then return 0 end
-if redis.call('LLEN', p..':u:'..user) == 0 then redis.call('LREM', p..':ring', 0, user) end
+if redis.call('LREM', lane..':u:'..user, 0, id) == 0 then return 0 end
+if redis.call('LLEN', lane..':u:'..user) == 0 then redis.call('LREM', lane..':ring', 0, user) end
 redis.call('DECR', p..':pending')
 finish(id, user)
 return 1
@@ -268,7 +278,13 @@ class _Waiting:
     future: asyncio.Future
     queued_at: float
     user: str
+    lane: str = ""
     timer: Optional[asyncio.TimerHandle] = None
+
+
+def lane_of(task: Any) -> str:
+    """The lane a job waits in: its engine's, or ``""`` (a worker running the primary engine)."""
+    return str(getattr(task, "engine", None) or "")
 
 
 class EngineIdentity:
@@ -355,7 +371,8 @@ class RedisJobQueue:
         lost = result_message(self.sealer, job_id, pack(WORKER_LOST))
         try:
             verdict = await self._scripts.enqueue(args=[self.prefix, job_id, user, sealed, self._reply, self.per_user,
-                                                        self.max_pending, time.time(), lost, int(self.job_timeout * 1000)])
+                                                        self.max_pending, time.time(), lost, int(self.job_timeout * 1000),
+                                                        lane_of(task)])
         except Exception as exc:
             log.warning("enqueue failed: %s", exc)
             self._finished(None, "busy")
@@ -365,7 +382,7 @@ class RedisJobQueue:
         if verdict == -2:
             raise self._busy("I'm busy with other requests.", "我正忙着处理其他请求。")
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(loop.create_future(), time.monotonic(), user)
+        waiting = _Waiting(loop.create_future(), time.monotonic(), user, lane_of(task))
         waiting.timer = loop.call_later(self.job_timeout, self._expire, job_id)
         waiting.future.add_done_callback(functools.partial(self._on_done, job_id))
         self._waiting[job_id] = waiting
@@ -385,21 +402,21 @@ class RedisJobQueue:
         if future.cancelled():
             self._finished(waiting, "cancelled")
             if self._client is not None:
-                asyncio.ensure_future(self._withdraw(job_id, waiting.user))
+                asyncio.ensure_future(self._withdraw(job_id, waiting.user, waiting.lane))
         else:
             self._finished(waiting, "failed" if future.exception() is not None else "done")
 
-    async def _withdraw(self, job_id: str, user: str) -> None:
+    async def _withdraw(self, job_id: str, user: str, lane: str) -> None:
         """A cancelled request's job leaves the queue if no worker took it yet."""
         try:
-            await self._scripts.cancel(args=[self.prefix, job_id, user])
+            await self._scripts.cancel(args=[self.prefix, job_id, user, lane])
         except Exception as exc:
             log.debug("cancel of %s failed: %s", job_id, exc)
 
     def _expire(self, job_id: str) -> None:
         waiting = self._waiting.get(job_id)
         if waiting is not None and not waiting.future.done():
-            asyncio.ensure_future(self._withdraw(job_id, waiting.user))  # nobody waits for it any more
+            asyncio.ensure_future(self._withdraw(job_id, waiting.user, waiting.lane))  # nobody waits for it any more
             waiting.future.set_exception(JobFailed(
                 "Your voice note took too long to make, and I stopped waiting. Please try again.",
                 "语音生成时间过长，我已停止等待。请再试一次。"))
@@ -557,8 +574,10 @@ async def live_workers(client, prefix: str, sealer: Sealer) -> list[dict]:
 class WorkerLink:
     """The worker side: register, claim, renew the lease, hand back results."""
 
-    def __init__(self, access: RedisAccess, prefix: str, lease_s: float) -> None:
+    def __init__(self, access: RedisAccess, prefix: str, lease_s: float, lanes: Sequence[str] = ("",)) -> None:
+        """``lanes``: the engines this worker runs (``""``: it runs the primary engine too)."""
         self.access, self.url, self.prefix, self.lease_s = access, access.url, prefix, lease_s
+        self.lanes = collections.deque(lanes)
         self.sealer = Sealer(access.secret)
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.identity: dict = {}
@@ -598,10 +617,11 @@ class WorkerLink:
         """The next job in round-robin order (id, packed task, attempt), waiting up to ``wait`` s.
         A job without a valid seal is dropped (logged), and the wait goes on."""
         await reap(self._scripts, self.prefix)
-        job = await self._scripts.claim(args=[self.prefix, self.worker_id, self._deadline()])
+        self.lanes.rotate(-1)  # each lane first in turn: one engine's backlog does not starve another's
+        job = await self._scripts.claim(args=[self.prefix, self.worker_id, self._deadline(), *self.lanes])
         if job is None:
             await self._client.blpop([f"{self.prefix}:wake"], timeout=wait)
-            job = await self._scripts.claim(args=[self.prefix, self.worker_id, self._deadline()])
+            job = await self._scripts.claim(args=[self.prefix, self.worker_id, self._deadline(), *self.lanes])
         if job is None:
             return None
         job_id, sealed, attempt = job[0].decode(errors="replace"), job[1], int(job[2])

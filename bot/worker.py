@@ -34,7 +34,8 @@ class Worker:
     """The engines, loaded once, and ``jobs`` job slots sharing them (each job's lease renewed
     while it works): one copy of the models serves every slot."""
 
-    def __init__(self, config: Config, device: Optional[str] = None, metrics_port: int = 0, jobs: int = 1) -> None:
+    def __init__(self, config: Config, device: Optional[str] = None, metrics_port: int = 0, jobs: int = 1,
+                 engines: Optional[Sequence[str]] = None) -> None:
         if not config.queue.url:
             raise ConfigError("python -m bot.worker needs [queue] url (the Redis the bot enqueues into)")
         self.config = config
@@ -42,6 +43,11 @@ class Worker:
         if not 1 <= jobs <= 64:
             raise ConfigError(f"--jobs must be between 1 and 64 (got {jobs})")
         self.slots = jobs
+        self.only = list(engines) if engines else None  # None: every configured engine
+        configured = [e.name for e in config.all_engines]
+        unknown = sorted(set(self.only or ()) - set(configured))
+        if unknown:
+            raise ConfigError(f"--engines must name configured engines ({', '.join(configured)}; got {', '.join(unknown)})")
         self.metrics = Metrics()
         self.metrics_port = metrics_port
         self._metrics_server: Optional[MetricsServer] = None
@@ -52,7 +58,8 @@ class Worker:
         self.first_job_seconds = 1.0
 
     def _load(self) -> Runtime:
-        runtime = load_runtime(self.config, self.metrics, eager=True, device=self.device, where=" on the workers")
+        runtime = load_runtime(self.config, self.metrics, eager=True, device=self.device, where=" on the workers",
+                               only=self.only)
         # One short note now: the first user does not pay for lazy set-up, and the cluster's busy
         # estimate starts from a measured job time instead of a guess.
         runtime.run(RenderTask("Hello, this is a short warm-up sentence."))
@@ -75,6 +82,10 @@ class Worker:
             except Exception as exc:
                 raise ConfigError(f"[queue] url is not reachable: {exc}") from exc
             self.runtime = runtime = await asyncio.to_thread(self._load)
+            # Each engine's lane, and the primary's shared one (clones, notes without an engine).
+            link.lanes.extend(name for name in runtime.engines if name not in link.lanes)
+            if self.config.engine.name not in runtime.engines:
+                link.lanes.remove("")
             await link.register({"engine": runtime.engine.name, "version": runtime.engine.version,
                                  "engines": {name: sorted(v) for name, v in runtime.available.items()},
                                  "slots": self.slots,
@@ -167,6 +178,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--config", type=Path, default=None, help="TOML settings (default: config.toml if present)")
     parser.add_argument("--device", default=None, help="pin the engine to a device, e.g. cuda:1 (the engine's 'device' option)")
     parser.add_argument("--jobs", type=int, default=1, help="job slots sharing one copy of the models (default 1)")
+    parser.add_argument("--engines", default=None,
+                        help="run only these configured engines, comma-separated (default: all), e.g. a GPU canary")
     parser.add_argument("--metrics-port", type=int, default=0, help="Prometheus /metrics and /health on this port (0: off)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -174,7 +187,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         config = load_config(args.config or Path("config.toml"), required=args.config is not None)
         logsafe.install(args.verbose, config.secrets)
-        worker = Worker(config, args.device, args.metrics_port, args.jobs)
+        worker = Worker(config, args.device, args.metrics_port, args.jobs,
+                        [e.strip() for e in args.engines.split(",") if e.strip()] if args.engines else None)
 
         async def serve() -> None:
             stop = asyncio.Event()

@@ -32,8 +32,8 @@ async def queue(redis_server):
     await q.close(drain=False)
 
 
-async def _link(redis_server, lease: float = 30.0, secret: str = SECRET) -> WorkerLink:
-    link = WorkerLink(RedisAccess(redis_server.url, secret), "t", lease)
+async def _link(redis_server, lease: float = 30.0, secret: str = SECRET, lanes=("",)) -> WorkerLink:
+    link = WorkerLink(RedisAccess(redis_server.url, secret), "t", lease, lanes)
     await link.open()
     await link.register(IDENTITY)
     return link
@@ -118,6 +118,36 @@ async def test_a_dead_workers_job_is_retried_once_elsewhere_and_its_late_result_
     assert await other.complete(job_id, pack(Rendered(b"on time", 1.0, b"")), 1.0)
     assert (await asyncio.wait_for(future, 5)).ogg == b"on time"
     assert await queue._client.llen(queue._reply) == 0  # exactly one reply was delivered
+
+
+async def test_a_job_goes_only_to_a_worker_with_its_engine_and_comes_back_to_that_lane(queue, redis_server):
+    plain = await _link(redis_server, lanes=("", "default"))
+    canary = await _link(redis_server, lease=0.3, lanes=("indextts",))
+    await queue._refresh()
+    for_canary = await queue.enqueue("A", RenderTask("hello", engine="indextts"))
+    for_default = await queue.enqueue("B", RenderTask("hello", engine="default"))
+    clone = await queue.enqueue("C", RenderTask("preview"))  # no engine: the primary's shared lane
+    got = [await plain.claim(wait=0.1), await plain.claim(wait=0.1), await plain.claim(wait=0.1)]
+    assert got[2] is None and {unpack(g[1]).engine for g in got[:2]} == {"default", None}
+    job_id, task, _ = await canary.claim(wait=0.1)
+    assert unpack(task).engine == "indextts"
+    await asyncio.sleep(0.5)  # the canary worker dies with it: the job waits in its own lane again
+    assert await plain.claim(wait=0.1) is None
+    other = await _link(redis_server, lanes=("indextts",))
+    again = await other.claim(wait=0.1)
+    assert again is not None and again[0] == job_id and again[2] == 2
+    for_canary.cancel(), for_default.cancel(), clone.cancel()
+
+
+async def test_a_cancelled_job_leaves_its_engines_lane(queue, redis_server):
+    await _link(redis_server)
+    await queue._refresh()
+    future = await queue.enqueue("A", RenderTask("hello", engine="indextts"))
+    assert await queue._client.llen("t:lane:indextts:u:A") == 1
+    future.cancel()
+    await asyncio.sleep(0.2)  # the withdrawal runs in the background
+    assert await queue._client.llen("t:lane:indextts:u:A") == 0 and await queue._client.llen("t:lane:indextts:ring") == 0
+    assert int(await queue._client.get("t:pending") or 0) == 0
 
 
 async def test_a_job_that_loses_two_workers_tells_its_user(queue, redis_server):
