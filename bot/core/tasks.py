@@ -51,12 +51,14 @@ class RenderTask:
 @dataclass(frozen=True)
 class CloneTask:
     """Make a voice from ``audio`` (the recording, in memory only); with ``method`` "spoken",
-    also transcribe it to check the consent sentence and its ``code``."""
+    also transcribe it to check the consent sentence and its ``code``.  With ``engine``: only that
+    engine's profile of a recording the primary already accepted (it runs on another worker)."""
 
     audio: bytes
     method: str
     code: str
     language: str
+    engine: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,11 @@ class Runtime:
         compares the returned embedding with the users' rendered voices, which it stores.
         """
         audio = read_audio(task.audio)
+        if task.engine is not None:  # the checks and the consent were the primary job's
+            engine = self.engines.get(task.engine)
+            if engine is None:
+                raise RuntimeError(f"engine {task.engine!r} does not run here")
+            return Cloned((engine.create_voice(audio),), None)
         if watermark.detect(audio.samples, audio.sample_rate).marked:
             raise SyntheticRecording.made_by_us()
         embedding = self.speakers.embed(audio.samples, audio.sample_rate)
@@ -306,6 +313,8 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
         raise ValueError(f"unknown message kind {kind!r}")
     if kind == "clone":
         _data(d.get("audio"), "the recording")
+        if not isinstance(d.get("engine", None), (str, type(None))):
+            raise ValueError("the engine must be a name")
     if kind == "rendered":
         _data(d.get("ogg"), "the voice note")
     return _KINDS[kind](**d)

@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import BotApp
 from bot.config import load_config
+from tests.bot.conftest import clone
 from tests.bot.core.commands.helpers import say
 from tests.servers import RedisServer
 
@@ -66,7 +67,7 @@ lease_seconds = 3
         redis.stop()
 
 
-async def test_the_canary_speaks_while_its_worker_runs_and_the_primary_when_it_stops(cluster):
+async def test_the_canary_speaks_while_its_worker_runs_and_the_primary_when_it_stops(cluster, engine):
     config, workers, logs = cluster
     app = await BotApp(load_config(config, env=SECRET_ENV)).start()
     try:
@@ -74,6 +75,12 @@ async def test_the_canary_speaks_while_its_worker_runs_and_the_primary_when_it_s
         await _until(lambda: set(identity.available) == {"default", "indextts"}, 300, "workers did not register: " + logs())
         out = await say(app, "Hello from the canary.", user="ann")
         assert out.last.kind == "voice" and "failed" not in out.last.text
+        # One /clone: the primary's worker checks the recording, the canary's makes its own profile.
+        await clone(app, engine, user="bo")
+        stored = await app.store.voice((await app.store.find_user("test", "bo")).id)
+        assert set(stored.profiles) == {"default", "indextts"}
+        out = await say(app, "My own voice, on the canary.", user="bo")
+        assert out.last.kind == "voice" and out.last.text == ""  # no fallback: the canary has this voice
         workers["indextts"].send_signal(signal.SIGTERM)  # the canary worker goes away
         await _until(lambda: workers["indextts"].poll() is not None, 60, "the canary worker did not stop")
         await _until(lambda: "indextts" not in identity.available, 30, "the stopped worker stayed registered")
@@ -83,7 +90,7 @@ async def test_the_canary_speaks_while_its_worker_runs_and_the_primary_when_it_s
         rows = await app.db.fetchall("SELECT engine FROM usage_records WHERE user_id=? ORDER BY id", ann.id)
         assert [r[0] for r in rows] == ["indextts", "default"]
         metrics = app.metrics.render().decode()
-        assert 'voicebot_notes_total{cohort="everyone",engine="indextts"} 1.0' in metrics
+        assert 'voicebot_notes_total{cohort="everyone",engine="indextts"} 2.0' in metrics  # ann's and bo's
         assert 'voicebot_notes_total{cohort="primary",engine="default"} 1.0' in metrics
     finally:
         await app.stop()

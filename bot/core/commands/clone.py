@@ -6,10 +6,13 @@ computed; only a hash of it is stored with the consent record.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import time
 
 from indextts_core.audio import MAX_UPLOAD_BYTES
+from indextts_core.engine import VoiceProfile
 from indextts_core.speaker import similarity
 
 from ...storage import AuditEntry, Consent, PendingAction, StoredProfile, User
@@ -18,9 +21,11 @@ from ..errors import BadRequest, SyntheticRecording
 from ..invocation import AudioIn, Invocation, Responder
 from ..command_spec import Access, CommandSpec, DiscordShape, HelpEntry, event
 from ..messages import tr
-from ..tasks import RENDERED_VOICE_MATCH, CloneTask, RenderTask, embedding_vector
+from ..tasks import RENDERED_VOICE_MATCH, Cloned, CloneTask, RenderTask, embedding_vector
 from .base import Handler, Services
 from .confirm import Confirmations
+
+log = logging.getLogger(__name__)
 
 PREVIEW_TEXT = {"en": "Hi! This is my new voice. How do I sound?", "zh": "你好！这是我的新声音，听起来怎么样？"}
 
@@ -181,7 +186,8 @@ class CloneCommands:
         consent = Consent(user.id, pending.method, text_shown, check.transcript if check else None,
                           check.score if check else None, digest, time.time())
         # One profile per engine that runs now, from the one recording (which is not kept).
-        await self.s.store.save_voice(user.id, [StoredProfile(p.engine, p.version, p.to_bytes()) for p in cloned.profiles],
+        profiles = list(cloned.profiles) + await self._other_engines(inv, out, data, cloned)
+        await self.s.store.save_voice(user.id, [StoredProfile(p.engine, p.version, p.to_bytes()) for p in profiles],
                                       profile.meta, consent)
         await out.text(tr(lang, "Your voice is ready. Try /say Hello! — here is a preview:", "你的声音已就绪。试试 /say 你好！——先听听预览："))
         mark = await self.s.new_mark()
@@ -193,6 +199,23 @@ class CloneCommands:
         await self.s.store.audit(AuditEntry(user.id, inv.place.platform, inv.place.server_id,
                                             hashlib.sha256(PREVIEW_TEXT[lang].encode()).hexdigest(), "neutral",
                                             preview.duration, voice_owner_id=user.id, mark=mark))
+
+    async def _other_engines(self, inv: Invocation, out: Responder, data: bytes, cloned: Cloned) -> list[VoiceProfile]:
+        """Profiles of the running engines the primary's worker does not run (workers that serve
+        only some engines), made in parallel on theirs; an engine that fails is left out."""
+        made = {p.engine for p in cloned.profiles}
+        missing = [e for e in self.s.engine.available if e not in made]
+        if not missing:
+            return []
+        results = await asyncio.gather(*(self.s.run(inv, out, CloneTask(data, "profile", "", "", engine=e)) for e in missing),
+                                       return_exceptions=True)
+        profiles = []
+        for engine, result in zip(missing, results):
+            if isinstance(result, Cloned):
+                profiles.append(result.profile)
+            else:
+                log.warning("no %s profile for this voice: %s", engine, result)
+        return profiles
 
     async def _refuse_rendered_voices(self, user: User, embedding: bytes | None) -> None:
         """A recording of another user's voice as the bot renders it (a re-recorded or joined
