@@ -30,10 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-only-queue-secret-0123456789abcdef"  # bot and workers seal jobs with it (bot/queue_seal.py)
 sys.path.insert(0, str(ROOT))
 
+from bot.core.invocation import BaseResponder  # noqa: E402
+
 WORDS = ["morning", "garden", "yellow", "river", "window", "coffee", "music", "letter", "orange", "station"]
 
 
-class Collect:
+class Collect(BaseResponder):
     """A responder that keeps only what the bench measures."""
 
     def __init__(self) -> None:
