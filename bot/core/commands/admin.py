@@ -71,14 +71,14 @@ class AdminCommands:
         wait = sum(r.wait_s * r.notes for r in engines) / notes
 
         def line(name: str, r: UsageRow) -> str:
-            return tr(lang, f"{name}: {r.notes} notes, {r.characters} characters, {r.audio_s / 60:.1f} min of speech, "
+            return tr(lang, f"{name}: {r.notes} note{'' if r.notes == 1 else 's'}, {r.characters} characters, {r.audio_s / 60:.1f} min of speech, "
                             f"{r.compute_s:.0f} s of compute",
                       f"{name}：{r.notes} 条，{r.characters} 个字符，{r.audio_s / 60:.1f} 分钟语音，{r.compute_s:.0f} 秒计算")
 
         def member(key: str) -> str:
             return tr(lang, f"user {key}", f"用户 {key}") if key else tr(lang, "a deleted account", "已删除的账号")
 
-        text = [tr(lang, f"Last {USAGE_DAYS} days here: {notes} voice notes, {speech / 60:.1f} min of speech, "
+        text = [tr(lang, f"Last {USAGE_DAYS} days here: {notes} voice note{'' if notes == 1 else 's'}, {speech / 60:.1f} min of speech, "
                          f"{compute / 60:.1f} min of compute, {wait:.1f} s average wait in the queue.",
                    f"最近 {USAGE_DAYS} 天：{notes} 条语音，{speech / 60:.1f} 分钟语音，{compute / 60:.1f} 分钟计算，"
                    f"平均排队 {wait:.1f} 秒。"),

@@ -154,7 +154,7 @@ async def test_usage_comes_with_its_chart_as_a_png_attachment(dc):
     await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")  # the voice message
     p = dispatch(dc, interaction("voiceadmin", [{"name": "usage", "type": 1, "options": []}], user=6, perms=ADMIN_PERMS))
     report, chart = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", count=2)
-    assert "1 voice notes" in report.json["content"] and "Minutes of speech per day" in chart.json["content"]
+    assert "1 voice note," in report.json["content"] and "Minutes of speech per day" in chart.json["content"]
     (name, png), = chart.files.values()
     assert name == "usage.png" and png.startswith(b"\x89PNG")
 

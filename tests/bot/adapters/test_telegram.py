@@ -196,7 +196,7 @@ async def test_usage_and_a_daily_quota_through_telegram(tg):
     tg.message("/usage", user=2, chat=GROUP, chat_type="supergroup")
     photo = (await tg.wait_for("sendPhoto", since=n))[0]
     report = [c.params["text"] for c in tg.sent("sendMessage")[-1:]][0]
-    assert "1 voice notes" in report and "Minutes of speech per day" in photo.params["caption"]
+    assert "1 voice note," in report and "Minutes of speech per day" in photo.params["caption"]
 
 
 async def test_a_title_only_admin_is_not_a_bot_admin_and_a_demotion_counts_within_a_minute(tg, monkeypatch):

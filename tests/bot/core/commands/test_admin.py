@@ -83,7 +83,7 @@ async def test_usage_shows_this_servers_last_30_days_per_member_and_engine(app):
     report, chart = shown.replies[-2].text, shown.last
     assert "3 voice notes" in report
     by_member = report.split("By member:")[1].split("By engine:")[0]
-    assert by_member.index("user bob: 2 notes") < by_member.index("user carol: 1 notes")  # most speech first
+    assert by_member.index("user bob: 2 notes") < by_member.index("user carol: 1 note,")  # most speech first
     assert f"{app.engine.name}: 3 notes" in report.split("By engine:")[1]
     members, engines = await app.store.usage("test", "g1", 0)
     assert sum(r.characters for r in members) == len("Hello there, friends.") + len("And once more.") + len("Good evening.")
