@@ -90,3 +90,18 @@ async def test_a_version_bump_that_keeps_the_profile_format_keeps_every_voice(tm
         assert "/clone again" in second.last.text
     finally:
         await app.stop()
+
+
+async def test_with_no_engine_running_a_request_is_busy_and_no_voice_is_called_stale(app, monkeypatch):
+    """Redis with no worker registered yet: "busy", and the one-time "your voice is stale" notice
+    is not spent on a voice that is fine."""
+    from bot.core.tasks import Runtime
+    from bot.storage import Consent, StoredProfile
+
+    me = await app.store.user("test", "u9")
+    await app.store.save_voice(me.id, [StoredProfile("default", "2.0", b"profile")], {},
+                               Consent(me.id, "spoken", "I agree", "i agree", 1.0, "00", 0.0))
+    monkeypatch.setattr(Runtime, "available", property(lambda self: {}))
+    out = await say(app, "Hello there.", user="u9")
+    assert out.last.kind == "text" and "No voice workers" in out.last.text
+    assert await app.store.first_notice(me.id, "stale_voice")  # not spent

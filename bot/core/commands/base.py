@@ -14,6 +14,7 @@ from indextts_core.decoding import MAX_DECODE_SECONDS
 from indextts_core.engine import VoiceProfile
 
 from ...storage import Store, StoredVoice, User
+from ..errors import Busy
 from ..invocation import Button, Invocation, RequestContext, Responder
 from ..permissions import resolve_role
 from ..rollout import Rollout, Route, route
@@ -135,7 +136,12 @@ class Services:
                 return mark
 
     async def route(self, inv: Invocation, user: User) -> Route:
-        """The engine the rollout rules pick for this request (among those running now)."""
+        """The engine the rollout rules pick for this request (among those running now); with
+        no engine running anywhere (no worker registered), a "busy" refusal before anything else
+        (a stored voice must not look stale for want of an engine to read it)."""
+        if not self.engine.available:
+            raise Busy("No voice workers are running right now. Please try again in a few minutes.",
+                       "现在没有正在运行的语音工作进程。请几分钟后再试。")
         primary = self.engine.name or ""
         choice = await self.store.engine_choice(user.id)
         return route(self.rollout, primary, self.engine.available, inv.place.platform, inv.place.server_id,
