@@ -83,6 +83,7 @@ redis.call('HSET', jkey, 'task', ARGV[4], 'user', user, 'reply', ARGV[5], 'attem
 redis.call('PEXPIRE', jkey, ARGV[10])
 redis.call('INCR', p..':count:'..user)
 redis.call('INCR', p..':pending')
+redis.call('INCR', lane..':pending')
 if redis.call('RPUSH', lane..':u:'..user, id) == 1 then redis.call('RPUSH', lane..':ring', user) end
 wake()
 return 1
@@ -100,6 +101,7 @@ for i = 4, #ARGV do
   if id then
     if redis.call('LLEN', ukey) > 0 then redis.call('RPUSH', lane..':ring', user) end
     redis.call('DECR', p..':pending')
+    redis.call('DECR', lane..':pending')
     local jkey = p..':job:'..id
     if redis.call('EXISTS', jkey) == 1 then
       redis.call('HSET', jkey, 'state', 'running', 'worker', ARGV[2])
@@ -153,6 +155,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', p..':running', '-inf', ARGV[2]))
       if ttl then redis.call('PEXPIRE', jkey, ttl) end
       redis.call('INCR', p..':pending')
       local lane = p..':lane:'..(redis.call('HGET', jkey, 'lane') or '')
+      redis.call('INCR', lane..':pending')
       if redis.call('LPUSH', lane..':u:'..user, id) == 1 then redis.call('LPUSH', lane..':ring', user) end
       wake()
     else
@@ -180,6 +183,7 @@ if state and state ~= 'queued' then return 0 end
 if redis.call('LREM', lane..':u:'..user, 0, id) == 0 then return 0 end
 if redis.call('LLEN', lane..':u:'..user) == 0 then redis.call('LREM', lane..':ring', 0, user) end
 redis.call('DECR', p..':pending')
+redis.call('DECR', lane..':pending')
 finish(id, user)
 return 1
 """
@@ -310,6 +314,8 @@ class RedisJobQueue:
         self.job_timeout = job_timeout
         self.on_finished = on_finished
         self.engine = EngineIdentity()
+        self._lane_slots: dict[str, int] = {}  # lane → job slots of the workers serving it
+        self._lane_pending: dict[str, int] = {}  # lane → jobs queued in it
         self.bot_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._reply = f"{prefix}:done:{self.bot_id}"
         self._client: Any = None
@@ -352,7 +358,10 @@ class RedisJobQueue:
     def depth(self) -> int:
         return self._pending + self._running
 
-    def estimate_wait(self) -> float:
+    def estimate_wait(self, engine: Optional[str] = None) -> float:
+        """The cluster's wait, or (``engine``) the wait in that engine's lane on the slots that serve it."""
+        if engine is not None and engine in self._lane_slots:
+            return (self._lane_pending.get(engine, 0) + 1) * self._avg_seconds / max(1, self._lane_slots[engine])
         return (self._pending + self._running) * self._avg_seconds / max(1, self.workers)
 
     def _busy(self, en: str, zh: str) -> Busy:
@@ -506,6 +515,14 @@ class RedisJobQueue:
         self._pending, self._running = int(pending or 0), int(running or 0)
         self._avg_seconds = float(avg) if avg else self._avg_seconds
         self.workers = sum(max(1, int(w.get("slots", 1))) for w in workers)  # job slots across the cluster
+        slots: dict[str, int] = {}
+        for w in workers:  # each lane's slots: the workers that claim from it
+            for lane in w.get("lanes") or [""]:
+                slots[str(lane)] = slots.get(str(lane), 0) + max(1, int(w.get("slots", 1)))
+        lanes = sorted(slots)
+        counts = await self._client.mget([f"{self.prefix}:lane:{lane}:pending" for lane in lanes]) if lanes else []
+        self._lane_slots = slots
+        self._lane_pending = {lane: max(0, int(c or 0)) for lane, c in zip(lanes, counts)}
         if workers:
             (name, version), _ = collections.Counter((w["engine"], w["version"]) for w in workers).most_common(1)[0]
             self.engine.name, self.engine.version = name, version

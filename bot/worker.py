@@ -88,7 +88,7 @@ class Worker:
                 link.lanes.remove("")
             await link.register({"engine": runtime.engine.name, "version": runtime.engine.version,
                                  "engines": {name: sorted(v) for name, v in runtime.available.items()},
-                                 "slots": self.slots,
+                                 "slots": self.slots, "lanes": list(link.lanes),
                                  "device": self.device or "", "host": socket.gethostname()}, self.first_job_seconds)
             self.ready = True
             log.info("worker %s taking jobs", link.worker_id)

@@ -27,8 +27,9 @@ class Jobs(Protocol):
         """Jobs waiting or running."""
         ...
 
-    def estimate_wait(self) -> float:
-        """Seconds until a job submitted now would start, roughly."""
+    def estimate_wait(self, engine: Optional[str] = None) -> float:
+        """Seconds until a job submitted now would start, roughly (for ``engine``'s jobs, where
+        engines have queues of their own)."""
         ...
 
     async def enqueue(self, user: str, work: Any) -> "asyncio.Future[Any]":
@@ -94,8 +95,8 @@ class JobQueue:
         if self.on_finished is not None:
             self.on_finished(time.monotonic() - job.queued_at if job is not None else 0.0, outcome)
 
-    def estimate_wait(self) -> float:
-        """Seconds until a job submitted now would start, roughly."""
+    def estimate_wait(self, engine: Optional[str] = None) -> float:
+        """Seconds until a job submitted now would start, roughly (one queue for every engine)."""
         return self.depth * self._avg_seconds / max(1, self.workers)
 
     def _busy(self, en: str, zh: str) -> Busy:

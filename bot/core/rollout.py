@@ -36,7 +36,8 @@ class Route:
     """The engine for one request and why (the cohort, for metrics and captions)."""
 
     engine: str
-    cohort: str  # primary | chosen | server | percent | everyone
+    cohort: str  # primary | chosen | server | percent | everyone | fallback
+    busy: Optional[str] = None  # the engine the rules chose, when it was too busy and this one stands in
 
 
 def bucket(platform: str, platform_user_id: str) -> int:

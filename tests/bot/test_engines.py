@@ -69,6 +69,16 @@ async def test_a_voice_without_the_canarys_profile_and_a_failing_canary_fall_bac
     assert await _engines_used(app, "carl") == ["default"]
 
 
+async def test_an_overloaded_canary_hands_requests_to_the_primary_and_says_so(pair, monkeypatch):
+    app = pair
+    app.apply_rollout(Rollout(canary="indextts", percent=100))
+    monkeypatch.setattr(app.jobs, "estimate_wait", lambda engine=None: 900.0 if engine == "indextts" else 1.0)
+    out = await say(app, "Good evening.", user="eve")
+    assert out.last.kind == "voice" and "the indextts engine is busy, so default made this" in out.last.text
+    assert await _engines_used(app, "eve") == ["default"]
+    assert 'voicebot_notes_total{cohort="fallback",engine="default"} 1.0' in app.metrics.render().decode()
+
+
 async def test_a_version_bump_that_keeps_the_profile_format_keeps_every_voice(tmp_path, engine, monkeypatch):
     config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", preload_clone_models=False))
     app = await BotApp(config, engine=engine).start()

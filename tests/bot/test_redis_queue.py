@@ -139,6 +139,25 @@ async def test_a_job_goes_only_to_a_worker_with_its_engine_and_comes_back_to_tha
     for_canary.cancel(), for_default.cancel(), clone.cancel()
 
 
+async def test_each_lane_has_its_own_wait_on_the_slots_that_serve_it(queue, redis_server):
+    plain = WorkerLink(RedisAccess(redis_server.url, SECRET), "t", 30.0, ("", "default"))
+    canary = WorkerLink(RedisAccess(redis_server.url, SECRET), "t", 30.0, ("indextts",))
+    for link, lanes, slots in ((plain, ["", "default"], 2), (canary, ["indextts"], 1)):
+        await link.open()
+        await link.register({**IDENTITY, "lanes": lanes, "slots": slots}, job_seconds=2.0)
+    await queue._refresh()
+    waiting = [await queue.enqueue(user, RenderTask("hello", engine="indextts")) for user in "ABC"]
+    await queue._refresh()
+    assert queue.estimate_wait("indextts") == pytest.approx((3 + 1) * 2.0 / 1)
+    assert queue.estimate_wait("default") == pytest.approx((0 + 1) * 2.0 / 2)
+    assert await canary.claim(wait=0.1) is not None
+    waiting[2].cancel()
+    await asyncio.sleep(0.2)  # the withdrawal runs in the background
+    await queue._refresh()
+    assert queue.estimate_wait("indextts") == pytest.approx((1 + 1) * 2.0 / 1)
+    waiting[1].cancel()
+
+
 async def test_a_cancelled_job_leaves_its_engines_lane(queue, redis_server):
     await _link(redis_server)
     await queue._refresh()

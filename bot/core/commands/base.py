@@ -144,8 +144,12 @@ class Services:
                        "现在没有正在运行的语音工作进程。请几分钟后再试。")
         primary = self.engine.name or ""
         choice = await self.store.engine_choice(user.id)
-        return route(self.rollout, primary, self.engine.available, inv.place.platform, inv.place.server_id,
-                     inv.actor.user_id, choice)
+        chosen = route(self.rollout, primary, self.engine.available, inv.place.platform, inv.place.server_id,
+                       inv.actor.user_id, choice)
+        wait = self.jobs.estimate_wait(chosen.engine)
+        if chosen.engine != primary and wait > self.settings.max_wait_seconds and self.jobs.estimate_wait(primary) < wait:
+            return Route(primary, "fallback", busy=chosen.engine)  # an overloaded canary: the primary stands in
+        return chosen
 
     def profile(self, stored: StoredVoice, engine: Optional[str] = None) -> Optional[VoiceProfile]:
         """The user's profile for ``engine`` (the primary when None), or None when that engine

@@ -126,7 +126,12 @@ class SayCommands:
             raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
                        f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")
         await self._check_quota(inv, user, policy)
-        speaker = await self._voice_for(inv, user, req.as_mention, policy, await self.s.route(inv, user))
+        chosen = await self.s.route(inv, user)
+        speaker = await self._voice_for(inv, user, req.as_mention, policy, chosen)
+        if chosen.busy:
+            speaker = replace(speaker, captions=speaker.captions + (tr(
+                user.language, f"the {chosen.busy} engine is busy, so {chosen.engine} made this",
+                f"{chosen.busy} 引擎正忙，改由 {chosen.engine} 生成"),))
         if inv.in_voice and inv.voice is not None and speaker.guard is not None:
             inv.voice.set_guard(speaker.guard)  # parts still waiting in the voice channel are checked as they come up
         emotion = req.emotion
