@@ -51,6 +51,8 @@ def route(rules: Rollout, primary: str, running: Collection[str], platform: str,
     """The engine this request should use, among the ``running`` ones."""
     if choice is not None and rules.user_choice and choice in running:
         return Route(choice, "chosen")
+    if running and primary not in running:  # the primary's workers are all gone: any engine that runs
+        return Route(sorted(running)[0], "fallback")
     canary = rules.canary
     if canary is not None and canary != primary and canary in running:
         if f"{platform}:{server_id}" in rules.servers:

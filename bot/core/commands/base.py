@@ -147,7 +147,8 @@ class Services:
         chosen = route(self.rollout, primary, self.engine.available, inv.place.platform, inv.place.server_id,
                        inv.actor.user_id, choice)
         wait = self.jobs.estimate_wait(chosen.engine)
-        if chosen.engine != primary and wait > self.settings.max_wait_seconds and self.jobs.estimate_wait(primary) < wait:
+        if (chosen.engine != primary and primary in self.engine.available and wait > self.settings.max_wait_seconds
+                and self.jobs.estimate_wait(primary) < wait):
             return Route(primary, "fallback", busy=chosen.engine)  # an overloaded canary: the primary stands in
         return chosen
 

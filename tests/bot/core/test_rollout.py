@@ -1,6 +1,6 @@
 """Rollout rules: a stable split of users, allow-listed servers, the user's own choice."""
 
-from bot.core.rollout import Rollout, bucket, route
+from bot.core.rollout import Rollout, Route, bucket, route
 
 RUNNING = ("default", "indextts")
 
@@ -25,3 +25,7 @@ def test_servers_choices_and_engines_that_do_not_run():
     no_choice = Rollout("indextts", user_choice=False)
     assert route(no_choice, "default", RUNNING, "discord", "43", "u", choice="indextts").engine == "default"
     assert route(Rollout(), "default", RUNNING, "tg", "g", "u", choice="gone").engine == "default"
+
+
+def test_without_the_primary_running_another_engine_stands_in():
+    assert route(Rollout(), "default", ("indextts",), "tg", "g", "u") == Route("indextts", "fallback")
