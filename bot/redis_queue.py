@@ -307,13 +307,16 @@ class RedisJobQueue:
     ``estimate_wait``, ``depth``, ``workers``, ``close``), jobs run by worker processes."""
 
     def __init__(self, access: RedisAccess, prefix: str = "voicebot", max_pending: int = 64, per_user: int = 2,
-                 job_timeout: float = 300.0, on_finished: Optional[Callable[[float, str], None]] = None) -> None:
+                 job_timeout: float = 300.0, on_finished: Optional[Callable[[float, str], None]] = None,
+                 primary: Optional[str] = None) -> None:
+        """``primary``: the configured primary engine (None: the one most workers run)."""
         self.access, self.url, self.prefix = access, access.url, prefix
         self.sealer = Sealer(access.secret)
         self.max_pending, self.per_user = max_pending, per_user
         self.job_timeout = job_timeout
         self.on_finished = on_finished
         self.engine = EngineIdentity()
+        self.primary = primary
         self._lane_slots: dict[str, int] = {}  # lane → job slots of the workers serving it
         self._lane_pending: dict[str, int] = {}  # lane → jobs queued in it
         self.bot_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -523,9 +526,12 @@ class RedisJobQueue:
         counts = await self._client.mget([f"{self.prefix}:lane:{lane}:pending" for lane in lanes]) if lanes else []
         self._lane_slots = slots
         self._lane_pending = {lane: max(0, int(c or 0)) for lane, c in zip(lanes, counts)}
-        if workers:
-            (name, version), _ = collections.Counter((w["engine"], w["version"]) for w in workers).most_common(1)[0]
+        primaries = [w for w in workers if self.primary is None or w["engine"] == self.primary]
+        if primaries:
+            (name, version), _ = collections.Counter((w["engine"], w["version"]) for w in primaries).most_common(1)[0]
             self.engine.name, self.engine.version = name, version
+        elif workers:  # no worker runs the primary now: the rollout lets a running engine stand in
+            self.engine.name, self.engine.version = self.primary, None
         available: dict[str, set[str]] = {}
         for w in workers:  # an engine is there while any live worker serves it
             engines = w.get("engines") or {w["engine"]: [w["version"]]}

@@ -90,7 +90,7 @@ async def test_the_canary_speaks_while_its_worker_runs_and_the_primary_when_it_s
         rows = await app.db.fetchall("SELECT engine FROM usage_records WHERE user_id=? ORDER BY id", ann.id)
         assert [r[0] for r in rows] == ["indextts", "default"]
         metrics = app.metrics.render().decode()
-        assert 'voicebot_notes_total{cohort="everyone",engine="indextts"} 2.0' in metrics  # ann's and bo's
+        assert 'voicebot_notes_total{cohort="everyone",engine="indextts"} 2.0' in metrics, metrics  # ann's and bo's
         assert 'voicebot_notes_total{cohort="primary",engine="default"} 1.0' in metrics
     finally:
         await app.stop()

@@ -105,6 +105,21 @@ async def test_the_bot_learns_every_engine_and_job_slot_its_workers_serve(queue,
     assert queue.engine.available == {"default": frozenset({"9.9"})} and queue.workers == 1
 
 
+async def test_the_primary_engine_is_the_configured_one_whatever_the_workers_run(redis_server):
+    q = await RedisJobQueue(RedisAccess(redis_server.url, SECRET), "t", primary="default").start()
+    try:
+        canary = WorkerLink(RedisAccess(redis_server.url, SECRET), "t", 30.0, ("indextts",))
+        await canary.open()
+        await canary.register({**IDENTITY, "engine": "indextts", "version": "2.5/x", "engines": {"indextts": ["2.5/x"]}})
+        await q._refresh()
+        assert (q.engine.name, q.engine.version) == ("default", None)  # no primary worker: named, not invented
+        await _link(redis_server)
+        await q._refresh()
+        assert (q.engine.name, q.engine.version) == ("default", "9.9")
+    finally:
+        await q.close(drain=False)
+
+
 async def test_a_dead_workers_job_is_retried_once_elsewhere_and_its_late_result_is_dropped(queue, redis_server):
     dying = await _link(redis_server, lease=0.5)
     other = await _link(redis_server)
