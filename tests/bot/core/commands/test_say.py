@@ -202,10 +202,10 @@ async def test_say_sheds_load_past_the_configured_wait_and_speaks_below_it(tmp_p
                                   max_wait_seconds=20))
     app = await BotApp(config, engine=engine).start()
     try:
-        monkeypatch.setattr(app.jobs, "estimate_wait", lambda: 30.0)  # the queue's own measure says 30 s
+        monkeypatch.setattr(app.jobs, "estimate_wait", lambda engine=None: 30.0)  # the queue's own measure says 30 s
         busy = (await say(app, "Hello there.")).last
         assert busy.kind == "text" and "busy with other requests" in busy.text and "~30 s" in busy.text
-        monkeypatch.setattr(app.jobs, "estimate_wait", lambda: 15.0)
+        monkeypatch.setattr(app.jobs, "estimate_wait", lambda engine=None: 15.0)
         assert (await say(app, "Hello there.")).last.kind == "voice"
     finally:
         await app.stop()
