@@ -82,6 +82,10 @@ class Worker:
             except Exception as exc:
                 raise ConfigError(f"[queue] url is not reachable: {exc}") from exc
             self.runtime = runtime = await asyncio.to_thread(self._load)
+            limits = [e.max_workers for e in runtime.engines.values() if e.max_workers is not None]
+            if limits and self.slots > min(limits):  # a GPU engine runs one job per device: more slots only queue
+                log.info("--jobs %d, but the engines run %d job(s) at a time here", self.slots, min(limits))
+                self.slots = min(limits)
             # Each engine's lane, and the primary's shared one (clones, notes without an engine).
             link.lanes.extend(name for name in runtime.engines if name not in link.lanes)
             if self.config.engine.name not in runtime.engines:

@@ -53,7 +53,9 @@ lease_seconds = 3
 """)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **SECRET_ENV}
     logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("default", "indextts")}
-    workers = {name: subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config), "--engines", name],
+    # the canary asks for two job slots: its GPU engine runs one job at a time, so it gets one
+    workers = {name: subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config), "--engines", name,
+                                       "--jobs", "2" if name == "indextts" else "1"],
                                       stdout=log, stderr=subprocess.STDOUT, env=env) for name, log in logs.items()}
     try:
         yield config, workers, lambda: " | ".join((tmp_path / f"{n}.log").read_text()[-1500:] for n in logs)
@@ -73,6 +75,7 @@ async def test_the_canary_speaks_while_its_worker_runs_and_the_primary_when_it_s
     try:
         identity = app.jobs.engine
         await _until(lambda: set(identity.available) == {"default", "indextts"}, 300, "workers did not register: " + logs())
+        assert app.jobs.workers == 2  # job slots: one each
         out = await say(app, "Hello from the canary.", user="ann")
         assert out.last.kind == "voice" and "failed" not in out.last.text
         # One /clone: the primary's worker checks the recording, the canary's makes its own profile.
