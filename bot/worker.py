@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import logging
 import signal
 import socket
@@ -87,9 +88,8 @@ class Worker:
                 log.info("--jobs %d, but the engines run %d job(s) at a time here", self.slots, min(limits))
                 self.slots = min(limits)
             # Each engine's lane, and the primary's shared one (clones, notes without an engine).
-            link.lanes.extend(name for name in runtime.engines if name not in link.lanes)
-            if self.config.engine.name not in runtime.engines:
-                link.lanes.remove("")
+            primary = [""] if self.config.engine.name in runtime.engines else []
+            link.lanes = collections.deque(primary + list(runtime.engines))
             await link.register({"engine": runtime.engine.name, "version": runtime.engine.version,
                                  "engines": {name: sorted(v) for name, v in runtime.available.items()},
                                  "slots": self.slots, "lanes": list(link.lanes),

@@ -68,10 +68,10 @@ def request_from_options(options: SayOptions) -> SayRequest:
     emotion: Optional[EmotionSpec] = None
     try:
         if options.emotion:
-            if canonical_name(options.emotion.replace(" ", "")) is None:
+            name = options.emotion.replace(" ", "")
+            if canonical_name(name) is None:
                 raise _unknown_emotion(options.emotion)
-            intensity = 1.0 if options.intensity is None else options.intensity
-            emotion = preset_spec(options.emotion.replace(" ", ""), intensity)
+            emotion = preset_spec(name, 1.0 if options.intensity is None else options.intensity)
         elif options.description:
             emotion = EmotionSpec(description=options.description)
         duration: Optional[DurationSpec] = None

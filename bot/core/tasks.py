@@ -151,6 +151,14 @@ class Runtime:
         """Every engine here → the profile versions it reads."""
         return {name: frozenset({e.version, *e.reads_versions}) for name, e in self.engines.items()}
 
+    def _engine(self, name: Optional[str]) -> Engine:
+        """The engine called ``name`` (None: the primary).  The bot routes only to engines that
+        run here, so an unknown name is a fault, not the user's mistake."""
+        engine = self.engine if name is None else self.engines.get(name)
+        if engine is None:
+            raise RuntimeError(f"engine {name!r} does not run here")
+        return engine
+
     def run(self, task: Task) -> Union[Rendered, Cloned]:
         if isinstance(task, RenderTask):
             return self.render(task)
@@ -158,9 +166,7 @@ class Runtime:
 
     def render(self, task: RenderTask) -> Rendered:
         begun = time.perf_counter()
-        engine = self.engine if task.engine is None else self.engines.get(task.engine)
-        if engine is None:  # the bot routes only to engines that run here: this is a fault
-            raise RuntimeError(f"engine {task.engine!r} does not run here")
+        engine = self._engine(task.engine)
         profile = VoiceProfile.from_bytes(task.profile) if task.profile is not None else None
         started = time.perf_counter()
         result = engine.synthesize(task.text, voice=profile, emotion=task.emotion, duration=task.duration)
@@ -195,10 +201,7 @@ class Runtime:
         """
         audio = read_audio(task.audio)
         if task.engine is not None:  # the checks and the consent were the primary job's
-            engine = self.engines.get(task.engine)
-            if engine is None:
-                raise RuntimeError(f"engine {task.engine!r} does not run here")
-            return Cloned((engine.create_voice(audio),), None)
+            return Cloned((self._engine(task.engine).create_voice(audio),), None)
         if watermark.detect(audio.samples, audio.sample_rate).marked:
             raise SyntheticRecording.made_by_us()
         embedding = self.speakers.embed(audio.samples, audio.sample_rate)

@@ -183,9 +183,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE server_policies ADD COLUMN quota_server_s INTEGER;
     ALTER TABLE server_policies ADD COLUMN quota_member_s INTEGER;
     """,
-    # 6: engines side by side: one profile per engine from the one recording (the voices row keeps
-    #    the consent's facts and the first engine's profile); each user's own engine choice
-    #    (/engine); notices a user should hear only once (a voice an engine can no longer read)
+    # 6: engines side by side: one profile per engine from the one recording, in voice_profiles
+    #    only (the voices row keeps the voice's facts and which engine made it first; its profile
+    #    column is emptied, not kept twice); each user's own engine choice (/engine); notices a
+    #    user should hear only once (a voice an engine can no longer read)
     """
     CREATE TABLE voice_profiles (
         user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -197,6 +198,7 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO voice_profiles (user_id, engine, version, profile, created_at)
         SELECT user_id, engine, version, profile, created_at FROM voices;
+    UPDATE voices SET profile = '';
     CREATE TABLE engine_choices (
         user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
         engine TEXT NOT NULL,

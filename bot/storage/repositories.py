@@ -37,13 +37,17 @@ class StoredProfile:
 @dataclass(frozen=True)
 class StoredVoice:
     user_id: int
-    profile: bytes  # the first engine's (the one that made the preview)
-    engine: str
+    engine: str  # the engine that made it first (its preview)
     version: str
     meta: dict[str, Any]
     created_at: float
     #: every engine's profile, by engine name, made from the same recording
     profiles: dict[str, StoredProfile] = field(default_factory=dict)
+
+    @property
+    def profile(self) -> bytes:
+        """The first engine's profile."""
+        return self.profiles[self.engine].profile
 
 
 @dataclass(frozen=True)
@@ -215,7 +219,7 @@ class Store:
                 "INSERT INTO voices (user_id, profile, engine, version, meta, created_at) VALUES (?,?,?,?,?,?) "
                 "ON CONFLICT(user_id) DO UPDATE SET profile=excluded.profile, engine=excluded.engine, "
                 "version=excluded.version, meta=excluded.meta, created_at=excluded.created_at",
-                user_id, first.profile, first.engine, first.version, json.dumps(meta), now)
+                user_id, b"", first.engine, first.version, json.dumps(meta), now)  # the profiles: below
             await tx.execute("DELETE FROM voice_profiles WHERE user_id=?", user_id)
             for p in profiles:
                 await tx.execute("INSERT INTO voice_profiles (user_id, engine, version, profile, created_at) VALUES (?,?,?,?,?)",
@@ -223,13 +227,13 @@ class Store:
             await tx.execute("DELETE FROM user_notices WHERE user_id=? AND kind=?", user_id, STALE_VOICE_NOTICE)
 
     async def voice(self, user_id: int) -> Optional[StoredVoice]:
-        row = await self.db.fetchone("SELECT * FROM voices WHERE user_id=?", user_id)
+        row = await self.db.fetchone("SELECT user_id, engine, version, meta, created_at FROM voices WHERE user_id=?", user_id)
         if row is None:
             return None
         rows = await self.db.fetchall("SELECT engine, version, profile FROM voice_profiles WHERE user_id=?", user_id)
         profiles = {r["engine"]: StoredProfile(r["engine"], r["version"], bytes(r["profile"])) for r in rows}
-        return StoredVoice(row["user_id"], bytes(row["profile"]), row["engine"], row["version"], json.loads(row["meta"]),
-                           row["created_at"], profiles)
+        return StoredVoice(row["user_id"], row["engine"], row["version"], json.loads(row["meta"]), row["created_at"],
+                           profiles)
 
     # ---------------------------------------------------------------- engine choice and one-time notices
     async def set_engine_choice(self, user_id: int, engine: Optional[str]) -> None:

@@ -60,8 +60,8 @@ class AdminCommands:
     async def usage(self, inv: Invocation, out: Responder, user: User) -> None:
         """/usage: what this server's voice notes cost over the last 30 days, per member and engine."""
         lang = user.language
-        members, engines = await self.s.store.usage(inv.place.platform, inv.place.server_id,
-                                                    time.time() - USAGE_DAYS * 86400)
+        since = time.time() - USAGE_DAYS * 86400
+        members, engines = await self.s.store.usage(inv.place.platform, inv.place.server_id, since)
         if not engines:
             await out.text(tr(lang, f"No voice notes here in the last {USAGE_DAYS} days.",
                               f"最近 {USAGE_DAYS} 天这里没有生成语音。"))
@@ -89,7 +89,6 @@ class AdminCommands:
         text.append(tr(lang, "By engine:", "按引擎："))
         text += ["• " + line(r.key, r) for r in engines]
         await out.text("\n".join(text))
-        since = time.time() - USAGE_DAYS * 86400
         days = await self.s.store.usage_by_day(inv.place.platform, inv.place.server_id, since)
         png = await asyncio.to_thread(usage_chart, days, USAGE_DAYS)  # ~50 ms of drawing: off the event loop
         await out.image(png, tr(lang, f"Minutes of speech per day here, by engine (last {USAGE_DAYS} days)",

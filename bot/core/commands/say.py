@@ -145,11 +145,11 @@ class SayCommands:
             if left:
                 raise BadRequest(f"Slow down a little: you can speak again in {int(left) + 1} s.",
                                  f"慢一点：{int(left) + 1} 秒后可以再说。")
-        if req.speed:
-            speaker = replace(speaker, captions=speaker.captions + (describe_speed(req.speed, user.language),))
+        speed = (describe_speed(req.speed, user.language),) if req.speed else ()
+        speaker = replace(speaker, captions=speaker.captions + speed)
         sent = 0
         try:
-            sent = await self._speak_or_fall_back(inv, out, user, notes, speaker, emotion, req, policy)
+            sent = await self._speak_or_fall_back(inv, out, user, notes, speaker, emotion, req, policy, speed)
             if inline and speaker.owner == user.id:  # the second choice: the same words in the default voice
                 default = Speaker(speaker.engine, speaker.cohort, captions=(tr(user.language, "Default voice", "默认声音"),))
                 sent += await self._speak(inv, out, user, notes, default, emotion, req.duration)
@@ -191,9 +191,11 @@ class SayCommands:
         return notes
 
     async def _speak_or_fall_back(self, inv: Invocation, out: Responder, user: User, notes: list[str], speaker: Speaker,
-                                  emotion: Optional[EmotionSpec], req: SayRequest, policy: Policy) -> int:
+                                  emotion: Optional[EmotionSpec], req: SayRequest, policy: Policy,
+                                  extra: tuple[str, ...]) -> int:
         """:meth:`_speak`; when the engine the rollout chose fails before the first note, the
-        primary engine says it all instead, and the caption says so."""
+        primary engine says it all instead, and the caption says so (``extra``: captions that
+        hold for either engine)."""
         try:
             return await self._speak(inv, out, user, notes, speaker, emotion, req.duration)
         except EngineDown as down:
@@ -201,8 +203,7 @@ class SayCommands:
             again = await self._voice_for(inv, user, req.as_mention, policy, primary)
             note = tr(user.language, f"the {down.engine} engine failed, so {primary.engine} made this",
                       f"{down.engine} 引擎出错，改由 {primary.engine} 生成")
-            speed = (describe_speed(req.speed, user.language),) if req.speed else ()
-            return await self._speak(inv, out, user, notes, replace(again, captions=again.captions + speed + (note,)),
+            return await self._speak(inv, out, user, notes, replace(again, captions=again.captions + extra + (note,)),
                                      emotion, req.duration)
 
     async def _speak(self, inv: Invocation, out: Responder, user: User, notes: list[str], speaker: Speaker,

@@ -1,5 +1,9 @@
 """Rollout rules: a stable split of users, allow-listed servers, the user's own choice."""
 
+import os
+import subprocess
+import sys
+
 from bot.core.rollout import Rollout, Route, bucket, route
 
 RUNNING = ("default", "indextts")
@@ -12,7 +16,11 @@ def test_a_percentage_splits_users_stably_and_grows_without_moving_anyone_back()
     assert not at[0] and len(at[100]) == len(users)
     assert abs(len(at[50]) / len(users) - 0.5) < 0.05 and abs(len(at[10]) / len(users) - 0.1) < 0.03
     assert at[10] <= at[50]  # a user on the canary at 10 % stays on it at 50 %
-    assert all(bucket("tg", u) == bucket("tg", u) for u in users[:50])
+    # stable across processes (a salted hash() would move users at every restart)
+    code = "from bot.core.rollout import bucket; print([bucket('tg', str(1000 + i)) for i in range(50)])"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout
+    assert other.strip() == str([bucket("tg", u) for u in users[:50]])
     assert route(Rollout("indextts", percent=50), "default", RUNNING, "tg", "g", next(iter(at[50]))).cohort == "percent"
 
 

@@ -59,6 +59,26 @@ async def test_version_1_blocks_are_kept_by_platform_id(tmp_path):
     await db.close()
 
 
+async def test_a_voice_made_before_engines_side_by_side_moves_to_its_engines_profile_once(tmp_path):
+    """Migration 6: the one profile of an older voice becomes its engine's profile, and the voices
+    row no longer keeps a second copy of it."""
+    path = tmp_path / "v5.sqlite3"
+    con = sqlite3.connect(path)
+    con.executescript(";".join(MIGRATIONS[:5]) + f";PRAGMA user_version={5};")
+    con.execute("INSERT INTO users (id, platform, platform_user_id, language, created_at) VALUES (5, 'tg', '777', 'en', 0)")
+    con.execute("INSERT INTO voices VALUES (5, ?, 'default', '2.0', '{}', 1.5)", (b"PROFILE" * 1000,))
+    con.commit()
+    con.close()
+    db = Database(path)
+    await db.open()
+    try:
+        stored = await Store(db).voice(5)
+        assert (stored.engine, stored.version, stored.profile) == ("default", "2.0", b"PROFILE" * 1000)
+        assert (await db.fetchone("SELECT length(profile) FROM voices"))[0] == 0
+    finally:
+        await db.close()
+
+
 @pytest.mark.parametrize("make", ["directory", "garbage"])
 async def test_an_unusable_database_file_is_one_clear_error(tmp_path, make):
     from bot.storage import StorageError

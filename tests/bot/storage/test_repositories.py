@@ -197,6 +197,7 @@ async def test_one_voice_keeps_a_profile_per_engine_and_a_new_recording_replaces
                            {"f0": 120}, _consent(me.id))
     stored = await store.voice(me.id)
     assert (stored.engine, stored.profile) == ("default", b"a")  # the first engine's, as before
+    assert (await store.db.fetchone("SELECT length(profile) FROM voices"))[0] == 0  # kept once, per engine
     assert {e: (p.version, p.profile) for e, p in stored.profiles.items()} == {"default": ("2.0", b"a"),
                                                                               "indextts": ("2.5/x", b"b")}
     assert await store.first_notice(me.id, "stale_voice") and not await store.first_notice(me.id, "stale_voice")
