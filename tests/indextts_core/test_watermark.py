@@ -49,6 +49,19 @@ def test_the_mark_survives_16_khz_and_a_cut(speech):
     assert watermark.detect(resample(clip.samples, clip.sample_rate, 16000), 16000).marked
 
 
+def test_any_3_s_of_a_note_sent_as_opus_is_enough(speech):
+    samples, rate = speech
+    heard = read_audio(encode_ogg_opus(watermark.embed(samples, rate, 99), rate))
+    plain = read_audio(encode_ogg_opus(samples, rate))
+    x, sr = heard.samples, heard.sample_rate
+    starts = np.arange(0.0, len(x) / sr - 3.0, 1.3)
+    assert len(starts) >= 4
+    for start in starts:  # cut anywhere, not on the mark's period
+        cut = slice(int(start * sr), int((start + 3.0) * sr))
+        assert watermark.detect(x[cut], sr).marked, f"not found in the 3 s from {start:.1f} s"
+        assert not watermark.detect(plain.samples[cut], sr).marked
+
+
 def test_the_mark_changes_the_audio_only_a_little(speech):
     samples, rate = speech
     marked = watermark.embed(samples, rate, 7)
