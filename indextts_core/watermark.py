@@ -68,7 +68,7 @@ class Detection:
     """What the detector found in a clip."""
 
     marked: bool
-    score: float  # sync z-score of the best alignment
+    score: float  # sync z-score of the best alignment, as if the clip held one stretch to search
     payload: Optional[int]  # the note id, when its CRC checks
     speed: float  # the speed change it was found at (0.03: played 3 % fast)
 
@@ -239,10 +239,10 @@ def _sync_scores(d: np.ndarray) -> np.ndarray:
 
 
 def _windows(d: np.ndarray) -> list[np.ndarray]:
-    """The whole clip, and stretches of one and two periods, half a period apart.
+    """The whole clip, and stretches of one and two periods, a quarter period apart.
 
     Folding a clip made of several notes adds their marks at different phases, which cancel; a
-    stretch inside one note holds its mark alone.
+    stretch inside one note holds its mark alone (a 3 s cut between other speech: mostly).
     """
     n = d.shape[1]
     if n < PERIOD_CHIPS // 2:
@@ -250,7 +250,7 @@ def _windows(d: np.ndarray) -> list[np.ndarray]:
     out = [d]
     for span in (PERIOD_CHIPS, 2 * PERIOD_CHIPS):
         if n > span:
-            out += [d[:, start:start + span] for start in range(0, n - span + 1, PERIOD_CHIPS // 2)]
+            out += [d[:, start:start + span] for start in range(0, n - span + 1, PERIOD_CHIPS // 4)]
     return out
 
 
@@ -288,6 +288,7 @@ def detect(samples: np.ndarray, rate: int, max_seconds: float = MAX_DETECT_SECON
         x = x.mean(axis=1)
     x16 = resample(x[: int(max_seconds * rate)], rate, RATE).astype(np.float64)
     found: list[tuple[float, float, np.ndarray, int]] = []  # (z, speed, chip features, shift)
+    stretches = 1
     if len(x16) < RATE:
         return Detection(False, 0.0, None, 0.0)
     own = _features(x16)
@@ -295,19 +296,34 @@ def detect(samples: np.ndarray, rate: int, max_seconds: float = MAX_DETECT_SECON
         for feat in _speed_variants(x16, own, float(speed)):
             for offset in range(CHIP_HOPS):
                 d, _ = _chips(feat, offset)
-                for window in _windows(d):
+                windows = _windows(d)
+                stretches = max(stretches, len(windows))
+                for window in windows:
                     scores = _sync_scores(window)
                     shift = int(np.argmax(scores))
                     found.append((float(scores[shift]), float(speed), window, shift))
     if not found:
         return Detection(False, 0.0, None, 0.0)
     found.sort(key=lambda f: -f[0])
-    z, speed, _, _ = found[0]
+    best, speed, _, _ = found[0]
+    z = _for_stretches(best, stretches)
     if z < DETECT_Z:
         return Detection(False, z, None, speed)
     # The payload from the best alignments in turn (neighbouring speeds and offsets read alike).
     payload = next((p for p in (_read_payload(d, shift) for _, _, d, shift in found[:PAYLOAD_TRIES]) if p is not None), None)
     return Detection(True, z, payload, speed)
+
+
+def _for_stretches(z: float, stretches: int) -> float:
+    """The best score over ``stretches`` stretches of a clip, as the score of one.
+
+    A long clip gives unmarked speech more chances: its best stretch must score higher for the
+    same false-positive rate (Bonferroni: conservative, the stretches overlap), so one threshold,
+    :data:`DETECT_Z`, holds for clips of any length.
+    """
+    from scipy.stats import norm
+
+    return float(norm.isf(min(0.5, float(norm.sf(z)) * stretches)))
 
 
 def _read_payload(d: np.ndarray, shift: int) -> Optional[int]:
