@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from indextts_core import watermark
-from indextts_core.audio import encode_ogg_opus, read_audio
+from indextts_core.audio import encode_ogg_opus, read_audio, resample
 from indextts_core.backends.espeak import EspeakVoice
 
 TEXT = ("Please put the blue folder back on the shelf when you are done with it. The printer on the second "
@@ -44,8 +44,6 @@ def test_the_mark_survives_16_khz_and_a_cut(speech):
     buf = io.BytesIO()
     sf.write(buf, marked[int(0.7 * rate):], rate, format="WAV")  # trimmed at an arbitrary point
     clip = read_audio(buf.getvalue())
-    from indextts_core.audio import resample
-
     assert watermark.detect(resample(clip.samples, clip.sample_rate, 16000), 16000).marked
 
 
@@ -60,6 +58,24 @@ def test_any_3_s_of_a_note_sent_as_opus_is_enough(speech):
         cut = slice(int(start * sr), int((start + 3.0) * sr))
         assert watermark.detect(x[cut], sr).marked, f"not found in the 3 s from {start:.1f} s"
         assert not watermark.detect(plain.samples[cut], sr).marked
+
+
+def test_3_s_of_a_note_joined_between_other_speech_is_found(speech):
+    samples, rate = speech
+    marked = watermark.embed(samples, rate, 4321)
+    voice = EspeakVoice("en+m3", pitch=40)
+    other = resample(voice.synthesize(TEXT), voice.sample_rate, rate)
+    for start in (0.4, 2.9):  # the cut falls anywhere in the mark's period
+        cut = marked[int(start * rate):int((start + 3.0) * rate)]
+        joined = np.concatenate([other[: 2 * rate], cut, other[-2 * rate:]])
+        assert watermark.detect(joined, rate).marked, f"not found with the cut from {start} s"
+
+
+def test_a_long_clip_must_score_higher_to_count_as_marked():
+    # A 20 s clip offers the detector ~45 stretches: its best must clear a higher bar than a 3 s one.
+    assert watermark._for_stretches(watermark.DETECT_Z, 1) == pytest.approx(watermark.DETECT_Z)
+    assert watermark._for_stretches(watermark.DETECT_Z, 45) < watermark.DETECT_Z - 0.4
+    assert watermark._for_stretches(watermark.DETECT_Z + 0.7, 45) > watermark.DETECT_Z
 
 
 def test_the_mark_changes_the_audio_only_a_little(speech):
