@@ -24,7 +24,8 @@ playback through a speaker into a phone):
 Figures (detection and payload reads per attack, false positives on unmarked speech, the mark's
 SNR and PESQ, WER/CER with and without the mark) come from ``bench/watermark.py``.  :data:`DETECT_Z`
 is set from the false positives measured there: a clip's score is the best of some thousands of
-alignments, and the tail of unmarked scores follows that model, which puts 1 in 10,000 below it.
+alignments, and that model, fitted to the tail of unmarked scores, puts the rate at the threshold
+below 1 in 10,000.
 """
 
 from __future__ import annotations
