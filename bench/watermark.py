@@ -267,7 +267,7 @@ def main() -> None:
         print("PESQ: not measured (pip install pesq)")
     else:
         print(f"PESQ-WB of the marked note against the clean one: mean {np.mean(pesqs):.2f}, min {np.min(pesqs):.2f} "
-              f"(for scale: the bot's own Opus 32 kbit/s encode of the clean note scores {np.mean(opus_pesqs):.2f})")
+              f"(for scale: an Opus encode of the clean note at the bot's 32 kbit/s scores {np.mean(opus_pesqs):.2f})")
     if not args.no_asr:
         print(intelligibility(bank, [y for y, _, _ in marked]))
     others = [resample(x, sr, 24000) for x, sr in unmarked]
