@@ -4,7 +4,7 @@ No watermarking model ships offline, so this is plain DSP, chosen for what peopl
 notes (re-encoding at low bitrates, resampling to 16 kHz, trimming, gain, noise, speed change,
 playback through a speaker into a phone):
 
-- The mark lives in the **energy envelope of 44 bands between 300 and 4000 Hz** (what speech
+- The mark lives in the **energy envelope of 48 bands between 300 and 5000 Hz** (what speech
   codecs, telephone band-limits and room acoustics keep), over **32 ms chips**: each
   (band, chip) cell is made a little louder or softer (±:data:`STRENGTH_DB`) following a keyed
   ±1 pattern.  The gain follows the speech itself (it multiplies it), so silence stays silent and
@@ -42,7 +42,7 @@ RATE = 16000
 HOP = 256  # 16 ms
 CHIP_HOPS = 2  # 32 ms chips: many cells in 3 s
 PERIOD_CHIPS = 92  # 2.94 s: a 3 s cut of a note played up to 2 % slower still holds a period
-BAND_EDGES_HZ = tuple(float(f) for f in np.geomspace(300.0, 4000.0, 45))
+BAND_EDGES_HZ = tuple(float(f) for f in np.geomspace(300.0, 5000.0, 49))
 N_BANDS = len(BAND_EDGES_HZ) - 1
 SYNC_BANDS = tuple(range(0, N_BANDS, 2))
 DATA_BANDS = tuple(range(1, N_BANDS, 2))
