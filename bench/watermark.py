@@ -19,6 +19,7 @@ Usage: python bench/watermark.py [--quick] [--null N] [--no-asr]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indextts_core import watermark  # noqa: E402
-from indextts_core.audio import resample  # noqa: E402
+from indextts_core.audio import encode_ogg_opus, read_audio, resample  # noqa: E402
 from tests.probe import encode, probe  # noqa: E402
 
 RNG = np.random.default_rng(20261202)
@@ -143,7 +144,7 @@ def corpus(n: int):
         texts, j = (TEXTS_ZH, i // 3) if i % 3 == 2 else (TEXTS_EN, i - i // 3)
         text = texts[j % len(texts)] + " " + texts[(j + 3) % len(texts)]
         r = engine.synthesize(text)
-        bank.append((r.samples.astype(np.float32), r.sample_rate, text))
+        bank.append((r.samples.astype(np.float32), r.sample_rate, text, "zh" if texts is TEXTS_ZH else "en"))
     unmarked = []
     for i, (voice, pitch) in enumerate(ESPEAK * max(1, n // len(ESPEAK))):
         ev = EspeakVoice(voice, rate_wpm=160 + 10 * (i % 3), pitch=pitch)
@@ -167,15 +168,15 @@ def pesq_wb(clean: np.ndarray, other: np.ndarray, sr: int) -> float | None:
     return float(pesq(16000, a[:n], b[:n], "wb"))
 
 
-def intelligibility(clean: list[tuple[np.ndarray, int, str]], marked: list[np.ndarray]) -> str:
+def intelligibility(clean: list[tuple[np.ndarray, int, str, str]], marked: list[np.ndarray]) -> str:
     """English WER and Mandarin CER of the same notes without and with the mark (offline Whisper)."""
     from tests.evaluation import cer, transcribe, wer
 
     rows = []
     for language, score in (("en", wer), ("zh", cer)):
         totals = {"clean": [0, 0], "marked": [0, 0]}
-        for (x, sr, text), y in zip(clean, marked):
-            if (language == "zh") != any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        for (x, sr, text, spoken), y in zip(clean, marked):
+            if spoken != language:
                 continue
             for kind, audio in (("clean", x), ("marked", y)):
                 edits, length = score(text, transcribe(audio, sr, language))
@@ -250,12 +251,12 @@ def main() -> None:
     snrs: list[float] = []
     pesqs: list[float] = []
     opus_pesqs: list[float] = []
-    for x, sr, _ in bank:
+    for x, sr, _, _ in bank:
         payload = int(RNG.integers(0, 1 << watermark.PAYLOAD_BITS))
         y = watermark.embed(x, sr, payload)
         snrs.append(snr_db(x, y))
-        heard, heard_sr = codec(x, sr, "libopus", "ogg", 32000, 48000)  # the bot's own voice-note encode
-        scores = pesq_wb(x, y, sr), pesq_wb(x, resample(heard, heard_sr, sr), sr)
+        heard = read_audio(encode_ogg_opus(x, sr))  # the bot's own voice-note encode
+        scores = pesq_wb(x, y, sr), pesq_wb(x, resample(heard.samples, heard.sample_rate, sr), sr)
         if scores[0] is not None and scores[1] is not None:
             pesqs.append(scores[0])
             opus_pesqs.append(scores[1])
@@ -267,19 +268,20 @@ def main() -> None:
         print("PESQ: not measured (pip install pesq)")
     else:
         print(f"PESQ-WB of the marked note against the clean one: mean {np.mean(pesqs):.2f}, min {np.min(pesqs):.2f} "
-              f"(for scale: an Opus encode of the clean note at the bot's 32 kbit/s scores {np.mean(opus_pesqs):.2f})")
+              f"(for scale: the bot's own Opus encode of the clean note scores {np.mean(opus_pesqs):.2f})")
     if not args.no_asr:
         print(intelligibility(bank, [y for y, _, _ in marked]))
     others = [resample(x, sr, 24000) for x, sr in unmarked]
-    pool = unmarked + [(x, sr) for x, sr, _ in bank]
+    pool = unmarked + [(x, sr) for x, sr, _, _ in bank]
     reps = 1 if args.quick else 3
     names = list(attacks(others))
     jobs = [(name, i, 1000 * k + i) for name in names for i in range(len(marked)) for k in range(reps)]
     windows = args.null or (300 if args.quick else 2000)
-    with multiprocessing.get_context("fork").Pool(initializer=_init, initargs=(marked, others, pool)) as workers:
+    processes = os.cpu_count() or 1
+    with multiprocessing.get_context("fork").Pool(processes, _init, (marked, others, pool)) as workers:
         t = time.perf_counter()
         results = workers.map(_attacked, jobs, chunksize=1)
-        per_clip = (time.perf_counter() - t) * workers._processes / len(jobs)  # type: ignore[attr-defined]
+        per_clip = (time.perf_counter() - t) * processes / len(jobs)
         null_z = np.array(workers.map(_unmarked, range(windows), chunksize=4))
         long_z = np.array(workers.map(_unmarked_long, range(max(20, windows // 30))))
     print("\n| attack (3 s judged) | detected | payload read | median z | min z |")
