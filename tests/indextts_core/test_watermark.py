@@ -60,6 +60,43 @@ def test_any_3_s_of_a_note_sent_as_opus_is_enough(speech):
         assert not watermark.detect(plain.samples[cut], sr).marked
 
 
+def _cuts(x: np.ndarray, sr: int):
+    """3 s cuts every 0.9 s: anywhere in the mark's period."""
+    for start in np.arange(0.0, len(x) / sr - 3.0, 0.9):
+        yield start, x[int(start * sr):int((start + 3.0) * sr)]
+
+
+def _white_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    speech = x[np.abs(x) > 0.01 * np.abs(x).max()]
+    return (x + rng.normal(0, np.sqrt(np.mean(speech ** 2) / 10 ** (snr_db / 10)), len(x))).astype(np.float32)
+
+
+def test_any_3_s_survives_opus_at_16_kbits_and_noise_at_20_db(speech):
+    samples, rate = speech
+    marked = watermark.embed(samples, rate, 99)
+    low = read_audio(encode_ogg_opus(marked, rate, bitrate=16000))
+    noisy = _white_noise(marked, 20.0, np.random.default_rng(3))
+    for name, (x, sr) in {"Opus 16 kbit/s": (low.samples, low.sample_rate), "noise 20 dB": (noisy, rate)}.items():
+        for start, cut in _cuts(x, sr):
+            assert watermark.detect(cut, sr).marked, f"{name}: not found in the 3 s from {start:.1f} s"
+
+
+def test_any_3_s_survives_playback_into_a_phone_across_a_room(speech):
+    # Telephone band (300–3400 Hz), a room whose reverb is louder than the direct sound (RT60
+    # 0.4 s), and the phone's own noise at 25 dB.
+    from scipy.signal import butter, fftconvolve, sosfilt
+
+    samples, rate = speech
+    rng = np.random.default_rng(1)
+    phone = sosfilt(butter(4, [300, 3400], btype="bandpass", fs=rate, output="sos"), watermark.embed(samples, rate, 99))
+    t = np.arange(int(0.5 * rate)) / rate
+    room = rng.normal(0, 1, len(t)) * np.exp(-6.9 * t / 0.4)
+    room[0] = 8.0  # the direct sound
+    heard = _white_noise(fftconvolve(phone, room / np.sqrt(np.sum(room ** 2)))[: len(phone)], 25.0, rng)
+    for start, cut in _cuts(heard, rate):
+        assert watermark.detect(cut, rate).marked, f"not found in the 3 s from {start:.1f} s"
+
+
 def test_3_s_of_a_note_joined_between_other_speech_is_found(speech):
     samples, rate = speech
     marked = watermark.embed(samples, rate, 4321)
@@ -71,15 +108,17 @@ def test_3_s_of_a_note_joined_between_other_speech_is_found(speech):
         assert watermark.detect(joined, rate).marked, f"not found with the cut from {start} s"
 
 
-def test_a_long_clip_must_score_higher_to_count_as_marked(speech):
-    # The same 3 s of a note, then silence: a longer clip offers more stretches to search, so the
-    # same evidence scores lower (one threshold for any length), yet a marked cut is still found.
+def test_a_long_clip_must_score_higher_to_count_as_marked(speech, monkeypatch):
+    # A 3 s cut, then silence: a longer clip offers unmarked speech more stretches to score by
+    # chance, so its best stretch is discounted (one threshold for any length)...
     samples, rate = speech
     cut = watermark.embed(samples, rate, 5)[rate:4 * rate]
-    alone = watermark.detect(cut, rate)
-    padded = watermark.detect(np.concatenate([cut, np.zeros(15 * rate, dtype=np.float32)]), rate)
-    assert alone.marked and padded.marked
-    assert padded.score < alone.score - 0.3
+    clip = np.concatenate([cut, np.zeros(15 * rate, dtype=np.float32)])
+    found = watermark.detect(clip, rate)
+    monkeypatch.setattr(watermark, "_for_stretches", lambda z, stretches: z)
+    best = watermark.detect(clip, rate)
+    # ... by about ln(stretches) / z here (≈ 0.26 for ~40 stretches at z ≈ 14), yet still found.
+    assert found.marked and found.score < best.score - 0.15
 
 
 def test_the_mark_changes_the_audio_only_a_little(speech):
