@@ -386,9 +386,14 @@ def _for_stretches(z: float, stretches: int) -> float:
     same false-positive rate (Bonferroni: conservative, the stretches overlap), so one threshold,
     :data:`DETECT_Z`, holds for clips of any length.
     """
+    from scipy.optimize import brentq
     from scipy.stats import norm
 
-    return float(norm.isf(min(0.5, float(norm.sf(z)) * stretches)))
+    # In logs: a whole note scores far beyond where the normal tail underflows.
+    target = float(norm.logsf(z)) + np.log(max(stretches, 1))
+    if target >= np.log(0.5):
+        return 0.0
+    return float(brentq(lambda t: float(norm.logsf(t)) - target, 0.0, max(z, 0.0)))
 
 
 def _read_payload(d: np.ndarray, shift: int) -> Optional[int]:

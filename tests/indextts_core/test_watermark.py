@@ -31,6 +31,13 @@ def test_a_marked_note_is_found_and_its_id_read_after_opus(speech):
     assert found.marked and found.payload == 0x5A5A5 and found.score >= watermark.DETECT_Z
 
 
+def test_a_long_note_scores_a_number(speech):
+    # ~18 s of marked speech scores far beyond where the normal tail underflows (z ≈ 38).
+    samples, rate = speech
+    found = watermark.detect(watermark.embed(np.concatenate([samples, samples]), rate, 8), rate)
+    assert found.marked and found.payload == 8 and np.isfinite(found.score) and found.score > 38
+
+
 def test_unmarked_speech_is_not_found(speech):
     samples, rate = speech
     assert not watermark.detect(samples, rate).marked
@@ -117,8 +124,8 @@ def test_a_long_clip_must_score_higher_to_count_as_marked(speech, monkeypatch):
     found = watermark.detect(clip, rate)
     monkeypatch.setattr(watermark, "_for_stretches", lambda z, stretches: z)
     best = watermark.detect(clip, rate)
-    # ... by about ln(stretches) / z here (≈ 0.26 for ~40 stretches at z ≈ 14), yet still found.
-    assert found.marked and found.score < best.score - 0.15
+    # ... by about ln(stretches) / z here (≈ 0.15 for ~40 stretches at z ≈ 24), yet still found.
+    assert found.marked and found.score < best.score - 0.1
 
 
 def test_the_mark_changes_the_audio_only_a_little(speech):
