@@ -287,10 +287,10 @@ def _scores(d: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _bit_masks() -> tuple[np.ndarray, np.ndarray]:
-    """Spectra (over the period) of each bit's signed cells and of its cells: [bits × data bands × period]."""
+    """Spectra (over the period) of each bit's signed cells and of its cells: [bits × data bands × bins]."""
     _, signs, bit_of = _patterns()
     of_bit = (bit_of[None, :, :] == np.arange(PAYLOAD_BITS + CRC_BITS)[:, None, None]).astype(float)
-    return np.conj(np.fft.fft(of_bit * signs[None], axis=2)), np.conj(np.fft.fft(of_bit, axis=2))
+    return np.conj(np.fft.rfft(of_bit * signs[None], axis=2)), np.conj(np.fft.rfft(of_bit, axis=2))
 
 
 def _soft_bits(d: np.ndarray) -> np.ndarray:
@@ -298,8 +298,8 @@ def _soft_bits(d: np.ndarray) -> np.ndarray:
     signed, cells = _bit_masks()
     folded = _fold(d)[list(DATA_BANDS)]
     folded = folded - folded.mean(axis=0, keepdims=True)
-    corr = np.real(np.fft.ifft((signed * np.fft.fft(folded, axis=1)[None]).sum(axis=1), axis=1))
-    power = np.real(np.fft.ifft((cells * np.fft.fft(folded ** 2, axis=1)[None]).sum(axis=1), axis=1))
+    corr = np.fft.irfft(np.einsum("kbf,bf->kf", signed, np.fft.rfft(folded, axis=1)), PERIOD_CHIPS, axis=1)
+    power = np.fft.irfft(np.einsum("kbf,bf->kf", cells, np.fft.rfft(folded ** 2, axis=1)), PERIOD_CHIPS, axis=1)
     return corr / np.sqrt(np.maximum(power, 1e-12))
 
 
