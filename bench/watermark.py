@@ -285,7 +285,7 @@ def main() -> None:
     names = list(attacks(others))
     jobs = [(name, i, 1000 * k + i) for name in names for i in range(len(marked)) for k in range(reps)]
     # Other voices: the unmarked eSpeak voices, marked here (the null windows use them unmarked).
-    voices = range(len(marked), len(marked) + len(unmarked))
+    voices = range(len(bank), len(bank) + len(unmarked))
     marked += [(watermark.embed(x, sr, 1000 + i), sr, 1000 + i) for i, (x, sr) in enumerate(unmarked)]
     jobs += [(name, i, 50_000 + 1000 * k + i) for name in HARDEST for i in voices for k in range(2 * reps)]
     windows = args.null or (300 if args.quick else 2000)

@@ -269,16 +269,17 @@ def _scores(d: np.ndarray) -> np.ndarray:
 
     The data bands hold as many cells as the sync bands; summing each bit's strength whatever its
     sign uses them for detection too (measured: 1.3–1.5× the z of sync alone on clean cuts, Opus
-    16 kbit/s, noise and tempo change), at the price of a statistic that is not exactly normal, which the
-    calibration of :data:`DETECT_Z` on unmarked speech takes in.
+    16 kbit/s, noise and tempo change), at the price of a statistic that is not exactly normal,
+    which the calibration of :data:`DETECT_Z` on unmarked speech takes in.
     """
     sync, _, _ = _patterns()
-    folded = _fold(d)[list(SYNC_BANDS)]
+    period = _fold(d)
+    folded = period[list(SYNC_BANDS)]
     corr = np.real(np.fft.ifft(np.conj(np.fft.fft(sync, axis=1)) * np.fft.fft(folded, axis=1), axis=1)).sum(axis=0)
     # Each chip's sync cells are balanced (sum zero): the chip's own mean does not count.
     centred = folded - folded.mean(axis=0, keepdims=True)
     sync_z = corr / (np.sqrt(np.sum(centred ** 2)) + 1e-9)
-    soft = np.abs(_soft_bits(d))  # [bits × shifts], each N(0, 1) on unmarked speech
+    soft = np.abs(_soft_bits(period))  # [bits × shifts], each N(0, 1) on unmarked speech
     bits = soft.shape[0]
     # A half-normal has mean √(2/π) and variance 1 − 2/π.
     data_z = (soft.sum(axis=0) - bits * np.sqrt(2 / np.pi)) / np.sqrt(bits * (1 - 2 / np.pi))
@@ -293,10 +294,11 @@ def _bit_masks() -> tuple[np.ndarray, np.ndarray]:
     return np.conj(np.fft.rfft(of_bit * signs[None], axis=2)), np.conj(np.fft.rfft(of_bit, axis=2))
 
 
-def _soft_bits(d: np.ndarray) -> np.ndarray:
-    """Each payload bit's normalised correlation at every cyclic shift: [bits × shifts]."""
+def _soft_bits(period: np.ndarray) -> np.ndarray:
+    """Each payload bit's normalised correlation at every cyclic shift of a folded clip
+    (``_fold``): [bits × shifts]."""
     signed, cells = _bit_masks()
-    folded = _fold(d)[list(DATA_BANDS)]
+    folded = period[list(DATA_BANDS)]
     folded = folded - folded.mean(axis=0, keepdims=True)
     corr = np.fft.irfft(np.einsum("kbf,bf->kf", signed, np.fft.rfft(folded, axis=1)), PERIOD_CHIPS, axis=1)
     power = np.fft.irfft(np.einsum("kbf,bf->kf", cells, np.fft.rfft(folded ** 2, axis=1)), PERIOD_CHIPS, axis=1)
@@ -397,7 +399,7 @@ def _for_stretches(z: float, stretches: int) -> float:
 
 
 def _read_payload(d: np.ndarray, shift: int) -> Optional[int]:
-    soft = _soft_bits(d)[:, shift]
+    soft = _soft_bits(_fold(d))[:, shift]
     hard = soft > 0
     weakest = np.argsort(np.abs(soft))[:CHASE_BITS]
     flips = [()] + [(int(i),) for i in weakest] + [(int(i), int(j)) for k, i in enumerate(weakest) for j in weakest[k + 1:]]
