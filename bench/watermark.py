@@ -251,7 +251,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--null", type=int, default=0, help="unmarked 3 s windows for the false-positive count")
     ap.add_argument("--no-asr", action="store_true", help="skip the WER/CER check")
+    ap.add_argument("--strength", type=float, default=1.0,
+                    help=f"mark every note this strongly ({watermark.STRENGTHS[0]}-{watermark.STRENGTHS[1]}; config bot.watermark_strength)")
     args = ap.parse_args()
+    if not watermark.STRENGTHS[0] <= args.strength <= watermark.STRENGTHS[1]:
+        ap.error(f"--strength must lie between {watermark.STRENGTHS[0]} and {watermark.STRENGTHS[1]}")
     n = 4 if args.quick else 12
     t0 = time.perf_counter()
     _, bank, unmarked = corpus(n)
@@ -261,7 +265,7 @@ def main() -> None:
     opus_pesqs: list[float] = []
     for x, sr, _, _ in bank:
         payload = int(RNG.integers(0, 1 << watermark.PAYLOAD_BITS))
-        y = watermark.embed(x, sr, payload)
+        y = watermark.embed(x, sr, payload, args.strength)
         snrs.append(snr_db(x, y))
         heard = read_audio(encode_ogg_opus(x, sr))  # the bot's own voice-note encode
         scores = pesq_wb(x, y, sr), pesq_wb(x, resample(heard.samples, heard.sample_rate, sr), sr)
@@ -271,7 +275,7 @@ def main() -> None:
         marked.append((y, sr, payload))
     print(f"# Watermark bench ({len(marked)} marked notes, {len(unmarked)} unmarked voices; built in {time.perf_counter() - t0:.0f} s)")
     print(f"\nMark SNR (speech : mark): median {np.median(snrs):.1f} dB, min {np.min(snrs):.1f} dB; "
-          f"strength ±{watermark.STRENGTH_DB} dB per cell; threshold z ≥ {watermark.DETECT_Z}")
+          f"strength {args.strength} (±{args.strength * watermark.STRENGTH_DB:.1f} dB per cell); threshold z ≥ {watermark.DETECT_Z}")
     if not pesqs:
         print("PESQ: not measured (pip install pesq)")
     else:
@@ -286,7 +290,7 @@ def main() -> None:
     jobs = [(name, i, 1000 * k + i) for name in names for i in range(len(marked)) for k in range(reps)]
     # Other voices: the unmarked eSpeak voices, marked here (the null windows use them unmarked).
     voices = range(len(bank), len(bank) + len(unmarked))
-    marked += [(watermark.embed(x, sr, 1000 + i), sr, 1000 + i) for i, (x, sr) in enumerate(unmarked)]
+    marked += [(watermark.embed(x, sr, 1000 + i, args.strength), sr, 1000 + i) for i, (x, sr) in enumerate(unmarked)]
     jobs += [(name, i, 50_000 + 1000 * k + i) for name in HARDEST for i in voices for k in range(2 * reps)]
     windows = args.null or (300 if args.quick else 2000)
     processes = os.cpu_count() or 1

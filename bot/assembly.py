@@ -66,7 +66,7 @@ def load_runtime(config: Config, metrics: Metrics, *, eager: bool, engine: Union
     seconds = time.perf_counter() - started
     metrics.model_load_seconds.set(seconds)
     log.info("%s loaded in %.1f s", ", ".join(f"{e.name} {e.version}" for e in engines), seconds)
-    return Runtime(engines, transcriber, on_synthesized=metrics.synthesized)
+    return Runtime(engines, transcriber, on_synthesized=metrics.synthesized, watermark_strength=config.bot.watermark_strength)
 
 
 def load_clone_models(runtime: Runtime) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
+from indextts_core import watermark
+
 from .core.rollout import Rollout
 from .logsafe import without_credentials
 from .queue_seal import MIN_SECRET_CHARS, SECRET_ENV
@@ -42,6 +44,9 @@ class BotConfig:
     preload_clone_models: bool = True  # load the speaker encoder and Whisper in the background at start
     metrics_port: int = 0  # Prometheus /metrics and /health on this port (0: off)
     metrics_host: str = "127.0.0.1"  # where they listen (0.0.0.0 for a scraper on another machine)
+    # How strongly every note is watermarked: 1.0 (the least change of the note) to 1.5; 1.3 also
+    # carries a reverberant replay through a phone, at a change a listener can hear (README, Watermark).
+    watermark_strength: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class StorageConfig:
 
 #: Allowed ranges for numbers, by "table.key".
 _RANGES = {"bot.workers": (1, 64), "bot.max_pending": (1, 100_000), "bot.per_user": (1, 1000), "bot.max_wait_seconds": (5, 3600),
-           "bot.voice_use_retention_days": (1, 3650),
+           "bot.voice_use_retention_days": (1, 3650), "bot.watermark_strength": watermark.STRENGTHS,
            "bot.metrics_port": (0, 65_535),
            "discord.test_guild_id": (1, 2**63 - 1), "discord.voice_idle_seconds": (0, 86_400),
            "queue.lease_seconds": (2, 3600), "queue.job_timeout_seconds": (5, 86_400)}
@@ -120,12 +125,16 @@ def _convert(where: str, value: Any, kind: Any) -> Any:
     optional = typing.get_origin(kind) is typing.Union and type(None) in typing.get_args(kind)
     if optional:
         kind = next(a for a in typing.get_args(kind) if a is not type(None))
-    names = {Path: "a path (text in quotes)", int: "a whole number", bool: "true or false", str: "text in quotes"}
-    ok = {Path: isinstance(value, str) and value.strip() != "", int: isinstance(value, int) and not isinstance(value, bool),
-          bool: isinstance(value, bool), str: isinstance(value, str)}[kind]
+    names = {Path: "a path (text in quotes)", int: "a whole number", float: "a number", bool: "true or false",
+             str: "text in quotes"}
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = {Path: isinstance(value, str) and value.strip() != "", int: number and isinstance(value, int),
+          float: number, bool: isinstance(value, bool), str: isinstance(value, str)}[kind]
     if not ok:
         raise ConfigError(f"{where} must be {names[kind]} (got {value!r})")
-    if kind is int and where in _RANGES:
+    if kind is float:
+        value = float(value)
+    if kind in (int, float) and where in _RANGES:
         lo, hi = _RANGES[where]
         if not lo <= value <= hi:
             raise ConfigError(f"{where} must be between {lo} and {hi} (got {value})")

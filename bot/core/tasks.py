@@ -121,7 +121,8 @@ class Runtime:
     transcriber.  Blocking."""
 
     def __init__(self, engines: Union[Engine, Sequence[Engine]], transcriber: Optional[Transcriber] = None,
-                 on_synthesized: Optional[Callable[[str, float, float], None]] = None) -> None:
+                 on_synthesized: Optional[Callable[[str, float, float], None]] = None,
+                 watermark_strength: float = 1.0) -> None:
         listed = [engines] if isinstance(engines, Engine) else list(engines)
         if not listed:
             raise ValueError("a runtime needs an engine")
@@ -129,6 +130,7 @@ class Runtime:
         self.transcriber = transcriber
         #: told (engine, seconds of synthesis, seconds of speech) after every voice note (metrics)
         self.on_synthesized = on_synthesized
+        self.watermark_strength = watermark_strength  # config bot.watermark_strength
         self.speakers = SpeakerEncoder()
         self._default_voices: Optional[list[np.ndarray]] = None
 
@@ -174,7 +176,7 @@ class Runtime:
             self.on_synthesized(engine.name, time.perf_counter() - started, result.duration)
         samples = result.samples
         if task.mark is not None:  # every note the bot sends carries the id of its audit row
-            samples = watermark.embed(samples, result.sample_rate, task.mark)
+            samples = watermark.embed(samples, result.sample_rate, task.mark, self.watermark_strength)
         ogg = encode_ogg_opus(samples, result.sample_rate, tags={
             "description": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
         embedding = embedding_bytes(self.speakers.embed(samples, result.sample_rate)) if task.embed_speaker else None

@@ -84,12 +84,23 @@ def test_python_m_bot_with_a_bad_engine_option_exits_2_with_one_line(tmp_path):
     ('[discord]\ntest_guild_id = "abc"\n', "discord.test_guild_id must be a whole number"),
     ('[telegram]\nbase_url = 8081\n', "telegram.base_url must be text"),
     ('bot = 3\n', "\\[bot\\] must be a table"),
+    ('[bot]\nwatermark_strength = 0.5\n', "bot.watermark_strength must be between 1.0 and 1.5 \\(got 0.5\\)"),
+    ('[bot]\nwatermark_strength = nan\n', "bot.watermark_strength must be between 1.0 and 1.5"),
+    ('[bot]\nwatermark_strength = "strong"\n', "bot.watermark_strength must be a number"),
 ])
 def test_wrong_types_and_ranges_name_the_key(tmp_path, text, match):
     path = tmp_path / "c.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=match):
         load_config(path, env={})
+
+
+@pytest.mark.parametrize("text,strength", [("1.3", 1.3), ("1", 1.0)])
+def test_watermark_strength_is_a_number(tmp_path, text, strength):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[bot]\nwatermark_strength = {text}\n")
+    value = load_config(path, env={}).bot.watermark_strength
+    assert value == strength and isinstance(value, float)
 
 
 def test_telegram_server_settings(tmp_path):

@@ -88,18 +88,21 @@ def test_any_3_s_survives_opus_at_16_kbits_and_noise_at_20_db(speech):
             assert watermark.detect(cut, sr).marked, f"{name}: not found in the 3 s from {start:.1f} s"
 
 
-def test_any_3_s_survives_playback_into_a_phone_across_a_room(speech):
-    # Telephone band (300–3400 Hz), a room whose reverb is louder than the direct sound (RT60
-    # 0.4 s), and the phone's own noise at 25 dB.
+def _phone_replay(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Telephone band (300–3400 Hz), a room whose reverb is louder than the direct sound (RT60
+    0.4 s), and the phone's own noise at 25 dB."""
     from scipy.signal import butter, fftconvolve, sosfilt
 
-    samples, rate = speech
-    rng = np.random.default_rng(1)
-    phone = sosfilt(butter(4, [300, 3400], btype="bandpass", fs=rate, output="sos"), watermark.embed(samples, rate, 99))
+    phone = sosfilt(butter(4, [300, 3400], btype="bandpass", fs=rate, output="sos"), x)
     t = np.arange(int(0.5 * rate)) / rate
     room = rng.normal(0, 1, len(t)) * np.exp(-6.9 * t / 0.4)
     room[0] = 8.0  # the direct sound
-    heard = _white_noise(fftconvolve(phone, room / np.sqrt(np.sum(room ** 2)))[: len(phone)], 25.0, rng)
+    return _white_noise(fftconvolve(phone, room / np.sqrt(np.sum(room ** 2)))[: len(phone)], 25.0, rng)
+
+
+def test_any_3_s_survives_playback_into_a_phone_across_a_room(speech):
+    samples, rate = speech
+    heard = _phone_replay(watermark.embed(samples, rate, 99), rate, np.random.default_rng(1))
     for start, cut in _cuts(heard, rate):
         assert watermark.detect(cut, rate).marked, f"not found in the 3 s from {start:.1f} s"
 
@@ -133,6 +136,20 @@ def test_the_mark_changes_the_audio_only_a_little(speech):
     marked = watermark.embed(samples, rate, 7)
     snr = 10 * np.log10(np.sum(samples.astype(float) ** 2) / np.sum((marked - samples).astype(float) ** 2))
     assert snr > 14.0 and len(marked) == len(samples)
+
+
+def test_a_stronger_mark_reads_more_strongly_after_a_phone_replay(speech):
+    samples, rate = speech
+    heard = [_phone_replay(watermark.embed(samples, rate, 99, strength), rate, np.random.default_rng(3))
+             for strength in watermark.STRENGTHS]
+    for (start, weak), (_, strong) in zip(_cuts(heard[0], rate), _cuts(heard[1], rate)):
+        assert watermark.detect(strong, rate).score > watermark.detect(weak, rate).score, f"the 3 s from {start:.1f} s"
+
+
+@pytest.mark.parametrize("strength", [0.9, 1.6])
+def test_a_strength_outside_the_tested_range_is_refused(speech, strength):
+    with pytest.raises(ValueError, match="strength"):
+        watermark.embed(*speech, payload=1, strength=strength)
 
 
 def test_a_payload_that_does_not_fit_is_refused(speech):

@@ -5,6 +5,8 @@ import hashlib
 
 import pytest
 
+from bot.app import BotApp
+from bot.config import BotConfig, Config
 from bot.core.notes import plan_notes
 from bot.storage import Policy
 from indextts_core import watermark
@@ -38,6 +40,24 @@ async def test_every_note_carries_the_watermark_of_its_own_audit_row(app):
     # Under one and a half periods of the mark: it is found; its id is not always readable yet
     # (README: watermark figures), and when it is read it must be this note's.
     assert found.marked and found.payload in (None, mark)
+
+
+async def test_the_operator_chooses_how_strongly_notes_are_marked(tmp_path, engine, app):
+    # bot.watermark_strength reaches the note: the same words, marked 1.5× as strongly, read
+    # more strongly after the bot's own Opus encode.
+    text = "The last train leaves at ten, so we should hurry up and finish our dinner before it gets late."
+    config = Config(bot=BotConfig(data_dir=tmp_path / "strong", consent_mode="spoken", preload_clone_models=False,
+                                  watermark_strength=1.5))
+    strong = BotApp(config, engine=engine)
+    await strong.start()
+    try:
+        scores = []
+        for bot in (app, strong):
+            decoded = read_audio((await say(bot, text)).last.ogg)
+            scores.append(watermark.detect(decoded.samples, decoded.sample_rate).score)
+    finally:
+        await strong.stop()
+    assert scores[1] > scores[0] * 1.1, scores
 
 
 async def test_faster_speed_is_shorter(app):
