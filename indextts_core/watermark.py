@@ -74,9 +74,9 @@ CAP_TILT = 0.5
 #: Informed embedding measures the note with white noise this far below it (the noise attack).
 ISS_NOISE_SNR_DB = 20.0
 #: The strengths :func:`embed` accepts.  Below 1 the bench's robustness no longer holds; at 1.3 a
-#: reverberant phone replay is found in ≥ 98 % of 3 s cuts of every voice the bench marks (1.0: 97 %
-#: of the engine's notes, 86 % of eSpeak voices), at a change of the note a listener can hear
-#: (PESQ-WB 4.02 instead of 4.31; README, Watermark).
+#: reverberant phone replay is found in ≥ 98 % of 3 s cuts of every voice the bench marks (1.0:
+#: 97–99 % of the engine's notes, 86–95 % of eSpeak voices), at a change of the note a listener can
+#: hear (PESQ-WB 4.02 instead of 4.31; README, Watermark).
 STRENGTHS = (1.0, 1.5)
 
 
