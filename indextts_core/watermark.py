@@ -21,8 +21,8 @@ playback through a speaker into a phone):
   band-limits, microphones) and most of what speech itself does (formants span bands, phonemes
   span chips) is shared with the neighbours and goes; a keyed pattern that flips from cell to cell
   stays.  Cells are then weighted as a matched filter would: less near the band's noise floor,
-  less in bands that swing widely, more in the bands given more of the mark.  It searches speeds from −7 % to +7 % (as resampling and as
-  tempo change).
+  less in bands that swing widely, more in the bands given more of the mark.  It searches speeds
+  from −7 % to +7 % (as resampling and as tempo change).
 - Detection reads every band: the sync bands by correlation, the payload bands by how strongly
   each bit reads, whatever its value — twice the cells of sync alone.
 
