@@ -2,11 +2,11 @@
 
 import asyncio
 import hashlib
+from dataclasses import replace
 
 import pytest
 
 from bot.app import BotApp
-from bot.config import BotConfig, Config
 from bot.core.notes import plan_notes
 from bot.storage import Policy
 from indextts_core import watermark
@@ -46,9 +46,9 @@ async def test_the_operator_chooses_how_strongly_notes_are_marked(tmp_path, engi
     # bot.watermark_strength reaches the note: the same words, marked 1.5× as strongly, read
     # more strongly after the bot's own Opus encode.
     text = "The last train leaves at ten, so we should hurry up and finish our dinner before it gets late."
-    config = Config(bot=BotConfig(data_dir=tmp_path / "strong", consent_mode="spoken", preload_clone_models=False,
-                                  watermark_strength=1.5))
-    strong = BotApp(config, engine=engine)
+    # The fixture's own config, changed only in strength (and where it keeps its data).
+    bot_config = replace(app.config.bot, data_dir=tmp_path / "strong", watermark_strength=1.5)
+    strong = BotApp(replace(app.config, bot=bot_config), engine=engine)
     await strong.start()
     try:
         scores = []
