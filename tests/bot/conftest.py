@@ -9,6 +9,7 @@ import pytest
 
 from bot.app import BotApp
 from bot.config import BotConfig, Config
+from bot.core.errors import SyntheticRecording
 from bot.core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation, Place
 from indextts_core.audio import encode_ogg_opus
 
@@ -93,7 +94,11 @@ async def clone(app: BotApp, engine, user: str = "u1", **kw) -> RecordingRespond
     await app.commands.handle(invocation("button", out.last.buttons[0].data, user=user, private=True, **kw), out)
     sentence = out.last.text.split("\n\n", 1)[1]
     zh = kw.get("language") == "zh"
-    # Whisper mishears a digit now and then; like a user, record again (the code stays).
+    # Like a user, record again (the code stays) when a refusal asks for a retake: Whisper mishears
+    # a digit now and then, and now and then this one synthetic voice reading the one fixed sentence
+    # lines up with the watermark's key by chance (measured: ~1 % of such clips at pitch 195-220 Hz
+    # score past the threshold, none of 80 at 170 Hz; a retake in another voice lines up elsewhere).
+    retake = ("验证码" if zh else "code", SyntheticRecording.made_by_us().message("zh" if zh else "en"))
     for attempt in range(3):  # each attempt in a slightly different voice, as a real retake differs
         # A voice well away from the bot's own: /clone refuses recordings of its default voices
         # (the Mandarin one moved only to formant 1.1 scores 0.86 against itself, at the threshold).
@@ -101,6 +106,6 @@ async def clone(app: BotApp, engine, user: str = "u1", **kw) -> RecordingRespond
         await app.commands.handle(invocation("audio", user=user, private=True, audio=audio_in(clip), **kw), out)
         if out.last.kind == "voice":
             break
-        assert ("验证码" if zh else "code") in out.last.text, out.last.text
+        assert retake[0] in out.last.text or out.last.text == retake[1], out.last.text
     assert out.last.kind == "voice", [r.text for r in out.replies[-2:]]
     return out
