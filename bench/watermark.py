@@ -13,10 +13,12 @@ engine's notes share a vocoder; a clone may not sound like them).
 
 Also measured: the mark's SNR and PESQ-WB (with the optional ``pesq`` package), English WER and
 Mandarin CER of the notes with and without the mark (offline Whisper), and the false-positive
-rate at the threshold from a best-of-K model of unmarked scores, checked against the measured ones.
+rate at the threshold from a best-of-K model of unmarked scores, checked against the measured ones;
+with ``--consent N``, false positives on N unmarked /clone recordings of the one consent sentence
+(the same words every time: not random content, see ``_consent_reading``).
 Runs on every core.
 
-Usage: python bench/watermark.py [--quick] [--null N] [--no-asr]
+Usage: python bench/watermark.py [--quick] [--null N] [--no-asr] [--strength S] [--consent N]
 """
 
 from __future__ import annotations
@@ -244,6 +246,32 @@ def _unmarked_long(i: int) -> float:
     return watermark.detect(np.concatenate([resample(x, sr, 24000) for x, sr in picks]), 24000).score
 
 
+#: Voices that read the consent sentence for the --consent count: the bank's, moved as a clone is.
+CONSENT_VOICES = ("heart", "joe", "kokoro:jf_alpha", "kokoro:jm_kumo", "kokoro:jf_nezumi")
+_VOICE_BANK: list = []
+
+
+def _consent_reading(i: int) -> float:
+    """One unmarked /clone recording: the one consent sentence (a fresh code), read by a bank voice
+    moved to another pitch and vocal tract, sent as a voice note.  Every user reads the same
+    sentence, so this null is not random content: a voice that reads it alike every time can line
+    up with the mark's key at one alignment again and again."""
+    from bot.core.consent import consent_sentence
+    from indextts_core import prosody
+    from indextts_core.backends.bank import VoiceBank
+    from indextts_core.frontend.segment import Run
+
+    if not _VOICE_BANK:  # one per pool process: each voice loads on first use
+        _VOICE_BANK.append(VoiceBank())
+    rng = np.random.default_rng(30_000 + i)
+    voice = _VOICE_BANK[0].speaker(CONSENT_VOICES[i % len(CONSENT_VOICES)])
+    x = voice.synthesize_run(Run("en", consent_sentence(f"{rng.integers(0, 10000):04d}")))
+    x = prosody.change_voice(x, voice.sample_rate, pitch_median_hz=float(rng.uniform(150, 250)),
+                             formant_ratio=float(rng.uniform(0.95, 1.2)))
+    heard = read_audio(encode_ogg_opus(0.5 * x / max(1e-6, float(np.abs(x).max())), voice.sample_rate))
+    return watermark.detect(heard.samples, heard.sample_rate).score
+
+
 def main() -> None:
     import multiprocessing
 
@@ -251,6 +279,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--null", type=int, default=0, help="unmarked 3 s windows for the false-positive count")
     ap.add_argument("--no-asr", action="store_true", help="skip the WER/CER check")
+    ap.add_argument("--consent", type=int, default=0,
+                    help="also count false positives on this many unmarked /clone recordings of the consent sentence")
     ap.add_argument("--strength", type=float, default=1.0,
                     help=f"mark every note this strongly ({watermark.STRENGTHS[0]}-{watermark.STRENGTHS[1]}; config bot.watermark_strength)")
     args = ap.parse_args()
@@ -300,6 +330,7 @@ def main() -> None:
         per_clip = (time.perf_counter() - t) * processes / len(jobs)
         null_z = np.array(workers.map(_unmarked, range(windows), chunksize=4))
         long_z = np.array(workers.map(_unmarked_long, range(max(20, windows // 30))))
+        consent_z = np.array(workers.map(_consent_reading, range(args.consent), chunksize=2))
     for title, chosen, rows_of in (("engine notes", names, [r for r in results if r[4] < len(bank)]),
                                    ("other voices (eSpeak, marked)", HARDEST, [r for r in results if r[4] >= len(bank)])):
         print(f"\n| attack (3 s judged), {title} | detected | payload read | median z | min z |")
@@ -317,6 +348,11 @@ def main() -> None:
           f"99th percentile {np.percentile(null_z, 99):.2f}, max {null_z.max():.2f} ({per_clip * 1000:.0f} ms per 3 s clip, one core)")
     print(f"Unmarked long clips (two or three joined, 7–25 s): {int(np.sum(long_z >= watermark.DETECT_Z))}/{len(long_z)} "
           f"false positives, scores median {np.median(long_z):.2f}, max {long_z.max():.2f}")
+    if len(consent_z):
+        print(f"Unmarked /clone recordings of the one consent sentence (bank voices moved to 150–250 Hz, Opus): "
+              f"{int(np.sum(consent_z >= watermark.DETECT_Z))}/{len(consent_z)} false positives, "
+              f"{int(np.sum(consent_z >= 5.0))} at z ≥ 5.0; scores median {np.median(consent_z):.2f}, "
+              f"99th percentile {np.percentile(consent_z, 99):.2f}, max {consent_z.max():.2f}")
     median = float(np.median(null_z))
     print(f"Best-of-K model (K = {k:.0f}, fitted at the 99th percentile): predicts {tail(median):.0%} at the median "
           f"(measured 50 %) and {tail(float(null_z.max())) * windows:.1f} windows at or above the max (measured 1); "

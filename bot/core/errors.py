@@ -32,9 +32,13 @@ class SyntheticRecording(BadRequest):
 
     @classmethod
     def made_by_us(cls) -> "SyntheticRecording":
-        return cls("This recording was made by me (it carries my watermark), so it cannot become your voice. "
-                   "Please record yourself reading the sentence, live, with the microphone button.",
-                   "这段录音是我生成的（带有我的水印），不能成为你的声音。请用麦克风按钮亲自朗读那句话并录音。")
+        # Worded for the rare live reading that lines up with the mark's key by chance too (bench
+        # --consent): it accuses no one and asks for a retake (a live one differs in timing).
+        return cls("This recording carries my watermark, so it looks like something I made, and it cannot become "
+                   "your voice. If you recorded it yourself, live, please read the sentence once more with the "
+                   "microphone button.",
+                   "这段录音带有我的水印，看起来是我生成的，所以不能成为你的声音。如果是你亲自现场录的，"
+                   "请用麦克风按钮再读一遍那句话。")
 
     @classmethod
     def sounds_like_us(cls) -> "SyntheticRecording":

@@ -35,7 +35,7 @@ async def test_the_bots_own_note_is_refused_as_a_clone_recording(app):
     out, _ = await start_clone(app, "carol")
     note = (await say(app, LONG, user="carol", private=True)).last.ogg
     await app.commands.handle(invocation("audio", user="carol", private=True, audio=audio_in(note)), out)
-    assert "made by me" in out.last.text or "sounds like a voice I can already make" in out.last.text
+    assert "carries my watermark" in out.last.text or "sounds like a voice I can already make" in out.last.text
     assert await app.store.voice((await app.store.find_user("test", "carol")).id) is None
 
 
@@ -55,7 +55,7 @@ async def test_a_joined_recording_of_a_shared_voice_is_refused(app, engine):
     joined = encode_ogg_opus(np.concatenate([p.samples for p in parts]), parts[0].sample_rate, max_true_peak_dbtp=None)
     out, _ = await start_clone(app, "alice")
     await app.commands.handle(invocation("audio", user="alice", private=True, audio=audio_in(joined)), out)
-    assert "made by me" in out.last.text or "sounds like a voice I can already make" in out.last.text
+    assert "carries my watermark" in out.last.text or "sounds like a voice I can already make" in out.last.text
     assert "bob" not in out.last.text
     assert await app.store.voice((await app.store.find_user("test", "alice")).id) is None
 
