@@ -10,5 +10,5 @@ def test_a_marked_recording_is_refused_without_accusing_and_with_a_retake_asked_
     english, chinese = refusal.message("en"), refusal.message("zh")
     assert "watermark" in english and "was made by me" not in english
     assert "If you recorded it yourself" in english and "once more" in english
-    assert "水印" in chinese and "是我生成的" not in chinese.replace("看起来是我生成的", "")
+    assert "水印" in chinese and "这段录音是我生成的" not in chinese
     assert "再读一遍" in chinese
