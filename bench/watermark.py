@@ -213,10 +213,11 @@ def null_model(z: np.ndarray) -> tuple[float, Callable[[float], float]]:
 _MARKED: list[tuple[np.ndarray, int, int]] = []
 _OTHERS: list[np.ndarray] = []
 _POOL: list[tuple[np.ndarray, int]] = []
+_VOICES: list = []  # the engine's voice bank (voices load on first use), for the consent readings
 
 
-def _init(marked: list, others: list, pool: list) -> None:
-    _MARKED[:], _OTHERS[:], _POOL[:] = marked, others, pool
+def _init(marked: list, others: list, pool: list, voices: object) -> None:
+    _MARKED[:], _OTHERS[:], _POOL[:], _VOICES[:] = marked, others, pool, [voices]
 
 
 def _attacked(job: tuple[str, int, int]) -> tuple[str, float, bool, bool, int]:
@@ -248,7 +249,6 @@ def _unmarked_long(i: int) -> float:
 
 #: Voices that read the consent sentence for the --consent count: the bank's, moved as a clone is.
 CONSENT_VOICES = ("heart", "joe", "kokoro:jf_alpha", "kokoro:jm_kumo", "kokoro:jf_nezumi")
-_VOICE_BANK: list = []
 
 
 def _consent_reading(i: int) -> float:
@@ -258,13 +258,10 @@ def _consent_reading(i: int) -> float:
     up with the mark's key at one alignment again and again."""
     from bot.core.consent import consent_sentence
     from indextts_core import prosody
-    from indextts_core.backends.bank import VoiceBank
     from indextts_core.frontend.segment import Run
 
-    if not _VOICE_BANK:  # one per pool process: each voice loads on first use
-        _VOICE_BANK.append(VoiceBank())
     rng = np.random.default_rng(30_000 + i)
-    voice = _VOICE_BANK[0].speaker(CONSENT_VOICES[i % len(CONSENT_VOICES)])
+    voice = _VOICES[0].speaker(CONSENT_VOICES[i % len(CONSENT_VOICES)])
     x = voice.synthesize_run(Run("en", consent_sentence(f"{rng.integers(0, 10000):04d}")))
     x = prosody.change_voice(x, voice.sample_rate, pitch_median_hz=float(rng.uniform(150, 250)),
                              formant_ratio=float(rng.uniform(0.95, 1.2)))
@@ -288,7 +285,7 @@ def main() -> None:
         ap.error(f"--strength must lie between {watermark.STRENGTHS[0]} and {watermark.STRENGTHS[1]}")
     n = 4 if args.quick else 12
     t0 = time.perf_counter()
-    _, bank, unmarked = corpus(n)
+    engine, bank, unmarked = corpus(n)
     marked = []
     snrs: list[float] = []
     pesqs: list[float] = []
@@ -324,7 +321,7 @@ def main() -> None:
     jobs += [(name, i, 50_000 + 1000 * k + i) for name in HARDEST for i in voices for k in range(2 * reps)]
     windows = args.null or (300 if args.quick else 2000)
     processes = os.cpu_count() or 1
-    with multiprocessing.get_context("fork").Pool(processes, _init, (marked, others, pool)) as workers:
+    with multiprocessing.get_context("fork").Pool(processes, _init, (marked, others, pool, engine.bank)) as workers:
         t = time.perf_counter()
         results = workers.map(_attacked, jobs, chunksize=1)
         per_clip = (time.perf_counter() - t) * processes / len(jobs)

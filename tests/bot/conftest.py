@@ -98,7 +98,7 @@ async def clone(app: BotApp, engine, user: str = "u1", **kw) -> RecordingRespond
     # a digit now and then, and now and then this one synthetic voice reading the one fixed sentence
     # lines up with the watermark's key by chance (measured: 1 of 222 such clips at 190-240 Hz scored
     # past the threshold, none of 80 at 170 Hz reached 5.0; README: Watermark).
-    retake = ("验证码" if zh else "code", SyntheticRecording.made_by_us().message("zh" if zh else "en"))
+    misheard, marked = "验证码" if zh else "code", SyntheticRecording.made_by_us().message("zh" if zh else "en")
     for attempt in range(3):  # each attempt in a slightly different voice, as a real retake differs
         # A voice well away from the bot's own: /clone refuses recordings of its default voices
         # (the Mandarin one moved only to formant 1.1 scores 0.86 against itself, at the threshold).
@@ -106,6 +106,6 @@ async def clone(app: BotApp, engine, user: str = "u1", **kw) -> RecordingRespond
         await app.commands.handle(invocation("audio", user=user, private=True, audio=audio_in(clip), **kw), out)
         if out.last.kind == "voice":
             break
-        assert retake[0] in out.last.text or out.last.text == retake[1], out.last.text
+        assert misheard in out.last.text or out.last.text == marked, out.last.text
     assert out.last.kind == "voice", [r.text for r in out.replies[-2:]]
     return out
