@@ -26,14 +26,14 @@ from typing import Callable, Optional
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.scale import SECRET, WORDS, Collect, _wait_workers  # noqa: E402
+from bench.scale import MARK_KEYS, SECRET, WORDS, Collect, _wait_workers  # noqa: E402
 
 PREFIX = "chaos"
 
 
 def _worker(config: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config)], cwd=ROOT,
-                            env={**os.environ, "VOICEBOT_QUEUE_SECRET": SECRET, "PYTHONUNBUFFERED": "1"},
+                            env={**os.environ, "VOICEBOT_QUEUE_SECRET": SECRET, "VOICEBOT_WATERMARK_KEYS": MARK_KEYS, "PYTHONUNBUFFERED": "1"},
                             stdout=open(log, "a"), stderr=subprocess.STDOUT)
 
 
@@ -64,6 +64,7 @@ async def _phase(app, users: int, per_user: int, damage: Optional[Callable[[], N
 async def _run(folder: Path, users: int, per_user: int) -> list[tuple[str, dict]]:
     from bot.app import BotApp
     from bot.config import BotConfig, Config, QueueConfig
+    from indextts_core.watermark import WatermarkKey
     from tests.servers import RedisServer
 
     redis = RedisServer(folder / "redis").start()
@@ -76,7 +77,8 @@ async def _run(folder: Path, users: int, per_user: int) -> list[tuple[str, dict]
         _wait_workers(redis.url, 2, workers, prefix=PREFIX)
         bot = Config(bot=BotConfig(data_dir=folder / "data", consent_mode="button", preload_clone_models=False,
                                    max_pending=users * per_user * 2, per_user=per_user, max_wait_seconds=600),
-                     queue=QueueConfig(url=redis.url, prefix=PREFIX, lease_seconds=3), queue_secret=SECRET)
+                     queue=QueueConfig(url=redis.url, prefix=PREFIX, lease_seconds=3), queue_secret=SECRET,
+                     watermark_keys=(WatermarkKey.from_text(MARK_KEYS),))
         app = await BotApp(bot).start()
         try:
             await app.jobs._refresh()

@@ -28,6 +28,7 @@ from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-only-queue-secret-0123456789abcdef"  # bot and workers seal jobs with it (bot/queue_seal.py)
+MARK_KEYS = "be" * 32  # bench-only: the deployment's watermark key, as the environment gives it (VOICEBOT_WATERMARK_KEYS)
 sys.path.insert(0, str(ROOT))
 
 from bot.core.invocation import BaseResponder  # noqa: E402
@@ -55,11 +56,13 @@ class Collect(BaseResponder):
 async def _child(mode: str, redis_url: str, users: int, per_user: int, folder: Path) -> dict:
     from bot.app import BotApp
     from bot.config import BotConfig, Config, QueueConfig
+    from indextts_core.watermark import WatermarkKey
     from bot.core.invocation import Actor, Invocation, Place
 
     queue = QueueConfig(url=redis_url, prefix="bench") if mode == "redis" else QueueConfig()
     config = Config(bot=BotConfig(data_dir=folder / "data", consent_mode="button", preload_clone_models=False,
-                                  max_pending=users * per_user, per_user=per_user), queue=queue, queue_secret=SECRET)
+                                  max_pending=users * per_user, per_user=per_user), queue=queue, queue_secret=SECRET,
+                     watermark_keys=(WatermarkKey.from_text(MARK_KEYS),))
     app = await BotApp(config).start()
     try:
         async def one(user: int, k: int) -> Optional[float]:
@@ -112,7 +115,7 @@ def _run(mode: str, workers: int, args, folder: Path, redis_url: str, slots: int
         config = folder / f"worker{workers}.toml"
         config.write_text(f'[bot]\nconsent_mode = "button"\n[queue]\nurl = "{redis_url}"\nprefix = "bench"\n')
         procs = [subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config), "--jobs", str(slots)], cwd=ROOT,
-                                  env={**os.environ, "VOICEBOT_QUEUE_SECRET": SECRET},
+                                  env={**os.environ, "VOICEBOT_QUEUE_SECRET": SECRET, "VOICEBOT_WATERMARK_KEYS": MARK_KEYS},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
         _wait_workers(redis_url, workers, procs)
     try:

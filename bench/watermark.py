@@ -38,6 +38,8 @@ from indextts_core import watermark  # noqa: E402
 from indextts_core.audio import encode_ogg_opus, read_audio, resample  # noqa: E402
 from tests.probe import encode, probe  # noqa: E402
 
+#: A fresh random key every run, as every deployment makes its own: the figures hold for any key.
+KEY = watermark.WatermarkKey.generate()
 RNG = np.random.default_rng(20261202)
 
 TEXTS_EN = [
@@ -226,7 +228,7 @@ def _attacked(job: tuple[str, int, int]) -> tuple[str, float, bool, bool, int]:
     RNG = np.random.default_rng(seed)
     y, sr, payload = _MARKED[i]
     a, r = attacks(_OTHERS)[name](resample(y, sr, 24000), 24000)
-    d = watermark.detect(a, r)
+    d = watermark.detect(a, r, KEY)
     return name, d.score, d.marked, d.payload == payload, i
 
 
@@ -237,14 +239,14 @@ def _unmarked(i: int) -> float:
     a, r = cut3(x, sr)
     if i % 3 == 1:
         a, r = codec(a, r, "libopus", "ogg", 24000, 48000)
-    return watermark.detect(a, r).score
+    return watermark.detect(a, r, KEY).score
 
 
 def _unmarked_long(i: int) -> float:
     """Two or three unmarked clips joined (7–25 s): more stretches for the detector to search."""
     rng = np.random.default_rng(20_000 + i)
     picks = [_POOL[int(j)] for j in rng.choice(len(_POOL), 2 + i % 2, replace=False)]
-    return watermark.detect(np.concatenate([resample(x, sr, 24000) for x, sr in picks]), 24000).score
+    return watermark.detect(np.concatenate([resample(x, sr, 24000) for x, sr in picks]), 24000, KEY).score
 
 
 #: Voices that read the consent sentence for the --consent count: the bank's, moved as a clone is.
@@ -266,7 +268,7 @@ def _consent_reading(i: int) -> float:
     x = prosody.change_voice(x, voice.sample_rate, pitch_median_hz=float(rng.uniform(150, 250)),
                              formant_ratio=float(rng.uniform(0.95, 1.2)))
     heard = read_audio(encode_ogg_opus(0.5 * x / max(1e-6, float(np.abs(x).max())), voice.sample_rate))
-    return watermark.detect(heard.samples, heard.sample_rate).score
+    return watermark.detect(heard.samples, heard.sample_rate, KEY).score
 
 
 def main() -> None:
@@ -292,7 +294,7 @@ def main() -> None:
     opus_pesqs: list[float] = []
     for x, sr, _, _ in bank:
         payload = int(RNG.integers(0, 1 << watermark.PAYLOAD_BITS))
-        y = watermark.embed(x, sr, payload, args.strength)
+        y = watermark.embed(x, sr, payload, KEY, args.strength)
         snrs.append(snr_db(x, y))
         heard = read_audio(encode_ogg_opus(x, sr))  # the bot's own voice-note encode
         scores = pesq_wb(x, y, sr), pesq_wb(x, resample(heard.samples, heard.sample_rate, sr), sr)
@@ -317,7 +319,7 @@ def main() -> None:
     jobs = [(name, i, 1000 * k + i) for name in names for i in range(len(marked)) for k in range(reps)]
     # Other voices: the unmarked eSpeak voices, marked here (the null windows use them unmarked).
     voices = range(len(bank), len(bank) + len(unmarked))
-    marked += [(watermark.embed(x, sr, 1000 + i, args.strength), sr, 1000 + i) for i, (x, sr) in enumerate(unmarked)]
+    marked += [(watermark.embed(x, sr, 1000 + i, KEY, args.strength), sr, 1000 + i) for i, (x, sr) in enumerate(unmarked)]
     jobs += [(name, i, 50_000 + 1000 * k + i) for name in HARDEST for i in voices for k in range(2 * reps)]
     windows = args.null or (300 if args.quick else 2000)
     processes = os.cpu_count() or 1

@@ -9,9 +9,10 @@ import time
 from typing import Any, Optional, Sequence, Union
 
 from indextts_core import Engine
+from indextts_core.watermark import WatermarkKey
 
 from .assembly import load_clone_models, load_runtime
-from .config import Config
+from .config import Config, ConfigError
 from .core.commands import CommandLayer, EngineIdentity, Settings
 from .core.jobs import JobQueue, Jobs
 from .core.rollout import Rollout
@@ -55,11 +56,22 @@ class BotApp:
         if mode == "button":
             log.warning("consent_mode = 'button': /clone accepts any voice note after a button press, so a user "
                         "can clone someone else's forwarded voice; use 'spoken' for real users")
-        jobs = await self._start_remote() if self.config.queue.url else await self._start_local()
+        # The deployment's secret watermark keys: from the environment (required with workers), or
+        # made on first start and kept in the database.
+        if self.config.queue.url and not self.config.watermark_keys:
+            # The workers mark the notes with the keys of their environment: both must hold the same.
+            raise ConfigError("[queue] url needs VOICEBOT_WATERMARK_KEYS (the same on the bot and every worker)")
+        keys = self.config.watermark_keys or tuple(await self.store.watermark_keys())
+        log.info("watermark: notes are marked with key %s%s", keys[0].fingerprint,
+                 f" ({len(keys) - 1} older key(s) still verify)" if len(keys) > 1 else "")
+        jobs = await self._start_remote() if self.config.queue.url else await self._start_local(keys)
         self.metrics.queue_depth.set_function(lambda: jobs.depth)
-        settings = Settings(consent_mode=mode, max_wait_seconds=self.config.bot.max_wait_seconds,
-                            voice_use_retention_days=self.config.bot.voice_use_retention_days)
+        bot = self.config.bot
+        settings = Settings(consent_mode=mode, max_wait_seconds=bot.max_wait_seconds,
+                            voice_use_retention_days=bot.voice_use_retention_days,
+                            clone_attempts_per_day=bot.clone_attempts_per_day, clone_lockout_hours=bot.clone_lockout_hours)
         self.commands = CommandLayer(self.store, self.engine, jobs, settings)
+        self.commands.services.watermark_keys = keys
         self.commands.services.on_note = self.metrics.note_sent
         self.apply_rollout(self.config.rollout)
         self._serving = True
@@ -84,10 +96,11 @@ class BotApp:
         self.jobs, self._identity = jobs, jobs.engine  # name and version, as the workers registered them
         return jobs
 
-    async def _start_local(self) -> Jobs:
+    async def _start_local(self, keys: tuple[WatermarkKey, ...]) -> Jobs:
         # Voices for /say now; the speaker encoder (torch) and Whisper load on the first /clone,
         # or in the background just after start-up.
         self.runtime = await asyncio.to_thread(load_runtime, self.config, self.metrics, eager=False, engine=self._engines)
+        self.runtime.watermark_keys = keys
         self._engines = list(self.runtime.engines.values())
         self._identity = self.runtime
         self.jobs = jobs = JobQueue(self.workers, self.config.bot.max_pending, self.config.bot.per_user,

@@ -20,6 +20,9 @@ from .core.rollout import Rollout
 from .logsafe import without_credentials
 from .queue_seal import MIN_SECRET_CHARS, SECRET_ENV
 
+#: Where the watermark keys come from (bot and workers alike): hex keys, newest first, commas between.
+WATERMARK_KEYS_ENV = "VOICEBOT_WATERMARK_KEYS"
+
 
 class ConfigError(ValueError):
     pass
@@ -47,6 +50,10 @@ class BotConfig:
     # How strongly every note is watermarked: 1.0 (the least change of the note) to 1.5; 1.3 also
     # carries a reverberant replay through a phone, at a change a listener can hear (README, Watermark).
     watermark_strength: float = 1.0
+    # /clone recordings a person may send per day (every one checked costs a transcription), and how
+    # long /clone stays closed to an account that sent the bot's own speech or another member's voice.
+    clone_attempts_per_day: int = 5
+    clone_lockout_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class StorageConfig:
 #: Allowed ranges for numbers, by "table.key".
 _RANGES = {"bot.workers": (1, 64), "bot.max_pending": (1, 100_000), "bot.per_user": (1, 1000), "bot.max_wait_seconds": (5, 3600),
            "bot.voice_use_retention_days": (1, 3650), "bot.watermark_strength": watermark.STRENGTHS,
+           "bot.clone_attempts_per_day": (1, 100), "bot.clone_lockout_hours": (0, 24 * 30),
            "bot.metrics_port": (0, 65_535),
            "discord.test_guild_id": (1, 2**63 - 1), "discord.voice_idle_seconds": (0, 86_400),
            "queue.lease_seconds": (2, 3600), "queue.job_timeout_seconds": (5, 86_400)}
@@ -101,6 +109,8 @@ class Config:
     telegram_token: Optional[str] = None
     discord_token: Optional[str] = None
     queue_secret: Optional[str] = None  # VOICEBOT_QUEUE_SECRET: seals jobs and results (bot/queue_seal.py)
+    #: VOICEBOT_WATERMARK_KEYS: the watermark keys, newest first (empty: kept in the database)
+    watermark_keys: tuple[watermark.WatermarkKey, ...] = ()
     redis_password: Optional[str] = None  # REDIS_PASSWORD: the password of [queue] url's user
 
     @property
@@ -116,8 +126,9 @@ class Config:
     def secrets(self) -> list[str]:
         """Values that must never appear in logs."""
         passwords = [urllib.parse.urlsplit(u).password for u in (self.queue.url, self.storage.url) if u]
-        return [t for t in (self.telegram_token, self.discord_token, self.queue_secret, self.redis_password, *passwords)
-                if t]
+        keys = [k.secret.hex() for k in self.watermark_keys]
+        return [t for t in (self.telegram_token, self.discord_token, self.queue_secret, self.redis_password, *passwords,
+                            *keys) if t]
 
 
 def _convert(where: str, value: Any, kind: Any) -> Any:
@@ -200,6 +211,20 @@ def _rollout(data: Any, engines: tuple[str, ...]) -> Rollout:
     return Rollout(canary, frozenset(servers), float(percent), choice)
 
 
+def _watermark_keys(text: str) -> tuple[watermark.WatermarkKey, ...]:
+    """``VOICEBOT_WATERMARK_KEYS``: hex keys separated by commas, the newest (the one that marks)
+    first; the older ones only verify notes made before a rotation."""
+    keys = []
+    for n, part in enumerate(p for p in text.split(",") if p.strip()):
+        try:
+            keys.append(watermark.WatermarkKey.from_text(part))
+        except ValueError:
+            # Never echo the value: it is a secret.
+            raise ConfigError(f"{WATERMARK_KEYS_ENV}: key {n + 1} is not {2 * watermark.MIN_KEY_BYTES}+ hex digits "
+                              "(make one with python3 -c 'import secrets; print(secrets.token_hex(32))')") from None
+    return tuple(keys)
+
+
 def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = None, *, required: bool = False) -> Config:
     """Read ``path`` and take tokens from ``env`` (``os.environ`` by default).
 
@@ -240,6 +265,12 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
         raise ConfigError(f"[queue] url needs {SECRET_ENV} in the environment: the same random value (at least "
                           f"{MIN_SECRET_CHARS} characters, e.g. from python3 -c 'import secrets; "
                           "print(secrets.token_hex(32))') on the bot and every worker, so jobs and results are signed")
+    keys = _watermark_keys(env.get(WATERMARK_KEYS_ENV, ""))
+    if queue.url and not keys:
+        # Workers mark the notes and have no database: the keys reach them (and every bot) only here.
+        raise ConfigError(f"[queue] url needs {WATERMARK_KEYS_ENV} in the environment: the same random key on the bot "
+                          "and every worker, so every note is marked and verified with the deployment's own secret "
+                          "(python3 -c 'import secrets; print(secrets.token_hex(32))'; README, Provenance)")
     if queue.tls_ca_file is not None and not queue.tls_ca_file.is_file():
         raise ConfigError(f"queue.tls_ca_file {str(queue.tls_ca_file)!r} is not a file")
     return Config(
@@ -255,5 +286,6 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
         telegram_token=env.get("TELEGRAM_TOKEN") or None,
         discord_token=env.get("DISCORD_TOKEN") or None,
         queue_secret=secret,
+        watermark_keys=keys,
         redis_password=env.get("REDIS_PASSWORD") or None,
     )

@@ -61,6 +61,7 @@ class Worker:
     def _load(self) -> Runtime:
         runtime = load_runtime(self.config, self.metrics, eager=True, device=self.device, where=" on the workers",
                                only=self.only)
+        runtime.watermark_keys = self.config.watermark_keys  # load_config demands them with [queue] url
         # One short note now: the first user does not pay for lazy set-up, and the cluster's busy
         # estimate starts from a measured job time instead of a guess.
         runtime.run(RenderTask("Hello, this is a short warm-up sentence."))

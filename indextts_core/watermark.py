@@ -12,10 +12,15 @@ playback through a speaker into a phone):
   the change sits under the speech it modulates.
 - The pattern repeats every :data:`PERIOD_CHIPS` chips (≈ 2.9 s), so any 3 s of a note holds a
   whole period: trimming, concatenation and a cut at any point leave a full copy.
-- Even bands carry a fixed **sync** pattern (is this ours, where does the period start, at what
-  speed); odd bands carry the **payload**: :data:`PAYLOAD_BITS` bits (a note id) plus a 12-bit
-  CRC (decoded by flipping up to two of the least reliable bits), each bit spread over many
-  cells and read after sync, summed over every period heard.
+- Every pattern comes from the deployment's **secret key** (:class:`WatermarkKey`, Kerckhoffs:
+  this code is public, the key is not).  Even bands carry the key's **sync** pattern (is this
+  ours, where does the period start, at what speed); odd bands carry the **payload**:
+  :data:`PAYLOAD_BITS` bits (a note id) plus a :data:`MAC_BITS`-bit MAC of it under the key
+  (decoded by flipping up to two of the least reliable bits), each bit spread over many cells
+  and read after sync, summed over every period heard.  Without the key the mark can be neither
+  found, removed exactly nor written; a note id whose MAC does not check is not read at all.
+  Detection tries every key of the ring (:func:`detect`), so notes made before a rotation
+  still verify.
 - The detector keeps only what changes from cell to cell: it subtracts each chip's mean (gain,
   compression) and then the mean of the 3 × 3 cells around each cell.  What a channel does (EQ,
   band-limits, microphones) and most of what speech itself does (formants span bands, phonemes
@@ -35,10 +40,12 @@ below 1 in 10,000.
 
 from __future__ import annotations
 
-import zlib
-from dataclasses import dataclass
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -52,8 +59,8 @@ N_BANDS = len(BAND_EDGES_HZ) - 1
 SYNC_BANDS = tuple(range(0, N_BANDS, 2))
 DATA_BANDS = tuple(range(1, N_BANDS, 2))
 PAYLOAD_BITS = 20
-CRC_BITS = 12
-#: Payload decoding flips up to 2 of this many least reliable bits to find a word whose CRC checks.
+MAC_BITS = 12
+#: Payload decoding flips up to 2 of this many least reliable bits to find a word whose MAC checks.
 CHASE_BITS = 6
 #: Alignments (best sync first) the payload is read at.
 PAYLOAD_TRIES = 4
@@ -63,7 +70,8 @@ STRENGTH_DB = 2.8
 SPEEDS = tuple(np.round(np.arange(-0.07, 0.0701, 0.005), 4))
 #: The detection statistic above which a clip is ours (calibrated in bench/watermark.py).
 DETECT_Z = 5.7
-_KEY = b"indextts-voicebot watermark v1"
+#: The shortest key accepted (bytes): 128 bits.
+MIN_KEY_BYTES = 16
 #: Informed-embedding passes, and the largest change of one cell's energy (natural log), on average
 #: over the bands: it rises with frequency from (1 − CAP_TILT)× in the lowest band to (1 + CAP_TILT)×
 #: in the highest, where speech masks it better and the mark reads better (measured with the bands
@@ -81,17 +89,55 @@ STRENGTHS = (1.0, 1.5)
 
 
 @dataclass(frozen=True)
+class WatermarkKey:
+    """A deployment's secret watermark key.  Its :attr:`fingerprint` names it in records and
+    logs; the secret itself never appears in a repr."""
+
+    secret: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.secret, bytes) or len(self.secret) < MIN_KEY_BYTES:
+            raise ValueError(f"a watermark key needs at least {MIN_KEY_BYTES} random bytes")
+
+    @classmethod
+    def generate(cls) -> "WatermarkKey":
+        return cls(secrets.token_bytes(32))
+
+    @classmethod
+    def from_text(cls, text: str) -> "WatermarkKey":
+        """A key written as hex (``secrets.token_hex(32)``), as operators keep it in the environment."""
+        try:
+            return cls(bytes.fromhex(text.strip()))
+        except ValueError as exc:
+            raise ValueError(f"a watermark key must be at least {2 * MIN_KEY_BYTES} hex digits") from exc
+
+    @property
+    def fingerprint(self) -> str:
+        """A public name of the key (16 hex digits): which key a note was made with."""
+        return hashlib.sha256(b"watermark key id\0" + self.secret).hexdigest()[:16]
+
+    def mac(self, payload: int) -> int:
+        """The :data:`MAC_BITS`-bit MAC of a note id under this key."""
+        digest = hmac.new(self.secret, b"note id\0" + payload.to_bytes(4, "little"), hashlib.sha256).digest()
+        return int.from_bytes(digest[:4], "little") & ((1 << MAC_BITS) - 1)
+
+    def rng(self, tag: bytes) -> np.random.Generator:
+        seed = hmac.new(self.secret, b"pattern\0" + tag, hashlib.sha256).digest()
+        return np.random.default_rng(np.frombuffer(seed, dtype=np.uint32))
+
+
+KeyLike = Union[WatermarkKey, Sequence[WatermarkKey]]
+
+
+@dataclass(frozen=True)
 class Detection:
     """What the detector found in a clip."""
 
     marked: bool
     score: float  # detection z-score of the best alignment, as if the clip held one stretch to search
-    payload: Optional[int]  # the note id, when its CRC checks
+    payload: Optional[int]  # the note id, when its MAC checks under the key that found it
     speed: float  # the speed change it was found at (0.03: played 3 % fast)
-
-
-def _rng(tag: bytes) -> np.random.Generator:
-    return np.random.default_rng(np.frombuffer(zlib.crc32(_KEY + tag).to_bytes(4, "little") * 2, dtype=np.uint32))
+    key: Optional[str] = None  # the fingerprint of the key whose mark was found
 
 
 def _balanced(rng: np.random.Generator, rows: int) -> np.ndarray:
@@ -101,32 +147,29 @@ def _balanced(rng: np.random.Generator, rows: int) -> np.ndarray:
     return np.stack([rng.permutation(column) for _ in range(PERIOD_CHIPS)], axis=1)
 
 
-@lru_cache(maxsize=1)
-def _patterns() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sync ±1 [sync bands × period], data signs ±1 [data bands × period], bit of each data cell)."""
-    sync = _balanced(_rng(b"sync"), len(SYNC_BANDS))
-    rng = _rng(b"data")
+@lru_cache(maxsize=16)
+def _patterns(key: WatermarkKey) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The key's (sync ±1 [sync bands × period], data signs ±1 [data bands × period], bit of each
+    data cell)."""
+    sync = _balanced(key.rng(b"sync"), len(SYNC_BANDS))
+    rng = key.rng(b"data")
     signs = _balanced(rng, len(DATA_BANDS))
     cells = len(DATA_BANDS) * PERIOD_CHIPS
-    bit_of = rng.permutation(np.arange(cells) % (PAYLOAD_BITS + CRC_BITS)).reshape(len(DATA_BANDS), PERIOD_CHIPS)
+    bit_of = rng.permutation(np.arange(cells) % (PAYLOAD_BITS + MAC_BITS)).reshape(len(DATA_BANDS), PERIOD_CHIPS)
     return sync, signs, bit_of
 
 
-def _crc(payload: int) -> int:
-    return zlib.crc32(payload.to_bytes(4, "little")) & ((1 << CRC_BITS) - 1)
+def _bits(key: WatermarkKey, payload: int) -> np.ndarray:
+    word = payload | (key.mac(payload) << PAYLOAD_BITS)
+    return np.array([(word >> i) & 1 for i in range(PAYLOAD_BITS + MAC_BITS)], dtype=float) * 2 - 1
 
 
-def _bits(payload: int) -> np.ndarray:
-    word = payload | (_crc(payload) << PAYLOAD_BITS)
-    return np.array([(word >> i) & 1 for i in range(PAYLOAD_BITS + CRC_BITS)], dtype=float) * 2 - 1
-
-
-def _cell_pattern(payload: int) -> np.ndarray:
+def _cell_pattern(key: WatermarkKey, payload: int) -> np.ndarray:
     """±1 for every (band, chip of the period)."""
-    sync, signs, bit_of = _patterns()
+    sync, signs, bit_of = _patterns(key)
     pattern = np.empty((N_BANDS, PERIOD_CHIPS))
     pattern[list(SYNC_BANDS)] = sync
-    pattern[list(DATA_BANDS)] = signs * _bits(payload)[bit_of]
+    pattern[list(DATA_BANDS)] = signs * _bits(key, payload)[bit_of]
     return pattern
 
 
@@ -140,8 +183,8 @@ def _band_weights(freqs: np.ndarray) -> np.ndarray:
     return np.where(np.abs(d) < 1.0, 0.5 + 0.5 * np.cos(np.pi * d), 0.0)
 
 
-def embed(samples: np.ndarray, rate: int, payload: int, strength: float = 1.0) -> np.ndarray:
-    """Return ``samples`` with the mark carrying ``payload`` (0 ≤ payload < 2**PAYLOAD_BITS).
+def embed(samples: np.ndarray, rate: int, payload: int, key: WatermarkKey, strength: float = 1.0) -> np.ndarray:
+    """Return ``samples`` with ``key``'s mark carrying ``payload`` (0 ≤ payload < 2**PAYLOAD_BITS).
 
     ``strength`` scales the wanted mark and the most one cell may change (:data:`STRENGTH_DB`,
     :data:`MAX_CELL`): the operator's choice between a quieter mark and one that survives more
@@ -163,8 +206,8 @@ def embed(samples: np.ndarray, rate: int, payload: int, strength: float = 1.0) -
         return x.astype(np.float32)
     from .audio import resample
 
-    pattern = _cell_pattern(payload)
-    _, _, bit_of = _patterns()
+    pattern = _cell_pattern(key, payload)
+    _, _, bit_of = _patterns(key)
     alpha = strength * STRENGTH_DB / 10 * np.log(10)  # the wanted projection, in natural log of energy
     sb, db = list(SYNC_BANDS), list(DATA_BANDS)
     def measure(signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +221,7 @@ def embed(samples: np.ndarray, rate: int, payload: int, strength: float = 1.0) -
     # Groups of cells read together: each chip's sync cells; each period's cells of one bit.
     group = np.empty((N_BANDS, n), dtype=int)
     group[sb] = np.arange(n)[None, :]
-    group[db] = n + (np.arange(n) // PERIOD_CHIPS)[None, :] * (PAYLOAD_BITS + CRC_BITS) + bit_of[:, phase]
+    group[db] = n + (np.arange(n) // PERIOD_CHIPS)[None, :] * (PAYLOAD_BITS + MAC_BITS) + bit_of[:, phase]
     size = int(group.max()) + 1 if n else 0
     cells = np.zeros((N_BANDS, n))
     cap = strength * MAX_CELL * _band_share()[:, None]
@@ -280,7 +323,7 @@ def _fold(d: np.ndarray) -> np.ndarray:
     return np.pad(d, ((0, 0), (0, pad))).reshape(N_BANDS, -1, PERIOD_CHIPS).sum(axis=1)
 
 
-def _scores(d: np.ndarray) -> np.ndarray:
+def _scores(key: WatermarkKey, d: np.ndarray) -> np.ndarray:
     """Detection z-score at every cyclic shift of the period: the sync bands, and the data bands
     read without knowing the payload (each bit's |correlation|), combined.
 
@@ -289,32 +332,32 @@ def _scores(d: np.ndarray) -> np.ndarray:
     16 kbit/s, noise and tempo change), at the price of a statistic that is not exactly normal,
     which the calibration of :data:`DETECT_Z` on unmarked speech takes in.
     """
-    sync, _, _ = _patterns()
+    sync, _, _ = _patterns(key)
     period = _fold(d)
     folded = period[list(SYNC_BANDS)]
     corr = np.real(np.fft.ifft(np.conj(np.fft.fft(sync, axis=1)) * np.fft.fft(folded, axis=1), axis=1)).sum(axis=0)
     # Each chip's sync cells are balanced (sum zero): the chip's own mean does not count.
     centred = folded - folded.mean(axis=0, keepdims=True)
     sync_z = corr / (np.sqrt(np.sum(centred ** 2)) + 1e-9)
-    soft = np.abs(_soft_bits(period))  # [bits × shifts], each N(0, 1) on unmarked speech
+    soft = np.abs(_soft_bits(key, period))  # [bits × shifts], each N(0, 1) on unmarked speech
     bits = soft.shape[0]
     # A half-normal has mean √(2/π) and variance 1 − 2/π.
     data_z = (soft.sum(axis=0) - bits * np.sqrt(2 / np.pi)) / np.sqrt(bits * (1 - 2 / np.pi))
     return (sync_z + data_z) / np.sqrt(2.0)
 
 
-@lru_cache(maxsize=1)
-def _bit_masks() -> tuple[np.ndarray, np.ndarray]:
+@lru_cache(maxsize=16)
+def _bit_masks(key: WatermarkKey) -> tuple[np.ndarray, np.ndarray]:
     """Spectra (over the period) of each bit's signed cells and of its cells: [bits × data bands × bins]."""
-    _, signs, bit_of = _patterns()
-    of_bit = (bit_of[None, :, :] == np.arange(PAYLOAD_BITS + CRC_BITS)[:, None, None]).astype(float)
+    _, signs, bit_of = _patterns(key)
+    of_bit = (bit_of[None, :, :] == np.arange(PAYLOAD_BITS + MAC_BITS)[:, None, None]).astype(float)
     return np.conj(np.fft.rfft(of_bit * signs[None], axis=2)), np.conj(np.fft.rfft(of_bit, axis=2))
 
 
-def _soft_bits(period: np.ndarray) -> np.ndarray:
+def _soft_bits(key: WatermarkKey, period: np.ndarray) -> np.ndarray:
     """Each payload bit's normalised correlation at every cyclic shift of a folded clip
     (``_fold``): [bits × shifts]."""
-    signed, cells = _bit_masks()
+    signed, cells = _bit_masks(key)
     folded = period[list(DATA_BANDS)]
     folded = folded - folded.mean(axis=0, keepdims=True)
     corr = np.fft.irfft(np.einsum("kbf,bf->kf", signed, np.fft.rfft(folded, axis=1)), PERIOD_CHIPS, axis=1)
@@ -363,16 +406,23 @@ def _speed_variants(x16: np.ndarray, feat: np.ndarray, speed: float) -> list[np.
 MAX_DETECT_SECONDS = 20.0
 
 
-def detect(samples: np.ndarray, rate: int, max_seconds: float = MAX_DETECT_SECONDS) -> Detection:
-    """Look for the mark in a clip of any rate (mono float).  Needs ~3 s of speech."""
+def _keyring(keys: KeyLike) -> tuple[WatermarkKey, ...]:
+    ring = (keys,) if isinstance(keys, WatermarkKey) else tuple(keys)
+    if not ring:
+        raise ValueError("detection needs at least one key")
+    return ring
+
+
+def detect(samples: np.ndarray, rate: int, keys: KeyLike, max_seconds: float = MAX_DETECT_SECONDS) -> Detection:
+    """Look for the mark of any of ``keys`` (a key, or the ring, newest first) in a clip of any
+    rate (mono float).  Needs ~3 s of speech."""
     from .audio import resample
 
+    ring = _keyring(keys)
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim > 1:
         x = x.mean(axis=1)
     x16 = resample(x[: int(max_seconds * rate)], rate, RATE).astype(np.float64)
-    found: list[tuple[float, float, np.ndarray, int]] = []  # (z, speed, chip features, shift)
-    stretches = 1
     if len(x16) < RATE:
         return Detection(False, 0.0, None, 0.0)
     own = _features(x16)
@@ -380,26 +430,40 @@ def detect(samples: np.ndarray, rate: int, max_seconds: float = MAX_DETECT_SECON
     # replay found in 109 instead of 105 of 112 cuts, Opus 16 kbit/s and noise read more strongly,
     # unmarked speech scores no higher).
     share = _band_share()[:, None]
+    views: list[tuple[float, np.ndarray]] = []  # (speed, window of chip features): the same for every key
+    stretches = 1
     for speed in SPEEDS:
         for feat in _speed_variants(x16, own, float(speed)):
             for offset in range(CHIP_HOPS):
-                d = _chips(feat, offset)[0] * share
-                windows = _windows(d)
+                windows = _windows(_chips(feat, offset)[0] * share)
                 stretches = max(stretches, len(windows))
-                for window in windows:
-                    scores = _scores(window)
-                    shift = int(np.argmax(scores))
-                    found.append((float(scores[shift]), float(speed), window, shift))
-    if not found:
+                views += [(float(speed), window) for window in windows]
+    if not views:
         return Detection(False, 0.0, None, 0.0)
-    found.sort(key=lambda f: -f[0])
-    best, speed, _, _ = found[0]
-    z = _for_stretches(best, stretches)
-    if z < DETECT_Z:
-        return Detection(False, z, None, speed)
-    # The payload from the best alignments in turn (neighbouring speeds and offsets read alike).
-    payload = next((p for p in (_read_payload(d, shift) for _, _, d, shift in found[:PAYLOAD_TRIES]) if p is not None), None)
-    return Detection(True, z, payload, speed)
+    best: Optional[Detection] = None
+    for key in ring:
+        found = []  # (z, speed, window, shift)
+        for speed, window in views:
+            scores = _scores(key, window)
+            shift = int(np.argmax(scores))
+            found.append((float(scores[shift]), speed, window, shift))
+        found.sort(key=lambda f: -f[0])
+        # Every key is one more search: the threshold holds for the whole ring.
+        z = _for_stretches(found[0][0], stretches * len(ring))
+        if z < DETECT_Z:
+            if best is None or z > best.score:
+                best = Detection(False, z, None, found[0][1])
+            continue
+        # The payload from the best alignments in turn (neighbouring speeds and offsets read alike).
+        payload = next((p for p in (_read_payload(key, d, shift) for _, _, d, shift in found[:PAYLOAD_TRIES])
+                        if p is not None), None)
+        detection = Detection(True, z, payload, found[0][1], key.fingerprint)
+        if payload is not None:
+            return detection
+        if best is None or not best.marked or z > best.score:
+            best = detection
+    assert best is not None
+    return best
 
 
 def _for_stretches(z: float, stretches: int) -> float:
@@ -419,8 +483,8 @@ def _for_stretches(z: float, stretches: int) -> float:
     return float(brentq(lambda t: float(norm.logsf(t)) - target, 0.0, max(z, 0.0)))
 
 
-def _read_payload(d: np.ndarray, shift: int) -> Optional[int]:
-    soft = _soft_bits(_fold(d))[:, shift]
+def _read_payload(key: WatermarkKey, d: np.ndarray, shift: int) -> Optional[int]:
+    soft = _soft_bits(key, _fold(d))[:, shift]
     hard = soft > 0
     weakest = np.argsort(np.abs(soft))[:CHASE_BITS]
     flips = [()] + [(int(i),) for i in weakest] + [(int(i), int(j)) for k, i in enumerate(weakest) for j in weakest[k + 1:]]
@@ -429,6 +493,6 @@ def _read_payload(d: np.ndarray, shift: int) -> Optional[int]:
         bits[list(flip)] ^= True
         word = sum(1 << i for i, v in enumerate(bits) if v)
         payload = word & ((1 << PAYLOAD_BITS) - 1)
-        if word >> PAYLOAD_BITS == _crc(payload):
+        if hmac.compare_digest((word >> PAYLOAD_BITS).to_bytes(2, "little"), key.mac(payload).to_bytes(2, "little")):
             return payload
     return None

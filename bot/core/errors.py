@@ -27,25 +27,25 @@ class BadRequest(BotError):
     pass
 
 
-class SyntheticRecording(BadRequest):
-    """A /clone recording that the bot itself made, or that sounds like a voice it makes."""
+class CloneRefused(BadRequest):
+    """A /clone recording refused for any sign of laundering: the bot's watermark, a voice it can
+    already make, a reading that is not the consent sentence.  One text whatever the reason, so a
+    refusal teaches someone tuning a fake nothing; it accuses no one (a live reading can be refused
+    by chance too) and says what an honest user should do."""
 
-    @classmethod
-    def made_by_us(cls) -> "SyntheticRecording":
-        # Worded for the rare live reading that lines up with the mark's key by chance too (bench
-        # --consent): it accuses no one and asks for a retake (a live one differs in timing).
-        return cls("This recording carries my watermark, so it looks like something I made, and it cannot become "
-                   "your voice. If you recorded it yourself, live, please read the sentence once more with the "
-                   "microphone button.",
-                   "这段录音带有我的水印，看起来是我生成的，所以不能成为你的声音。如果是你亲自现场录的，"
-                   "请用麦克风按钮再读一遍那句话。")
+    def __init__(self) -> None:
+        super().__init__("I can't make a voice from this recording. Please record yourself, live, with the microphone "
+                         "button, reading the whole sentence above once, clearly, in a quiet place.",
+                         "我无法用这段录音制作声音。请用麦克风按钮亲自现场录音，在安静的地方把上面的整句话清楚地读一遍。")
 
-    @classmethod
-    def sounds_like_us(cls) -> "SyntheticRecording":
-        # Never say whose voice it matched: that would tell an attacker which voices exist.
-        return cls("This recording sounds like a voice I can already make, not like a new person, so I can't "
-                   "use it. Please record your own voice, live, with the microphone button.",
-                   "这段录音听起来像我已经能生成的声音，而不是一个新的人，所以不能使用。请用麦克风按钮亲自录制你自己的声音。")
+
+class CloneClosed(BadRequest):
+    """/clone is closed to this person for now: too many recordings today, or a lockout after a
+    recording of the bot's own speech.  One text for both."""
+
+    def __init__(self) -> None:
+        super().__init__("You can't make a voice right now. Please try again tomorrow.",
+                         "你现在无法制作声音。请明天再试。")
 
 
 class ConsentTextRefused(BadRequest):

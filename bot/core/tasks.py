@@ -19,7 +19,7 @@ import msgpack
 import numpy as np
 
 from indextts_core import watermark
-from indextts_core.audio import encode_ogg_opus, ogg_opus_info, read_audio
+from indextts_core.audio import check_reference, encode_ogg_opus, ogg_opus_info, read_audio
 from indextts_core.engine import DurationSpec, EmotionSpec, Engine, VoiceProfile
 from indextts_core.errors import IndexTTSError
 from indextts_core.speaker import SpeakerEncoder, similarity
@@ -27,7 +27,8 @@ from indextts_core.speaker import SpeakerEncoder, similarity
 from .asr import Transcriber
 from .consent import ConsentCheck, check_recording
 from .waveform import waveform
-from .errors import BotError, SyntheticRecording
+from ..storage import NoteMark
+from .errors import BotError
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ class RenderTask:
     profile: Optional[bytes] = None
     emotion: Optional[EmotionSpec] = None
     duration: Optional[DurationSpec] = None
-    #: the watermark's payload: the id of this note's audit row (see :mod:`indextts_core.watermark`)
-    mark: Optional[int] = None
+    #: what the watermark carries: the note's id under one of the deployment's keys (its audit row)
+    mark: Optional[NoteMark] = None
     #: also return the speaker embedding of the note (a preview: the voice as the bot renders it)
     embed_speaker: bool = False
     #: which engine speaks it (by name; None: the runtime's first)
@@ -50,9 +51,12 @@ class RenderTask:
 
 @dataclass(frozen=True)
 class CloneTask:
-    """Make a voice from ``audio`` (the recording, in memory only); with ``method`` "spoken",
-    also transcribe it to check the consent sentence and its ``code``.  With ``engine``: only that
-    engine's profile of a recording the primary already accepted (it runs on another worker)."""
+    """Check a /clone recording (``audio``, in memory only) or make a voice from it.
+
+    Without ``engine``: the checks only, no profile — is it the bot's own speech (its watermark,
+    its default voice), its speaker embedding, and with ``method`` "spoken" the transcript checked
+    against the consent sentence and its ``code``.  With ``engine``: that engine's profile of a
+    recording the bot has accepted (the profile is computed only after consent passed)."""
 
     audio: bytes
     method: str
@@ -73,10 +77,13 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Cloned:
-    #: one profile per engine of the runtime, its first engine's first (never empty)
+    #: the profile a profile job made (empty for the checks)
     profiles: tuple[VoiceProfile, ...]
     check: Optional[ConsentCheck]
     embedding: Optional[bytes] = None  # float32 speaker embedding of the recording
+    #: the recording is the bot's own speech: it carries a watermark of this deployment, or its
+    #: voice is one of the engine's default voices (the bot decides what follows: a lockout)
+    synthetic: bool = False
 
     @property
     def profile(self) -> VoiceProfile:
@@ -131,6 +138,9 @@ class Runtime:
         #: told (engine, seconds of synthesis, seconds of speech) after every voice note (metrics)
         self.on_synthesized = on_synthesized
         self.watermark_strength = watermark_strength  # config bot.watermark_strength
+        #: the deployment's watermark keys, newest first (set by whoever loads them: the bot from
+        #: its database or environment, a worker from its environment); no key, no note
+        self.watermark_keys: tuple[watermark.WatermarkKey, ...] = ()
         self.speakers = SpeakerEncoder()
         self._default_voices: Optional[list[np.ndarray]] = None
 
@@ -176,7 +186,8 @@ class Runtime:
             self.on_synthesized(engine.name, time.perf_counter() - started, result.duration)
         samples = result.samples
         if task.mark is not None:  # every note the bot sends carries the id of its audit row
-            samples = watermark.embed(samples, result.sample_rate, task.mark, self.watermark_strength)
+            samples = watermark.embed(samples, result.sample_rate, task.mark.id, self._key(task.mark.key),
+                                      self.watermark_strength)
         ogg = encode_ogg_opus(samples, result.sample_rate, tags={
             "description": "synthetic speech", "software": f"indextts-voicebot {result.engine} {result.version}"})
         embedding = embedding_bytes(self.speakers.embed(samples, result.sample_rate)) if task.embed_speaker else None
@@ -193,34 +204,40 @@ class Runtime:
             self._default_voices = voices
         return self._default_voices
 
-    def clone(self, task: CloneTask) -> Cloned:
-        """The profile (the engine checks the clip once) and, in spoken mode, the consent
-        transcript of the same clip; the caller drops the profile if consent fails.
+    def _key(self, fingerprint: str) -> watermark.WatermarkKey:
+        """The watermark key a note id was taken under (a fault when this process lacks it)."""
+        for key in self.watermark_keys:
+            if key.fingerprint == fingerprint:
+                return key
+        raise RuntimeError(f"watermark key {fingerprint} is not among this process's keys (VOICEBOT_WATERMARK_KEYS)")
 
-        A recording the bot made itself is refused first: one carrying its watermark, or one
-        whose voice is the bot's default voice (:data:`DEFAULT_VOICE_MATCH`).  The caller
-        compares the returned embedding with the users' rendered voices, which it stores.
+    def is_synthetic(self, samples: np.ndarray, rate: int) -> bool:
+        """Does a recording carry a watermark of this deployment (any of its keys)?"""
+        if not self.watermark_keys:
+            raise RuntimeError("the watermark keys were not loaded")
+        return watermark.detect(samples, rate, self.watermark_keys).marked
+
+    def clone(self, task: CloneTask) -> Cloned:
+        """The checks of a /clone recording, or (``task.engine``) one engine's profile of it.
+
+        The checks say whether the bot made it itself (its watermark, or the voice of one of its
+        default voices, :data:`DEFAULT_VOICE_MATCH`), and give its speaker embedding (the caller
+        compares it with the users' rendered voices, which it stores) and the consent transcript.
+        A recording the bot made is not transcribed: nothing it says can count.
         """
         audio = read_audio(task.audio)
-        if task.engine is not None:  # the checks and the consent were the primary job's
+        if task.engine is not None:  # the bot accepted the recording: now the profile
             return Cloned((self._engine(task.engine).create_voice(audio),), None)
-        if watermark.detect(audio.samples, audio.sample_rate).marked:
-            raise SyntheticRecording.made_by_us()
+        check_reference(audio)  # as every engine checks a clip: its refusal (no speech, noise) is the user's answer
         embedding = self.speakers.embed(audio.samples, audio.sample_rate)
-        if any(similarity(embedding, v) >= DEFAULT_VOICE_MATCH for v in self.default_voice_embeddings()):
-            raise SyntheticRecording.sounds_like_us()
-        profiles = [self.engine.create_voice(audio)]  # the primary checks the clip: its refusal is the user's answer
-        for other in list(self.engines.values())[1:]:
-            try:
-                profiles.append(other.create_voice(audio))
-            except Exception:  # one engine's fault must not cost the voice on the others
-                log.exception("engine %s could not make a profile; the voice is made without it", other.name)
+        synthetic = self.is_synthetic(audio.samples, audio.sample_rate) or any(
+            similarity(embedding, v) >= DEFAULT_VOICE_MATCH for v in self.default_voice_embeddings())
         check = None
-        if task.method == "spoken":
+        if task.method == "spoken" and not synthetic:
             if self.transcriber is None:
                 raise RuntimeError("spoken consent without a transcriber")
             check = check_recording(self.transcriber, task.code, audio.samples, audio.sample_rate, task.language)
-        return Cloned(tuple(profiles), check, embedding_bytes(embedding))
+        return Cloned((), check, embedding_bytes(embedding), synthetic)
 
 
 # --- the wire format -----------------------------------------------------------------------------
@@ -264,7 +281,7 @@ def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
     if isinstance(obj, RenderTask):
         d = {"kind": "render", "text": obj.text, "profile": obj.profile, "emotion": _emotion_to_wire(obj.emotion),
              "duration": [obj.duration.ratio, obj.duration.seconds] if obj.duration is not None else None,
-             "mark": obj.mark, "embed_speaker": obj.embed_speaker, "engine": obj.engine}
+             "mark": [obj.mark.key, obj.mark.id] if obj.mark is not None else None, "embed_speaker": obj.embed_speaker, "engine": obj.engine}
     elif isinstance(obj, CloneTask):
         d = {"kind": "clone", **{f.name: getattr(obj, f.name) for f in fields(obj)}}
     elif isinstance(obj, Rendered):
@@ -274,7 +291,7 @@ def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
         check = obj.check
         d = {"kind": "cloned", "profiles": [p.to_bytes() for p in obj.profiles],
              "check": [check.accepted, check.score, check.code_heard, check.transcript] if check is not None else None,
-             "embedding": obj.embedding}
+             "embedding": obj.embedding, "synthetic": obj.synthetic}
     elif isinstance(obj, BaseException):
         # What the user is told: the error's own bilingual message when it has one (bad clip,
         # bad emotion, ...); anything else was a fault and is logged where it happened.
@@ -296,8 +313,11 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
     if kind == "render":
         duration = d.pop("duration")
         mark = d.get("mark")
-        if mark is not None and not (isinstance(mark, int) and 0 <= mark < 1 << watermark.PAYLOAD_BITS):
-            raise ValueError("bad watermark payload")
+        if mark is not None:
+            if not (isinstance(mark, list) and len(mark) == 2 and isinstance(mark[0], str) and isinstance(mark[1], int)
+                    and 0 <= mark[1] < 1 << watermark.PAYLOAD_BITS):
+                raise ValueError("bad watermark payload")
+            mark = NoteMark(mark[0], mark[1])
         if not isinstance(d["text"], str):
             raise ValueError("the text must be a string")
         engine = d.get("engine")
@@ -309,9 +329,8 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
     if kind == "cloned":
         check = d["check"]
         profiles = tuple(VoiceProfile.from_bytes(_data(p, "a profile")) for p in d["profiles"])
-        if not profiles:
-            raise ValueError("a clone result needs a profile")
-        return Cloned(profiles, ConsentCheck(*check) if check is not None else None, d.get("embedding"))
+        return Cloned(profiles, ConsentCheck(*check) if check is not None else None, d.get("embedding"),
+                      bool(d.get("synthetic")))
     if kind == "error":
         return JobFailed(d["en"], d["zh"], bool(d.get("fault")))
     if kind not in _KINDS:

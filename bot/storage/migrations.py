@@ -211,4 +211,40 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, kind)
     );
     """,
+    # 7: provenance against someone who has read the code: the deployment's secret watermark keys
+    #    (newest first by created_at; old ones still verify), note ids from a sequence per key (never
+    #    reused: a key that runs out must be rotated), each note's key next to its id; /clone
+    #    attempts and lockouts by platform id (no foreign key: /forget must not reset them)
+    """
+    CREATE TABLE watermark_keys (
+        fingerprint TEXT PRIMARY KEY,
+        secret BLOB NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE note_sequences (
+        key_fp TEXT PRIMARY KEY,
+        next_id INTEGER NOT NULL
+    );
+    ALTER TABLE audit_log ADD COLUMN mark_key TEXT;
+    ALTER TABLE voice_use_records ADD COLUMN mark_key TEXT;
+    CREATE INDEX audit_by_key_mark ON audit_log (mark_key, mark);
+    CREATE INDEX voice_use_by_key_mark ON voice_use_records (mark_key, mark);
+    CREATE TABLE clone_attempts (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        platform_user_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX clone_attempts_by_user ON clone_attempts (platform, platform_user_id, created_at);
+    CREATE TABLE clone_lockouts (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        platform_user_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        locked_until REAL NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX clone_lockouts_by_user ON clone_lockouts (platform, platform_user_id, locked_until);
+    """,
 ]

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence, Union
 
+from indextts_core.watermark import WatermarkKey
+
 from .db import Database, PostgresDatabase
 
 
@@ -101,6 +103,18 @@ def _pending_row(row: Any) -> PendingAction:
                          row["method"], row["code"], row["sentence"], row["language"])
 
 
+@dataclass(frozen=True)
+class NoteMark:
+    """What a note's watermark carries: its id, under the key (by fingerprint) that made it."""
+
+    key: str
+    id: int
+
+
+class MarksExhausted(RuntimeError):
+    """The current watermark key has given out every note id it has: the operator must rotate it."""
+
+
 @dataclass
 class AuditEntry:
     user_id: int
@@ -111,7 +125,7 @@ class AuditEntry:
     duration_s: float
     voice_owner_id: Optional[int] = None
     created_at: float = field(default_factory=time.time)
-    mark: Optional[int] = None  # the watermark payload the note carries
+    mark: Optional[NoteMark] = None  # what the note's watermark carries
 
 
 @dataclass(frozen=True)
@@ -123,7 +137,7 @@ class VoiceUse:
     server_id: str
     requester: str  # platform user id
     owner: str  # platform user id of the voice's owner
-    mark: Optional[int] = None
+    mark: Optional[NoteMark] = None
     created_at: float = field(default_factory=time.time)
     text_hmac: str = ""  # filled in when stored
 
@@ -416,9 +430,10 @@ class Store:
                 return False
             await tx.execute(
                 "INSERT INTO audit_log (user_id, voice_owner_id, platform, server_id, text_sha256, emotion, duration_s, "
-                "created_at, mark) VALUES (?,?,?,?,?,?,?,?,?)",
+                "created_at, mark, mark_key) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 entry.user_id, entry.voice_owner_id, entry.platform, entry.server_id, entry.text_sha256, entry.emotion,
-                entry.duration_s, entry.created_at, entry.mark)
+                entry.duration_s, entry.created_at, entry.mark.id if entry.mark else None,
+                entry.mark.key if entry.mark else None)
         return True
 
     # ---------------------------------------------------------------- the server's record of voice use
@@ -442,15 +457,16 @@ class Store:
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM voice_use_records WHERE created_at < ?", use.created_at - retention_days * 86400)
             await tx.execute(
-                "INSERT INTO voice_use_records (platform, server_id, requester, owner, text_hmac, mark, created_at) "
-                "VALUES (?,?,?,?,?,?,?)", use.platform, use.server_id, use.requester, use.owner, digest, use.mark,
-                use.created_at)
+                "INSERT INTO voice_use_records (platform, server_id, requester, owner, text_hmac, mark, mark_key, created_at) "
+                "VALUES (?,?,?,?,?,?,?,?)", use.platform, use.server_id, use.requester, use.owner, digest,
+                use.mark.id if use.mark else None, use.mark.key if use.mark else None, use.created_at)
 
     async def voice_uses(self, platform: str, server_id: str) -> list[VoiceUse]:
         """This server's kept records, oldest first (texts only as their keyed hash)."""
-        rows = await self.db.fetchall("SELECT requester, owner, text_hmac, mark, created_at FROM voice_use_records "
+        rows = await self.db.fetchall("SELECT requester, owner, text_hmac, mark, mark_key, created_at FROM voice_use_records "
                                       "WHERE platform=? AND server_id=? ORDER BY created_at, id", platform, server_id)
-        return [VoiceUse(platform, server_id, r[0], r[1], r[3], r[4], r[2]) for r in rows]
+        return [VoiceUse(platform, server_id, r[0], r[1], NoteMark(r[4], r[3]) if r[4] is not None else None, r[5], r[2])
+                for r in rows]
 
     async def text_matches(self, text: str, text_hmac: str) -> bool:
         """Does a kept record's hash belong to ``text`` (a moderator checking a reported message)?"""
@@ -501,19 +517,78 @@ class Store:
 
         return rows(members), rows(engines)
 
-    async def mark_in_use(self, mark: int) -> bool:
-        return (await self.db.fetchone("SELECT 1 FROM audit_log WHERE mark=?", mark) is not None
-                or await self.db.fetchone("SELECT 1 FROM voice_use_records WHERE mark=?", mark) is not None)
+    # ---------------------------------------------------------------- provenance
+    async def watermark_keys(self) -> list[WatermarkKey]:
+        """This deployment's watermark keys kept in the database, newest first; the first is made
+        here on first use (a deployment whose keys come from the environment never calls this)."""
+        rows = await self.db.fetchall("SELECT secret FROM watermark_keys ORDER BY created_at DESC, fingerprint")
+        if not rows:
+            await self.add_watermark_key(WatermarkKey.generate(), only_if_none=True)
+            rows = await self.db.fetchall("SELECT secret FROM watermark_keys ORDER BY created_at DESC, fingerprint")
+        return [WatermarkKey(bytes(r[0])) for r in rows]
 
-    async def provenance(self, mark: int) -> Optional[Provenance]:
-        """The newest audit row of the note carrying watermark ``mark``; when the requester has
-        deleted theirs, the server's kept record of the use of someone else's voice."""
+    async def add_watermark_key(self, key: WatermarkKey, only_if_none: bool = False) -> None:
+        """A new newest key (rotation); ``only_if_none``: the first key, unless another process
+        made one first."""
+        async with self.db.transaction() as tx:
+            if only_if_none and await tx.fetchone("SELECT 1 FROM watermark_keys") is not None:
+                return
+            newest = await tx.fetchone("SELECT MAX(created_at) FROM watermark_keys")
+            created = max(time.time(), float(newest[0]) + 1e-3) if newest and newest[0] is not None else time.time()
+            await tx.execute("INSERT INTO watermark_keys (fingerprint, secret, created_at) VALUES (?,?,?) "
+                             "ON CONFLICT DO NOTHING", key.fingerprint, key.secret, created)
+
+    async def next_note_mark(self, key: str, limit: int) -> NoteMark:
+        """The next note id under watermark key ``key`` (its fingerprint), committed before the
+        note is made: ids are never handed out twice, whoever deletes what.  :class:`MarksExhausted`
+        once ``limit`` ids are spent."""
+        async with self.db.transaction() as tx:
+            await tx.execute("INSERT INTO note_sequences (key_fp, next_id) VALUES (?, 0) ON CONFLICT DO NOTHING", key)
+            await tx.execute("UPDATE note_sequences SET next_id = next_id + 1 WHERE key_fp=? AND next_id < ?", key, limit + 1)
+            row = await tx.fetchone("SELECT next_id FROM note_sequences WHERE key_fp=?", key)
+        taken = int(row[0])
+        if taken > limit:
+            raise MarksExhausted(f"watermark key {key} has no note ids left")
+        return NoteMark(key, taken - 1)
+
+    # ---------------------------------------------------------------- /clone attempts (kept by platform id:
+    # /forget must not reset them, or an attacker would start over after every refusal)
+    async def take_clone_attempt(self, platform: str, platform_user_id: str, per_day: int, now: float) -> bool:
+        """Count one /clone recording; False, and nothing counted, when /clone is closed to this
+        person: a lockout in force, or ``per_day`` recordings in the last 24 hours."""
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM clone_attempts WHERE created_at < ?", now - 86400)
+            locked = await tx.fetchone("SELECT 1 FROM clone_lockouts WHERE platform=? AND platform_user_id=? AND "
+                                       "locked_until > ?", platform, platform_user_id, now)
+            taken = await tx.fetchone("SELECT COUNT(*) FROM clone_attempts WHERE platform=? AND platform_user_id=?",
+                                      platform, platform_user_id)
+            if locked is not None or int(taken[0]) >= per_day:
+                return False
+            await tx.execute("INSERT INTO clone_attempts (platform, platform_user_id, outcome, created_at) VALUES (?,?,?,?)",
+                             platform, platform_user_id, "checked", now)
+        return True
+
+    async def lock_clone(self, platform: str, platform_user_id: str, reason: str, until: float, now: float) -> None:
+        """Close /clone to this person until ``until``, and keep the record (the moderation trail)."""
+        async with self.db.transaction() as tx:
+            await tx.execute("INSERT INTO clone_lockouts (platform, platform_user_id, reason, locked_until, created_at) "
+                             "VALUES (?,?,?,?,?)", platform, platform_user_id, reason, until, now)
+
+    async def clone_lockouts(self, platform: str, platform_user_id: str) -> list[tuple[str, float, float]]:
+        """This person's /clone lockouts, newest first: (reason, when, until)."""
+        rows = await self.db.fetchall("SELECT reason, created_at, locked_until FROM clone_lockouts WHERE platform=? AND "
+                                      "platform_user_id=? ORDER BY created_at DESC", platform, platform_user_id)
+        return [(str(r[0]), float(r[1]), float(r[2])) for r in rows]
+
+    async def provenance(self, mark: NoteMark) -> Optional[Provenance]:
+        """The audit row of the note carrying ``mark``; when the requester has deleted theirs, the
+        server's kept record of the use of someone else's voice."""
         row = await self.db.fetchone(
-            "SELECT user_id, voice_owner_id, platform, server_id, created_at FROM audit_log WHERE mark=? "
-            "ORDER BY created_at DESC LIMIT 1", mark)
+            "SELECT user_id, voice_owner_id, platform, server_id, created_at FROM audit_log WHERE mark_key=? AND mark=? "
+            "ORDER BY created_at DESC LIMIT 1", mark.key, mark.id)
         if row is None:
             kept = await self.db.fetchone("SELECT platform, server_id, requester, owner, created_at FROM voice_use_records "
-                                          "WHERE mark=? ORDER BY created_at DESC LIMIT 1", mark)
+                                          "WHERE mark_key=? AND mark=? ORDER BY created_at DESC LIMIT 1", mark.key, mark.id)
             if kept is None:
                 return None
             platform = kept[0]

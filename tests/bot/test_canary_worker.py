@@ -18,7 +18,7 @@ from tests.bot.conftest import clone
 from tests.bot.core.commands.helpers import say
 from tests.servers import RedisServer
 
-SECRET_ENV = {"VOICEBOT_QUEUE_SECRET": "canary-test-secret-" * 2}
+SECRET_ENV = {"VOICEBOT_QUEUE_SECRET": "canary-test-secret-" * 2, "VOICEBOT_WATERMARK_KEYS": "ca" * 32}
 
 
 async def _until(condition, timeout: float, what: str) -> None:

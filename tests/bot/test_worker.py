@@ -23,7 +23,7 @@ from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.servers import RedisServer, free_port
 
 PREFIX = "e2e"
-SECRET_ENV = {"VOICEBOT_QUEUE_SECRET": "cluster-test-secret-" * 2}
+SECRET_ENV = {"VOICEBOT_QUEUE_SECRET": "cluster-test-secret-" * 2, "VOICEBOT_WATERMARK_KEYS": "c1" * 32}
 
 
 @pytest.fixture(scope="module")

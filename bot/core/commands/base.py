@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, Optional, Protocol
 
@@ -13,7 +12,7 @@ from indextts_core.audio import MIN_SPEECH_SECONDS
 from indextts_core.decoding import MAX_DECODE_SECONDS
 from indextts_core.engine import VoiceProfile
 
-from ...storage import Store, StoredVoice, User
+from ...storage import MarksExhausted, NoteMark, Store, StoredVoice, User
 from ..errors import Busy
 from ..invocation import Button, Invocation, RequestContext, Responder
 from ..permissions import resolve_role
@@ -44,6 +43,10 @@ class Settings:
     #: How long a server keeps its record of each use of another member's voice (whatever the
     #: requester's /forget or an admin's /purge deletes), like its blocks.
     voice_use_retention_days: int = 180
+    #: /clone recordings checked per person per day, and how long /clone stays closed to an account
+    #: that sent the bot's own speech or another member's voice.
+    clone_attempts_per_day: int = 5
+    clone_lockout_hours: int = 24
 
 
 def job_key(inv: Invocation) -> str:
@@ -83,6 +86,8 @@ class Services:
         self.rollout = Rollout()
         #: told (engine, cohort) for every voice note sent (metrics per engine and rollout cohort)
         self.on_note: Callable[[str, str], None] = lambda engine, cohort: None
+        #: this deployment's watermark keys, newest first (loaded at start: the environment or the database)
+        self.watermark_keys: tuple[watermark.WatermarkKey, ...] = ()
         #: platform → how to write to one of its users privately (registered by each adapter)
         self.notifiers: dict[str, Notifier] = {}
 
@@ -128,12 +133,18 @@ class Services:
         """Queue a task for this user and wait for its result."""
         return await self.wait_job(await self.submit(inv, task), out)
 
-    async def new_mark(self) -> int:
-        """A watermark payload (the id of a note's audit row) that no stored note carries yet."""
-        while True:
-            mark = secrets.randbelow(1 << watermark.PAYLOAD_BITS)
-            if not await self.store.mark_in_use(mark):
-                return mark
+    async def new_mark(self) -> NoteMark:
+        """The next note id under the newest watermark key, taken (committed) before the note is
+        made; :class:`Busy` when that key has no ids left (the operator must rotate it)."""
+        if not self.watermark_keys:
+            raise RuntimeError("the watermark keys were not loaded")
+        try:
+            return await self.store.next_note_mark(self.watermark_keys[0].fingerprint, 1 << watermark.PAYLOAD_BITS)
+        except MarksExhausted:
+            log.error("watermark key %s has marked all %d notes it can: rotate it (README, Provenance) — no note "
+                      "can be made until then", self.watermark_keys[0].fingerprint, 1 << watermark.PAYLOAD_BITS)
+            raise Busy("I can't make voice notes right now. Please try again later.",
+                       "我现在无法生成语音。请稍后再试。") from None
 
     async def route(self, inv: Invocation, user: User) -> Route:
         """The engine the rollout rules pick for this request (among those running now); with

@@ -6,7 +6,6 @@ computed; only a hash of it is stored with the consent record.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import time
@@ -16,12 +15,12 @@ from indextts_core.engine import VoiceProfile
 from indextts_core.speaker import similarity
 
 from ...storage import AuditEntry, Consent, PendingAction, StoredProfile, User
-from ..consent import code_matches, consent_sentence, new_code
-from ..errors import BadRequest, SyntheticRecording
+from ..consent import MIN_SENTENCE_MATCH, code_matches, consent_sentence, new_code
+from ..errors import BadRequest, CloneClosed, CloneRefused
 from ..invocation import AudioIn, Invocation, Responder
 from ..command_spec import Access, CommandSpec, DiscordShape, HelpEntry, event
 from ..messages import tr
-from ..tasks import RENDERED_VOICE_MATCH, Cloned, CloneTask, RenderTask, embedding_vector
+from ..tasks import RENDERED_VOICE_MATCH, CloneTask, RenderTask, embedding_vector
 from .base import Handler, Services
 from .confirm import Confirmations
 
@@ -155,30 +154,43 @@ class CloneCommands:
                              f"录音只有 {audio.duration:.1f} 秒；请至少说 {limits.min_reference_seconds:g} 秒。")
 
     async def _clone_from(self, inv: Invocation, out: Responder, user: User, pending: PendingAction, audio: AudioIn) -> None:
+        """Check the recording, then (only when it passes) make the profiles.
+
+        Against someone tuning a fake: every recording counts towards a daily limit, taken before
+        any compute; every sign of laundering gets one refusal text (:class:`CloneRefused`); a
+        recording of the bot's own speech or of another user's rendered voice closes /clone to the
+        account for a while and leaves a record; the profile is made only after consent passed.
+        """
         lang = user.language
         self._precheck(audio)
+        settings = self.s.settings
+        if not await self.s.store.take_clone_attempt(inv.actor.platform, inv.actor.user_id,
+                                                     settings.clone_attempts_per_day, time.time()):
+            raise CloneClosed()
         await out.text(tr(lang, "Got it — checking your recording and making your voice. This takes a few seconds "
                           "(up to a minute the first time after a restart)…",
                           "收到——正在检查录音并制作你的声音。需要几秒钟（重启后第一次最多一分钟）……"))
         data = await audio.fetch()  # kept in memory only: raw audio never touches the disk
         if len(data) > MAX_UPLOAD_BYTES:
-            span = f"{self.s.settings.min_reference_seconds:g}–{self.s.settings.max_reference_seconds:g}"
+            span = f"{settings.min_reference_seconds:g}–{settings.max_reference_seconds:g}"
             raise BadRequest(f"That recording is too large (over 20 MB). Please send {span} seconds.",
                              f"录音太大（超过 20 MB）。请发送 {span} 秒。")
         digest = hashlib.sha256(data).hexdigest()
-        cloned = await self.s.run(inv, out, CloneTask(data, pending.method, pending.code, pending.language))
-        profile, check = cloned.profile, cloned.check
-        # A copy of a voice the bot renders is refused before consent is judged: its reading of
-        # the sentence is the bot's, whatever it says.
-        await self._refuse_rendered_voices(user, cloned.embedding)
+        checked = await self.s.run(inv, out, CloneTask(data, pending.method, pending.code, pending.language))
+        # The bot's own speech (its mark, its default voice) or a voice it renders for someone else:
+        # whatever the recording says, it is not this person reading live.
+        if checked.synthetic or await self._matches_rendered_voice(user, checked.embedding):
+            await self._lock(inv, "synthetic" if checked.synthetic else "rendered voice")
+            raise CloneRefused()
+        check = checked.check
         if check is not None and not check.accepted:
-            if not code_matches(pending.code, check.code_heard):
+            # A retake is asked for only when the sentence was read and its code was not heard
+            # right (Whisper mishears digits); every other failure is the one refusal.
+            if check.score >= MIN_SENTENCE_MATCH and not code_matches(pending.code, check.code_heard):
                 raise BadRequest("I could not hear the code correctly. Please record the sentence again, reading the code "
                                  "words slowly (the same sentence as above).",
                                  "我没有听清验证码。请再录一次，慢慢读出验证码（同上面的句子）。")
-            raise BadRequest("The recording does not match the consent sentence closely enough. Please read the whole "
-                             "sentence above, once, and record again.",
-                             "录音与同意句子不够吻合。请把上面的句子完整地读一遍后再录一次。")
+            raise CloneRefused()
         if not await self.confirm.finish(pending):
             raise BadRequest("This /clone request was cancelled or already used. Send /clone to start again.",
                              "该 /clone 请求已取消或已使用。请重新发送 /clone。")
@@ -186,7 +198,8 @@ class CloneCommands:
         consent = Consent(user.id, pending.method, text_shown, check.transcript if check else None,
                           check.score if check else None, digest, time.time())
         # One profile per engine that runs now, from the one recording (which is not kept).
-        profiles = list(cloned.profiles) + await self._other_engines(inv, out, data, cloned)
+        profiles = await self._profiles(inv, out, data)
+        profile = profiles[0]
         await self.s.store.save_voice(user.id, [StoredProfile(p.engine, p.version, p.to_bytes()) for p in profiles],
                                       profile.meta, consent)
         await out.text(tr(lang, "Your voice is ready. Try /say Hello! — here is a preview:", "你的声音已就绪。试试 /say 你好！——先听听预览："))
@@ -200,29 +213,37 @@ class CloneCommands:
                                             hashlib.sha256(PREVIEW_TEXT[lang].encode()).hexdigest(), "neutral",
                                             preview.duration, voice_owner_id=user.id, mark=mark))
 
-    async def _other_engines(self, inv: Invocation, out: Responder, data: bytes, cloned: Cloned) -> list[VoiceProfile]:
-        """Profiles of the running engines the primary's worker does not run (workers that serve
-        only some engines), made in parallel on theirs; an engine that fails is left out."""
-        made = {p.engine for p in cloned.profiles}
-        missing = [e for e in self.s.engine.available if e not in made]
-        if not missing:
-            return []
-        results = await asyncio.gather(*(self.s.run(inv, out, CloneTask(data, "profile", "", "", engine=e)) for e in missing),
-                                       return_exceptions=True)
+    async def _lock(self, inv: Invocation, reason: str) -> None:
+        """Close /clone to this account for ``clone_lockout_hours`` and keep the moderation record."""
+        now = time.time()
+        hours = self.s.settings.clone_lockout_hours
+        await self.s.store.lock_clone(inv.actor.platform, inv.actor.user_id, reason, now + hours * 3600, now)
+        log.warning("/clone closed for %d h to %s user %s: the recording was %s", hours, inv.actor.platform,
+                    inv.actor.user_id, "the bot's own speech" if reason == "synthetic" else "another user's rendered voice")
+
+    async def _profiles(self, inv: Invocation, out: Responder, data: bytes) -> list[VoiceProfile]:
+        """A profile by every engine that runs now, the primary's first: its refusal of the clip
+        (too noisy, too little speech) is the user's answer; another engine's failure leaves only
+        that engine without the voice.  One after another: a user's jobs are bounded."""
+        primary = self.s.engine.name or ""
+        engines = [primary] + [e for e in self.s.engine.available if e != primary]
         profiles = []
-        for engine, result in zip(missing, results):
-            if isinstance(result, Cloned):
-                profiles.append(result.profile)
-            else:
-                log.warning("no %s profile for this voice: %s", engine, result)
+        for engine in engines:
+            try:
+                made = await self.s.run(inv, out, CloneTask(data, "profile", "", "", engine=engine))
+            except Exception as exc:
+                if engine == primary:
+                    raise
+                log.warning("no %s profile for this voice: %s", engine, exc)
+                continue
+            profiles.append(made.profile)
         return profiles
 
-    async def _refuse_rendered_voices(self, user: User, embedding: bytes | None) -> None:
-        """A recording of another user's voice as the bot renders it (a re-recorded or joined
-        /say note) is refused; the message never says whose voice it matched."""
+    async def _matches_rendered_voice(self, user: User, embedding: bytes | None) -> bool:
+        """Is this recording another user's voice as the bot renders it (a re-recorded or joined
+        /say note)?  The caller never says whose."""
         if embedding is None:
-            return
+            return False
         mine = embedding_vector(embedding)
-        for other in await self.s.store.rendered_voices(except_user=user.id):
-            if similarity(mine, embedding_vector(other)) >= RENDERED_VOICE_MATCH:
-                raise SyntheticRecording.sounds_like_us()
+        return any(similarity(mine, embedding_vector(other)) >= RENDERED_VOICE_MATCH
+                   for other in await self.s.store.rendered_voices(except_user=user.id))

@@ -15,7 +15,7 @@ from indextts_core.engine import DurationSpec, EmotionSpec, VoiceProfile
 from indextts_core.errors import IndexTTSError
 from indextts_core.frontend.clean import check_script, clean_text, has_words
 
-from ...storage import STALE_VOICE_NOTICE, AuditEntry, Policy, StoredVoice, UsageEntry, User, VoiceUse
+from ...storage import STALE_VOICE_NOTICE, AuditEntry, NoteMark, Policy, StoredVoice, UsageEntry, User, VoiceUse
 from ..consent import is_consent_sentence
 from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
 from ..invocation import AudioIn, Button, Invocation, Responder
@@ -218,7 +218,7 @@ class SayCommands:
         """
         lang = user.language
         futures: collections.deque[asyncio.Future] = collections.deque()
-        marks: list[int] = []  # the watermark of each note submitted, in order
+        marks: list[NoteMark] = []  # the watermark of each note submitted, in order
         queued_at: list[float] = []  # when each was submitted (metering: wait = total − compute)
         submitted = 0
 
@@ -289,7 +289,7 @@ class SayCommands:
             raise
 
     async def _record(self, inv: Invocation, user: User, owner: Optional[int], piece: str, rendered: Rendered,
-                      emotion: Optional[EmotionSpec], mark: int, wait: float) -> bool:
+                      emotion: Optional[EmotionSpec], mark: NoteMark, wait: float) -> bool:
         """The note's audit row, what it cost (metering), and, in someone else's voice, the
         server's own record of the use (kept whatever the requester deletes later); False when the
         owner or requester is gone."""

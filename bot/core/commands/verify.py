@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 
 from indextts_core import watermark
 from indextts_core.audio import MAX_UPLOAD_BYTES, read_audio
 
-from ...storage import Provenance, User
+from ...storage import NoteMark, Provenance, User
 from ..errors import BadRequest
 from ..invocation import AudioIn, Invocation, Responder
 from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry
@@ -25,10 +25,10 @@ from .base import Handler, Services
 MAX_VERIFY_SECONDS = 120.0
 
 
-def _detect(data: bytes) -> watermark.Detection:
+def _detect(data: bytes, keys: Sequence[watermark.WatermarkKey]) -> watermark.Detection:
     # Only what the detector reads is decoded.
     audio = read_audio(data, max_seconds=watermark.MAX_DETECT_SECONDS, cut=True)
-    return watermark.detect(audio.samples, audio.sample_rate)
+    return watermark.detect(audio.samples, audio.sample_rate, keys)
 
 
 SPECS = (
@@ -58,14 +58,22 @@ class VerifyCommands:
                              "用 /verify 回复一条语音或音频文件（转发或重新上传的也可以），我会告诉你它是不是我生成的。")
         self._precheck(audio)
         await out.recording()
-        found = await asyncio.to_thread(_detect, await audio.fetch())
+        found = await asyncio.to_thread(_detect, await audio.fetch(), self.s.watermark_keys)
         if not found.marked:
             await out.text(tr(lang, "I found no watermark of mine in this recording: as far as I can tell, I did not make "
                                     "it. (Heavily changed audio, or speech from other software, also reads this way.)",
                               "我在这段录音里没有找到我的水印：据我判断，它不是我生成的。"
                               "（被大幅改动过的音频或其他软件生成的语音也会这样显示。）"))
             return
-        facts = await self.s.store.provenance(found.payload) if found.payload is not None else None
+        if found.payload is None or found.key is None:
+            # The key's pattern is there but no note id whose MAC checks: a damaged or cut note of
+            # ours — or a forgery attempt.  Either way it names no one.
+            await out.text(tr(lang, "This recording carries my watermark, but too little of it is left to tell which "
+                                    "note it was, so I can't say who made it or when (it may have been cut or altered).",
+                              "这段录音带有我的水印，但剩下的部分太少，无法判断是哪一条语音，所以我无法说明是谁、何时生成的"
+                              "（它可能被剪切或改动过）。"))
+            return
+        facts = await self.s.store.provenance(NoteMark(found.key, found.payload))
         if facts is None or not await self._may_see(inv, user, facts):
             await out.text(tr(lang, "Made by this bot: it is synthetic speech, not a recording of a person.",
                               "由本机器人生成：这是合成语音，不是真人录音。"))

@@ -38,9 +38,10 @@ async def test_inline_offers_the_users_own_voice_and_the_default_one_answering_o
     user = await app.store.find_user("telegram", "1")
     marks = [r[0] for r in await app.db.fetchall("SELECT mark FROM audit_log WHERE user_id=? AND mark IS NOT NULL "
                                                  "ORDER BY id", user.id)][-2:]
+    keys = app.commands.services.watermark_keys
     for result, mark in zip(results, marks):
         audio = read_audio(tg.files[result["voice_file_id"]])
-        found = watermark.detect(audio.samples, audio.sample_rate)
+        found = watermark.detect(audio.samples, audio.sample_rate, keys)
         # marked, and where the clip is long enough to read the payload, with its own audit row's id
         assert found.marked and found.payload in (None, mark)
     assert len(set(marks)) == 2

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from bot.storage import AuditEntry, Consent, PendingAction, Policy, Store, StoredProfile, connect
+from bot.storage import AuditEntry, Consent, NoteMark, PendingAction, Policy, Store, StoredProfile, connect
 
 try:
     from asyncpg import IntegrityConstraintViolationError
@@ -159,22 +159,23 @@ async def test_the_servers_record_of_voice_use_outlives_forget_and_purge_and_end
     from bot.storage import VoiceUse
 
     requester, owner = await store.user("tg", "10"), await store.user("tg", "20")
-    old = VoiceUse("tg", "g", "10", "20", mark=5, created_at=1_000.0)
+    old = VoiceUse("tg", "g", "10", "20", mark=NoteMark("k", 5), created_at=1_000.0)
     await store.record_voice_use(old, "an old text", retention_days=30)
-    await store.audit(AuditEntry(requester.id, "tg", "g", "h", "neutral", 1.0, voice_owner_id=owner.id, mark=7))
-    await store.record_voice_use(VoiceUse("tg", "g", "10", "20", mark=7), "say this in her voice", retention_days=30)
+    await store.audit(AuditEntry(requester.id, "tg", "g", "h", "neutral", 1.0, voice_owner_id=owner.id, mark=NoteMark("k", 7)))
+    await store.record_voice_use(VoiceUse("tg", "g", "10", "20", mark=NoteMark("k", 7)), "say this in her voice", retention_days=30)
     await store.purge_member("tg", "g", requester.id)
     await store.forget(requester.id)
     await store.forget(owner.id)
     kept = await store.voice_uses("tg", "g")
     # the one past 30 days went when the next was written; the fresh one stays, without its text
-    assert [(u.requester, u.owner, u.mark) for u in kept] == [("10", "20", 7)]
+    assert [(u.requester, u.owner, u.mark) for u in kept] == [("10", "20", NoteMark("k", 7))]
     assert "say this" not in kept[0].text_hmac and len(kept[0].text_hmac) == 64
     assert await store.text_matches("say this in her voice", kept[0].text_hmac)
     assert not await store.text_matches("something else", kept[0].text_hmac)
-    facts = await store.provenance(7)  # /verify still finds who asked, from the kept record
+    assert await store.provenance(NoteMark("other key", 7)) is None  # an id names a note only under its key
+    facts = await store.provenance(NoteMark("k", 7))  # /verify still finds who asked, from the kept record
     assert (facts.requester.platform_user_id, facts.voice_owner.platform_user_id, facts.server_id) == ("10", "20", "g")
-    assert await store.mark_in_use(7) and await store.voice_uses("tg", "other") == []
+    assert await store.voice_uses("tg", "other") == []
 
 
 async def test_text_hashes_are_keyed_per_deployment(tmp_path):
@@ -217,3 +218,47 @@ async def test_an_engine_choice_is_the_users_own_and_goes_with_forget(store):
     await store.set_engine_choice(me.id, "indextts")
     await store.forget(me.id)
     assert (await store.db.fetchone("SELECT COUNT(*) FROM engine_choices"))[0] == 0
+
+
+async def test_note_ids_come_from_a_sequence_per_key_and_are_never_handed_out_twice(store):
+    from bot.storage import MarksExhausted
+
+    taken = [await store.next_note_mark("key-a", 4) for _ in range(4)]
+    assert [m.id for m in taken] == [0, 1, 2, 3] and {m.key for m in taken} == {"key-a"}
+    # /forget deleting every row that pointed at them does not free them: the sequence only goes on
+    with pytest.raises(MarksExhausted):
+        await store.next_note_mark("key-a", 4)
+    with pytest.raises(MarksExhausted):  # nor does asking again
+        await store.next_note_mark("key-a", 4)
+    assert (await store.next_note_mark("key-b", 4)).id == 0  # a rotated key starts its own
+    # at once from many tasks: each id once
+    many = await asyncio.gather(*(store.next_note_mark("key-c", 100) for _ in range(20)))
+    assert sorted(m.id for m in many) == list(range(20))
+
+
+async def test_watermark_keys_are_made_once_and_rotation_puts_the_new_one_first(store):
+    from indextts_core.watermark import WatermarkKey
+
+    first = await store.watermark_keys()
+    assert len(first) == 1 and await store.watermark_keys() == first  # made once, then read
+    newer = WatermarkKey.generate()
+    await store.add_watermark_key(newer)
+    assert await store.watermark_keys() == [newer, first[0]]
+    await store.add_watermark_key(WatermarkKey.generate(), only_if_none=True)  # a second "first" start
+    assert len(await store.watermark_keys()) == 2
+
+
+async def test_clone_attempts_are_counted_by_platform_id_and_survive_forget(store):
+    user = await store.user("tg", "7")
+    assert [await store.take_clone_attempt("tg", "7", 3, 1000.0) for _ in range(4)] == [True, True, True, False]
+    await store.forget(user.id)  # starting over as a "new" user does not reset the count
+    assert not await store.take_clone_attempt("tg", "7", 3, 1001.0)
+    assert await store.take_clone_attempt("tg", "7", 3, 1000.0 + 86401)  # a day later
+    assert await store.take_clone_attempt("tg", "8", 3, 1000.0)  # someone else
+
+
+async def test_a_clone_lockout_closes_clone_until_it_ends_and_stays_on_record(store):
+    await store.lock_clone("tg", "9", "synthetic", until=5000.0, now=1000.0)
+    assert not await store.take_clone_attempt("tg", "9", 5, 4999.0)
+    assert await store.take_clone_attempt("tg", "9", 5, 5001.0)
+    assert await store.clone_lockouts("tg", "9") == [("synthetic", 1000.0, 5000.0)]

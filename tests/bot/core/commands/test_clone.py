@@ -1,11 +1,13 @@
 """/clone end to end on a real database, the real engine and real Whisper."""
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from bot.app import BotApp
+from bot.core.errors import CloneClosed, CloneRefused
 from tests.bot.conftest import RecordingResponder, audio_in, clone, invocation, spoken
 from tests.bot.core.commands.helpers import press, run
 
@@ -50,7 +52,7 @@ async def test_a_chinese_user_reading_the_english_sentence_is_refused_in_chinese
     code = "".join(str("零一二三四五六七八九".index(ch)) for ch in said)
     english = spoken(engine, f"{SENTENCE} Code {' '.join('zero one two three four five six seven eight nine'.split()[int(d)] for d in code)}.")
     await app.commands.handle(invocation("audio", user="li", private=True, language="zh", audio=audio_in(english)), out)
-    assert out.last.kind == "text" and ("验证码" in out.last.text or "同意句子" in out.last.text)
+    assert out.last.kind == "text" and ("验证码" in out.last.text or out.last.text == CloneRefused().message("zh"))
     assert await app.store.voice((await app.store.find_user("test", "li")).id) is None
 
 
@@ -204,3 +206,61 @@ async def test_clone_off_in_a_server_is_refused_there(app):
     await app.store.set_policy(Policy("test", "g1", clone_allowed=False))
     out = await run(app, "clone")
     assert "turned off" in out.last.text and not out.last.buttons
+
+
+@pytest.fixture
+async def strict(tmp_path, engine, app):
+    """The bot with /clone's default limits (the shared fixture turns them off for its helpers)."""
+    limits = replace(app.config.bot, data_dir=tmp_path / "strict", clone_attempts_per_day=3, clone_lockout_hours=24)
+    strict = BotApp(replace(app.config, bot=limits), engine=engine)
+    await strict.start()
+    yield strict
+    await strict.stop()
+
+
+def _counting(monkeypatch, obj, name: str) -> list:
+    """Count the calls of a real method (it still runs)."""
+    calls: list = []
+    real = getattr(obj, name)
+
+    def counted(*args, **kw):
+        calls.append(args)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(obj, name, counted)
+    return calls
+
+
+async def test_the_bots_own_speech_closes_clone_for_a_day_with_one_refusal_and_a_record(strict, engine, monkeypatch):
+    from tests.bot.core.commands.helpers import say
+
+    out = await _agreed(strict, "mallory")
+    note = (await say(strict, "The last train leaves at ten, so we should hurry up and finish our dinner before it gets "
+                              "late tonight.", user="mallory", private=True)).last.ogg
+    profiles = _counting(monkeypatch, engine, "create_voice")
+    await strict.commands.handle(invocation("audio", user="mallory", private=True, audio=audio_in(note)), out)
+    assert out.last.text == CloneRefused().message("en") and profiles == []  # no reason, no profile made
+    assert [r[0] for r in await strict.store.clone_lockouts("test", "mallory")] == ["synthetic"]
+    # A real reading now, even after /forget and a fresh /clone: closed, and nothing is computed.
+    checks = _counting(monkeypatch, strict.runtime, "clone")
+    await press(strict, await run(strict, "forget", user="mallory", private=True), user="mallory", private=True)
+    assert await strict.store.find_user("test", "mallory") is None
+    out = await _agreed(strict, "mallory")
+    sentence = out.last.text.split("\n\n", 1)[1]
+    await strict.commands.handle(invocation("audio", user="mallory", private=True,
+                                            audio=audio_in(spoken(engine, sentence))), out)
+    assert out.last.text == CloneClosed().message("en") and checks == []
+
+
+async def test_clone_attempts_are_capped_per_day_before_any_compute(strict, engine, monkeypatch):
+    out = await _agreed(strict)
+    profiles = _counting(monkeypatch, engine, "create_voice")
+    checks = _counting(monkeypatch, strict.runtime, "clone")
+    other = "The weather was lovely, so we walked along the river and had lunch in the park."
+    for _ in range(3):  # not the sentence: the one refusal, and no profile is ever made for it
+        await strict.commands.handle(invocation("audio", private=True, audio=audio_in(spoken(engine, other))), out)
+        assert out.last.text == CloneRefused().message("en")
+    assert len(checks) == 3 and profiles == []
+    await strict.commands.handle(invocation("audio", private=True, audio=audio_in(spoken(engine, other))), out)
+    assert out.last.text == CloneClosed().message("en") and len(checks) == 3
+    assert await strict.store.clone_lockouts("test", "u1") == []  # a limit, not a lockout

@@ -34,12 +34,13 @@ async def test_say_with_emotion_and_speed_gives_a_valid_voice_note_and_audit_row
 async def test_every_note_carries_the_watermark_of_its_own_audit_row(app):
     # the mark repeats every 3 s: a note that long holds a whole copy of it
     out = await say(app, "The last train leaves at ten, so we should hurry up and finish our dinner before it gets late.")
-    (mark,) = [r[0] for r in await app.db.fetchall("SELECT mark FROM audit_log")]
+    (mark,) = [tuple(r) for r in await app.db.fetchall("SELECT mark_key, mark FROM audit_log")]
     decoded = read_audio(out.last.ogg)
-    found = watermark.detect(decoded.samples, decoded.sample_rate)
-    # Under one and a half periods of the mark: it is found; its id is not always readable yet
-    # (README: watermark figures), and when it is read it must be this note's.
-    assert found.marked and found.payload in (None, mark)
+    keys = app.commands.services.watermark_keys
+    found = watermark.detect(decoded.samples, decoded.sample_rate, keys)
+    # Under one and a half periods of the mark: it is found, under the deployment's key; its id is
+    # not always readable yet (README: watermark figures), and when it is read it must be this note's.
+    assert found.marked and found.key == keys[0].fingerprint == mark[0] and found.payload in (None, mark[1])
 
 
 async def test_the_operator_chooses_how_strongly_notes_are_marked(tmp_path, engine, app):
@@ -48,13 +49,14 @@ async def test_the_operator_chooses_how_strongly_notes_are_marked(tmp_path, engi
     text = "The last train leaves at ten, so we should hurry up and finish our dinner before it gets late."
     # The fixture's own config, changed only in strength (and where it keeps its data).
     bot_config = replace(app.config.bot, data_dir=tmp_path / "strong", watermark_strength=1.5)
-    strong = BotApp(replace(app.config, bot=bot_config), engine=engine)
+    # (The same key, so the two marks differ only in strength.)
+    strong = BotApp(replace(app.config, bot=bot_config, watermark_keys=app.commands.services.watermark_keys), engine=engine)
     await strong.start()
     try:
         scores = []
         for bot in (app, strong):
             decoded = read_audio((await say(bot, text)).last.ogg)
-            scores.append(watermark.detect(decoded.samples, decoded.sample_rate).score)
+            scores.append(watermark.detect(decoded.samples, decoded.sample_rate, bot.commands.services.watermark_keys).score)
     finally:
         await strong.stop()
     assert scores[1] > scores[0] * 1.1, scores
