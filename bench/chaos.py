@@ -69,7 +69,7 @@ async def _run(folder: Path, users: int, per_user: int) -> list[tuple[str, dict]
 
     redis = RedisServer(folder / "redis").start()
     config = folder / "worker.toml"
-    config.write_text(f'[bot]\nconsent_mode = "button"\n[queue]\nurl = "{redis.url}"\nprefix = "{PREFIX}"\n'
+    config.write_text(f'[bot]\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = true\n[queue]\nurl = "{redis.url}"\nprefix = "{PREFIX}"\n'
                       'lease_seconds = 3\n')
     logs = [folder / f"worker{i}.log" for i in range(2)]
     workers = [_worker(config, log) for log in logs]

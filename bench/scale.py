@@ -113,7 +113,7 @@ def _run(mode: str, workers: int, args, folder: Path, redis_url: str, slots: int
     procs = []
     if mode == "redis":
         config = folder / f"worker{workers}.toml"
-        config.write_text(f'[bot]\nconsent_mode = "button"\n[queue]\nurl = "{redis_url}"\nprefix = "bench"\n')
+        config.write_text(f'[bot]\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = true\n[queue]\nurl = "{redis_url}"\nprefix = "bench"\n')
         procs = [subprocess.Popen([sys.executable, "-m", "bot.worker", "--config", str(config), "--jobs", str(slots)], cwd=ROOT,
                                   env={**os.environ, "VOICEBOT_QUEUE_SECRET": SECRET, "VOICEBOT_WATERMARK_KEYS": MARK_KEYS},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]

@@ -47,7 +47,7 @@ def _reload(app: BotApp, path: Optional[Path]) -> None:
     except ConfigError as exc:
         log.error("config not reloaded, the old rules stay: %s", exc)
         return
-    app.apply_rollout(fresh.rollout)
+    app.reload_rollout(fresh.rollout)
 
 
 async def _run(config: Config, path: Optional[Path] = None) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import shutil
 import time
+from dataclasses import fields
 from typing import Any, Optional, Sequence, Union
 
 from indextts_core import Engine
@@ -84,6 +85,27 @@ class BotApp:
         self.commands.services.rollout = rules
         log.info("rollout: canary %s, %g %% of users, %d allow-listed server(s), user choice %s",
                  rules.canary or "none", rules.percent, len(rules.servers), "on" if rules.user_choice else "off")
+
+    def reload_rollout(self, rules: Rollout) -> bool:
+        """Rules read again from the config file (SIGHUP): refused, with the old ones kept, when
+        the canary is not an engine running now; otherwise applied, every change logged old → new
+        (a file without ``[rollout]`` puts every rule back to its default, and says so)."""
+        if self.commands is None:
+            raise RuntimeError("BotApp.start() has not run")
+        running = sorted(self.engine.available)
+        if rules.canary is not None and rules.canary not in running:
+            log.error("config not reloaded, the old rules stay: rollout.canary %r is not running (running: %s)",
+                      rules.canary, ", ".join(running) or "none")
+            return False
+        old = self.commands.services.rollout
+        changes = [f"{f.name}: {getattr(old, f.name)!r} → {getattr(rules, f.name)!r}" for f in fields(Rollout)
+                   if getattr(old, f.name) != getattr(rules, f.name)]
+        for change in changes:
+            log.warning("rollout changed by reload: %s", change)
+        if not changes:
+            log.info("config reloaded: the rollout rules are unchanged")
+        self.commands.services.rollout = rules
+        return True
 
     async def _start_remote(self) -> Jobs:
         """Synthesis in ``python -m bot.worker`` processes: this process loads no model."""

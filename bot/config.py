@@ -38,6 +38,9 @@ class EngineConfig:
 class BotConfig:
     data_dir: Path = Path("data")
     consent_mode: str = "spoken"  # spoken | button
+    # "button" consent clones any voice note a user forwards or plays: only for test set-ups, and
+    # only with this set to say so (refused otherwise, whatever the engine).
+    i_understand_anyone_can_clone_anyone: bool = False
     workers: int = 1
     max_pending: int = 64
     per_user: int = 2
@@ -253,6 +256,11 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
     bot = _table(BotConfig, data.get("bot", {}), "bot")
     engines = _engines(data.get("engines", {}), name)
     names = (name, *(e.name for e in engines))
+    if bot.consent_mode == "button" and not bot.i_understand_anyone_can_clone_anyone:
+        # A button accepts any voice note: anyone's voice, forwarded or played into a phone.
+        raise ConfigError("bot.consent_mode = 'button' lets anyone clone anyone's voice (a button accepts any voice "
+                          "note); use 'spoken', or for a test set-up also set [bot] "
+                          "i_understand_anyone_can_clone_anyone = true")
     if bot.consent_mode == "button" and "indextts" in names:
         # A button accepts any voice note the user forwards: with an engine that copies a real
         # voice closely, that is cloning anyone.  Only spoken consent proves whose voice it is.

@@ -76,6 +76,15 @@ def _problems(path: Path, root: Path = ROOT) -> list[str]:
             call = node.exc
             if any(isinstance(a, ast.Starred) for a in call.args):
                 continue  # raise BadRequest(*PAIR): the pair is checked where it is defined
+            if not call.args and not call.keywords:  # an error that carries its own fixed text: read it
+                error = getattr(bot_errors, _name(call.func), None) or getattr(core_errors, _name(call.func))
+                try:
+                    zh_text = error().message("zh")
+                except TypeError:
+                    zh_text = ""
+                if not CJK.search(zh_text):
+                    found.append(f"{where}:{node.lineno}: {_name(call.func)} without a Chinese message")
+                continue
             zh = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "zh"), None)
             text = _literal(zh) if zh is not None else None
             if zh is None or (text is not None and not CJK.search(text)):

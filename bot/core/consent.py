@@ -215,27 +215,3 @@ def code_matches(code: str, heard: str) -> bool:
     if len(collapsed) != len(code) or collapsed.count("?") > 1:
         return False
     return all(h in ("?", c) for h, c in zip(collapsed, code))
-
-
-#: How much of a consent sentence's wording makes a text one (either language, any code).
-CONSENT_TEXT_MATCH = 0.6
-
-
-def is_consent_sentence(text: str) -> bool:
-    """Does ``text`` say (most of) a consent sentence?  /say refuses those: the bot speaking one
-    in someone's voice is how a voice would be laundered into a "consent" recording.
-
-    The sentence before the code is compared, in both languages, with every stretch of the text
-    of its length (so surrounding words do not hide it); the code itself does not matter.
-    """
-    for language in CONSENT_TEMPLATES:
-        tokenize = _chinese_tokens if language == "zh" else _english_tokens
-        expected = tokenize(consent_sentence("0123", language))
-        body = expected[:expected.index(_CODE)]
-        tokens = [t for t in tokenize(text) if t != _CODE]
-        span = len(body)
-        for start in range(0, max(1, len(tokens) - span + 1)):
-            window = tokens[start:start + span + 2]
-            if difflib.SequenceMatcher(None, body, window).ratio() >= CONSENT_TEXT_MATCH:
-                return True
-    return False

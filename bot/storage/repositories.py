@@ -551,6 +551,13 @@ class Store:
             raise MarksExhausted(f"watermark key {key} has no note ids left")
         return NoteMark(key, taken - 1)
 
+    async def outstanding_consent_codes(self, now: float) -> list[str]:
+        """The codes of every /clone consent not finished and not expired, anyone's: /say never
+        speaks one."""
+        rows = await self.db.fetchall("SELECT code FROM pending_actions WHERE kind='consent' AND status IN ('open', 'agreed') "
+                                      "AND expires_at > ? AND code IS NOT NULL", now)
+        return [str(r[0]) for r in rows if r[0]]
+
     # ---------------------------------------------------------------- /clone attempts (kept by platform id:
     # /forget must not reset them, or an attacker would start over after every refusal)
     async def take_clone_attempt(self, platform: str, platform_user_id: str, per_day: int, now: float) -> bool:

@@ -50,12 +50,14 @@ class RecordingResponder(BaseResponder):
         return self.replies[-1]
 
 
+#: /clone's limits off for apps that use :func:`clone` (tests/bot/core/commands/test_clone.py tries
+#: them): the helper records again, as a person would, after a chance refusal of its synthetic reading.
+RETAKES = dict(clone_attempts_per_day=100, clone_lockout_hours=0)
+
+
 @pytest.fixture
 async def app(tmp_path, engine):
-    # /clone's limits off here (tests/bot/core/commands/test_clone.py tries them): the helper below
-    # records again, as a person would, after a chance refusal of its synthetic reading.
-    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", preload_clone_models=False,
-                                  clone_attempts_per_day=100, clone_lockout_hours=0))
+    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", preload_clone_models=False, **RETAKES))
     app = BotApp(config, engine=engine)
     await app.start()
     yield app

@@ -38,10 +38,10 @@ async def test_the_indextts_engine_serves_clone_say_and_forget_with_one_worker(t
     """The real IndexTTS-2.5 package code (tiny random weights) behind the whole bot: the spoken
     consent recording becomes the model's conditioning, /say replies are voice notes of it."""
     from indextts_core.audio import encode_ogg_opus, ogg_opus_info
-    from tests.bot.conftest import audio_in, clone
+    from tests.bot.conftest import RETAKES, audio_in, clone
     from tests.bot.core.commands.helpers import run, say
 
-    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", workers=3, preload_clone_models=False))
+    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", workers=3, preload_clone_models=False, **RETAKES))
     app = await BotApp(config, engine=itts).start()
     try:
         assert app.jobs.workers == 1  # one per device, whatever bot.workers says
@@ -104,3 +104,15 @@ async def test_the_whole_bot_runs_on_postgresql(tmp_path, engine, postgres_url, 
         assert await app.store.count_rows(user.id) == 0
     finally:
         await app.stop()
+
+
+async def test_a_reload_refuses_a_canary_that_is_not_running_and_logs_every_change(app, caplog):
+    from bot.core.rollout import Rollout
+
+    app.apply_rollout(Rollout(percent=10.0, user_choice=False))
+    assert not app.reload_rollout(Rollout(canary="indextts", percent=50.0))  # configured or not, it does not run here
+    assert app.commands.services.rollout == Rollout(percent=10.0, user_choice=False)
+    assert any("rollout.canary 'indextts' is not running (running: default)" in r.getMessage() for r in caplog.records)
+    assert app.reload_rollout(Rollout())  # a file without [rollout]: back to the defaults, and said so
+    said = [r.getMessage() for r in caplog.records if "rollout changed by reload" in r.getMessage()]
+    assert said == ["rollout changed by reload: percent: 10.0 → 0.0", "rollout changed by reload: user_choice: False → True"]

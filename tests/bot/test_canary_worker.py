@@ -101,7 +101,7 @@ async def test_the_canary_speaks_while_its_worker_runs_and_the_primary_when_it_s
 
 def test_a_worker_refuses_engines_that_are_not_configured(tmp_path):
     config = tmp_path / "config.toml"
-    config.write_text('[bot]\nconsent_mode = "button"\n[queue]\nurl = "redis://127.0.0.1:1/0"\n')
+    config.write_text('[bot]\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = true\n[queue]\nurl = "redis://127.0.0.1:1/0"\n')
     proc = subprocess.run([sys.executable, "-m", "bot.worker", "--config", str(config), "--engines", "default,bogus"],
                           capture_output=True, text=True, env={**os.environ, **SECRET_ENV}, timeout=120)
     assert proc.returncode == 2, proc.stderr[-500:]

@@ -21,8 +21,10 @@ def test_example_config_loads_and_tokens_come_from_the_environment():
     ('[queue]\nurl = "http://redis:6379"\n', "queue.url must start with redis://"),
     ('[queue]\nlease_seconds = 1\n', "lease_seconds must be between"),
     ('[storage]\nurl = "mysql://u:pw@db/x"\n', "storage.url must start with sqlite:// or postgresql://"),
-    ('[engine]\nname = "indextts"\n[bot]\nconsent_mode = "button"\n', "cannot be used with engine.name = 'indextts'"),
-    ('[engines.indextts]\n[bot]\nconsent_mode = "button"\n', "cannot be used with engine.name = 'indextts'"),
+    ('[bot]\nconsent_mode = "button"\n', "lets anyone clone anyone's voice.*i_understand_anyone_can_clone_anyone = true"),
+    ('[bot]\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = false\n', "lets anyone clone anyone's voice"),
+    ('[engine]\nname = "indextts"\n[bot]\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = true\n', "cannot be used with engine.name = 'indextts'"),
+    ('[engines.indextts]\n[bot]\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = true\n', "cannot be used with engine.name = 'indextts'"),
     ('[engines.default]\nchinese_voice = "espeak"\n', "already the primary engine"),
     ('[rollout]\ncanary = "indextts"\n', "rollout.canary must name a configured engine"),
     ('[engines.indextts]\n[rollout]\ncanary = "indextts"\npercent = 150\n', "rollout.percent must be a number from 0 to 100"),
@@ -40,7 +42,7 @@ async def test_button_consent_is_warned_about_at_start(tmp_path, engine, caplog)
     from bot.app import BotApp
 
     path = tmp_path / "c.toml"
-    path.write_text(f'[bot]\nconsent_mode = "button"\ndata_dir = "{tmp_path / "d"}"\npreload_clone_models = false\n')
+    path.write_text(f'[bot]\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = true\ndata_dir = "{tmp_path / "d"}"\npreload_clone_models = false\n')
     app = await BotApp(load_config(path, env={}), engine=engine).start()
     await app.stop()
     assert any(r.levelname == "WARNING" and "someone else's forwarded voice" in r.getMessage() for r in caplog.records)
@@ -148,7 +150,7 @@ def test_bad_start_is_one_line_and_exit_2_and_creates_nothing(tmp_path, monkeypa
 def test_a_damaged_database_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "bot.sqlite3").write_bytes(b"not a database" * 100)
-    code, err = _main(tmp_path, monkeypatch, capsys, f'[bot]\ndata_dir = "{tmp_path / "d"}"\nconsent_mode = "button"\n')
+    code, err = _main(tmp_path, monkeypatch, capsys, f'[bot]\ndata_dir = "{tmp_path / "d"}"\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = true\n')
     assert code == 2 and err.startswith("cannot start: cannot use the database") and len(err.strip().splitlines()) == 1
 
 
@@ -156,9 +158,10 @@ def test_queue_and_storage_urls_and_their_passwords_never_reach_the_logs(tmp_pat
     path = tmp_path / "c.toml"
     path.write_text('[queue]\nurl = "redis://:redis-pw@10.0.0.5:6379/0"\n'
                     '[storage]\nurl = "postgresql://bot:pg-pw@10.0.0.6/voicebot"\n')
-    cfg = load_config(path, env={"VOICEBOT_QUEUE_SECRET": "q" * 40, "REDIS_PASSWORD": "env-redis-pw"})
+    cfg = load_config(path, env={"VOICEBOT_QUEUE_SECRET": "q" * 40, "REDIS_PASSWORD": "env-redis-pw",
+                                 "VOICEBOT_WATERMARK_KEYS": "ab" * 32})
     assert cfg.queue.url.startswith("redis://") and cfg.database_url.startswith("postgresql://")
-    assert {"redis-pw", "pg-pw", "q" * 40, "env-redis-pw"} <= set(cfg.secrets)
+    assert {"redis-pw", "pg-pw", "q" * 40, "env-redis-pw", "ab" * 32} <= set(cfg.secrets)
 
 
 @pytest.mark.parametrize("secret", [None, "too short"])
@@ -168,6 +171,28 @@ def test_a_redis_queue_without_a_strong_shared_secret_is_refused(tmp_path, secre
     env = {} if secret is None else {"VOICEBOT_QUEUE_SECRET": secret}
     with pytest.raises(ConfigError, match="needs VOICEBOT_QUEUE_SECRET.*at least 32 characters"):
         load_config(path, env=env)
+
+
+@pytest.mark.parametrize("keys,match", [
+    (None, "needs VOICEBOT_WATERMARK_KEYS"),
+    ("", "needs VOICEBOT_WATERMARK_KEYS"),
+    ("abc123", "key 1 is not 32\\+ hex digits"),
+    ("ab" * 32 + ",not-hex-at-all-not-hex-at-all-not-hex", "key 2 is not"),
+])
+def test_workers_need_the_watermark_keys_and_a_bad_key_is_named_not_shown(tmp_path, keys, match):
+    path = tmp_path / "c.toml"
+    path.write_text('[queue]\nurl = "redis://10.0.0.5:6379/0"\n')
+    env = {"VOICEBOT_QUEUE_SECRET": "q" * 40} | ({} if keys is None else {"VOICEBOT_WATERMARK_KEYS": keys})
+    with pytest.raises(ConfigError, match=match) as refused:
+        load_config(path, env=env)
+    assert "abc123" not in str(refused.value) and "not-hex" not in str(refused.value)
+
+
+def test_watermark_keys_come_newest_first_from_the_environment(tmp_path):
+    new, old = "11" * 32, "22" * 32
+    cfg = load_config(None, env={"VOICEBOT_WATERMARK_KEYS": f" {new} , {old} "})
+    assert [k.secret.hex() for k in cfg.watermark_keys] == [new, old]
+    assert load_config(None, env={}).watermark_keys == ()  # embedded: kept in the database
 
 
 @pytest.mark.parametrize("url,shown", [

@@ -9,7 +9,7 @@ import pytest
 from bot.app import BotApp
 from bot.config import BotConfig, Config
 from bot.core.rollout import Rollout
-from tests.bot.conftest import clone
+from tests.bot.conftest import RETAKES, clone
 from tests.bot.core.commands.helpers import run, say
 
 
@@ -21,7 +21,7 @@ async def _engines_used(app: BotApp, user: str) -> list[str]:
 
 @pytest.fixture
 async def pair(tmp_path, engine, itts):
-    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", preload_clone_models=False))
+    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", preload_clone_models=False, **RETAKES))
     app = await BotApp(config, engine=[engine, itts]).start()
     yield app
     await app.stop()
@@ -80,7 +80,7 @@ async def test_an_overloaded_canary_hands_requests_to_the_primary_and_says_so(pa
 
 
 async def test_a_version_bump_that_keeps_the_profile_format_keeps_every_voice(tmp_path, engine, monkeypatch):
-    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", preload_clone_models=False))
+    config = Config(bot=BotConfig(data_dir=tmp_path / "data", consent_mode="spoken", preload_clone_models=False, **RETAKES))
     app = await BotApp(config, engine=engine).start()
     try:
         await clone(app, engine, user="dee")

@@ -13,7 +13,7 @@ from tests.fakes.telegram_api import TOKEN, FakeTelegram
 async def test_sigterm_finishes_the_request_in_progress_and_the_token_is_never_logged(tmp_path):
     fake = await FakeTelegram().start()
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "button"\npreload_clone_models = false\n'
+    cfg.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = true\npreload_clone_models = false\n'
                    f'[telegram]\nbase_url = "{fake.base_url}"\nbase_file_url = "{fake.base_file_url}"\n')
     env = {**os.environ, "TELEGRAM_TOKEN": TOKEN}
     env.pop("DISCORD_TOKEN", None)
@@ -52,7 +52,8 @@ async def _console_bot(tmp_path, bot_extra: str, stdin: int, before: str = "",
                        consent: str = "button") -> asyncio.subprocess.Process:
     """``python -m bot`` with no tokens (the console chat), ``consent`` mode, ``bot_extra`` in [bot]."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'{before}[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "{consent}"\n'
+    button = "i_understand_anyone_can_clone_anyone = true\n" if consent == "button" else ""
+    cfg.write_text(f'{before}[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "{consent}"\n{button}'
                    f'preload_clone_models = false\n{bot_extra}')
     env = dict(os.environ)
     env.pop("TELEGRAM_TOKEN", None)
@@ -116,3 +117,4 @@ async def test_sighup_applies_new_rollout_rules_and_keeps_the_old_ones_when_the_
             proc.kill()
     err = (await proc.stderr.read()).decode()
     assert "config not reloaded" in err and "rollout.percent" in err and "Traceback" not in err
+    assert "rollout changed by reload: user_choice: True → False" in err  # every change said, old → new

@@ -34,6 +34,7 @@ def cluster(tmp_path_factory):
     config.write_text(f"""
 [bot]
 consent_mode = "button"
+i_understand_anyone_can_clone_anyone = true
 data_dir = "{folder / 'data'}"
 max_pending = 256
 per_user = 4
@@ -187,7 +188,7 @@ async def test_a_worker_killed_mid_job_its_job_completes_on_the_other(bot, clust
 ])
 def test_a_worker_that_cannot_work_exits_2_with_one_line(tmp_path, queue, expected):
     config = tmp_path / "c.toml"
-    config.write_text(f'[engine]\nenglish_voice = "joe"\n[bot]\nconsent_mode = "button"\n{queue}')
+    config.write_text(f'[engine]\nenglish_voice = "joe"\n[bot]\nconsent_mode = "button"\ni_understand_anyone_can_clone_anyone = true\n{queue}')
     env = {k: v for k, v in os.environ.items() if k != "VOICEBOT_QUEUE_SECRET"}
     if "SECRET" not in expected:
         env.update(SECRET_ENV)

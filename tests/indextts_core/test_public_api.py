@@ -39,8 +39,8 @@ def test_the_core_never_imports_the_bot():
 #: Every name the bot takes from the core, by module: a new one, or one gone, is an API change.
 BOT_IMPORTS = {
     "indextts_core": {"Engine", "load_engine", "watermark"},
-    "indextts_core.audio": {"MAX_UPLOAD_BYTES", "MIN_SPEECH_SECONDS", "encode_ogg_opus", "ogg_opus_info", "read_audio",
-                            "resample"},
+    "indextts_core.audio": {"MAX_UPLOAD_BYTES", "MIN_SPEECH_SECONDS", "check_reference", "encode_ogg_opus", "ogg_opus_info",
+                            "read_audio", "resample"},
     "indextts_core.decoding": {"MAX_DECODE_SECONDS"},
     "indextts_core.emotion": {"ALIASES", "CHINESE_NAMES", "canonical_name", "preset_spec"},
     "indextts_core.engine": {"DurationSpec", "EMOTIONS", "EmotionSpec", "Engine", "MAX_RATIO", "MIN_RATIO", "VoiceProfile"},
@@ -50,6 +50,7 @@ BOT_IMPORTS = {
     "indextts_core.frontend.segment": {"split_sentences"},
     "indextts_core.registry": {"installed"},
     "indextts_core.speaker": {"SpeakerEncoder", "similarity"},
+    "indextts_core.watermark": {"WatermarkKey"},
 }
 
 

@@ -13,6 +13,7 @@ from indextts_core.decoding import MAX_DECODE_SECONDS
 from indextts_core.engine import VoiceProfile
 
 from ...storage import MarksExhausted, NoteMark, Store, StoredVoice, User
+from ..consent_guard import ConsentGuard
 from ..errors import Busy
 from ..invocation import Button, Invocation, RequestContext, Responder
 from ..permissions import resolve_role
@@ -86,6 +87,8 @@ class Services:
         self.rollout = Rollout()
         #: told (engine, cohort) for every voice note sent (metrics per engine and rollout cohort)
         self.on_note: Callable[[str, str], None] = lambda engine, cohort: None
+        #: what /say must never speak (consent sentences and live codes), with each person's recent texts
+        self.consent_guard = ConsentGuard()
         #: this deployment's watermark keys, newest first (loaded at start: the environment or the database)
         self.watermark_keys: tuple[watermark.WatermarkKey, ...] = ()
         #: platform → how to write to one of its users privately (registered by each adapter)

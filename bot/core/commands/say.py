@@ -11,23 +11,22 @@ from dataclasses import dataclass, replace
 from typing import Awaitable, Callable, Optional
 
 from indextts_core.audio import MAX_UPLOAD_BYTES
-from indextts_core.engine import DurationSpec, EmotionSpec, VoiceProfile
+from indextts_core.engine import MIN_RATIO, DurationSpec, EmotionSpec, VoiceProfile
 from indextts_core.errors import IndexTTSError
 from indextts_core.frontend.clean import check_script, clean_text, has_words
 
 from ...storage import STALE_VOICE_NOTICE, AuditEntry, NoteMark, Policy, StoredVoice, UsageEntry, User, VoiceUse
-from ..consent import is_consent_sentence
 from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
 from ..invocation import AudioIn, Button, Invocation, Responder
 from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry, event
 from ..messages import tr
-from ..notes import FIRST_NOTE_S, MAX_NOTE_S, plan_notes
+from ..notes import FIRST_NOTE_S, MAX_NOTE_S, estimate_seconds, plan_notes
 from ..permissions import Role
 from ..say_args import SayRequest, describe_speed, parse_say, request_from_options
 from ..rollout import Route
 from ..tasks import JobFailed, Rendered, RenderTask
 from .account import SHARE_OFF_BUTTON
-from .base import Handler, Services
+from .base import Handler, Services, job_key
 from .voicechat import check_speaking_place
 
 log = logging.getLogger(__name__)
@@ -102,6 +101,11 @@ SPECS = (
     event("inline", Access.SPEAK),
 )
 
+#: The least a text's natural length can be, as a share of :func:`estimate_seconds` (measured on the
+#: default engine: 0.64 for plain English prose, 1.0–3.1 for short texts, numbers and Chinese).
+MIN_NATURAL_TO_ESTIMATE = 0.55
+
+
 class SayCommands:
     def __init__(self, services: Services, role_of) -> None:
         self.s = services
@@ -119,6 +123,13 @@ class SayCommands:
         req = request_from_options(inv.say_options) if inv.say_options is not None else parse_say(inv.args)
         policy = (await self.s.context(inv, user)).policy
         notes = self._notes(inv, req, policy, inline)
+        # Never a consent sentence or a live code, in any disguise, alone or assembled from this
+        # person's recent requests (before anything else is looked up or computed).
+        codes = await self.s.store.outstanding_consent_codes(time.time())
+        if self.s.consent_guard.refuses(job_key(inv), " ".join(notes), codes):
+            raise ConsentTextRefused("I don't read consent sentences or consent codes aloud: a voice must agree to "
+                                     "cloning in its own words. Please send a different text.",
+                                     "我不会朗读同意克隆的句子或验证码：声音的主人必须亲口同意。请换一段文字。")
         if inv.in_voice:
             check_speaking_place(inv)
         wait = self.s.jobs.estimate_wait() + out.backlog_seconds()
@@ -137,7 +148,7 @@ class SayCommands:
         emotion = req.emotion
         if emotion is None and inv.reply_audio is not None:
             emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio),
-                                  reference_speaker=await self._speaker_profile(inv.actor.platform, inv.reply_audio))
+                                  reference_speaker=await self._speaker_profile(inv, user, inv.reply_audio))
         store, place = self.s.store, inv.place
         cooled = policy.cooldown_s and not place.is_private and await self.role_of(inv, user) < Role.ADMIN
         if cooled:
@@ -175,10 +186,6 @@ class SayCommands:
             raise BadRequest(f"That text is {len(text)} characters; the limit here is {limit}. Please shorten it.",
                              f"文本有 {len(text)} 个字符；这里的上限是 {limit}。请缩短。")
         check_script(text)
-        if is_consent_sentence(text):
-            raise ConsentTextRefused("I don't read consent sentences aloud: a voice must agree to cloning in its own "
-                                     "words. Please send a different text.",
-                                     "我不会朗读同意克隆的句子：声音的主人必须亲口同意。请换一段文字。")
         stretch = (req.duration.ratio or 1.0) if req.duration else 1.0
         notes = plan_notes(text, stretch=max(1.0, stretch) * 1.2, first_s=MAX_NOTE_S if inline else FIRST_NOTE_S)
         if inline and len(notes) > 1:
@@ -188,6 +195,15 @@ class SayCommands:
             raise BadRequest("An exact length in seconds works for a text that fits in one voice note (about 40 s). "
                              "Use a speed like x1.1 instead, or shorten the text.",
                              "精确秒数只适用于一条语音能读完的文本（约 40 秒）。请改用语速（如 x1.1）或缩短文本。")
+        if req.duration is not None and req.duration.seconds is not None:
+            # Refused before any compute when no reading of this text could be that short: the
+            # engine would only find out after making the whole note.
+            shortest = MIN_RATIO * MIN_NATURAL_TO_ESTIMATE * estimate_seconds(text)
+            if req.duration.seconds < shortest:
+                raise BadRequest(f"This text takes longer to say: the shortest I can make it is about {shortest:.1f} s "
+                                 f"(asked for {req.duration.seconds:g} s). Ask for more seconds or shorten the text.",
+                                 f"这段文字需要更长的时间来读：最短约 {shortest:.1f} 秒（你要求 {req.duration.seconds:g} 秒）。"
+                                 "请增加秒数或缩短文本。")
         return notes
 
     async def _speak_or_fall_back(self, inv: Invocation, out: Responder, user: User, notes: list[str], speaker: Speaker,
@@ -348,13 +364,16 @@ class SayCommands:
                              "这条语音太长，无法模仿其情绪；请回复一条 30 秒以内的语音。")
         return await audio.fetch()
 
-    async def _speaker_profile(self, platform: str, audio: AudioIn) -> Optional[VoiceProfile]:
-        """The profile of whoever recorded ``audio``, if they made one: their emotion is then read
-        against their own neutral voice (only its prosody numbers are used, never its timbre)."""
-        if audio.speaker_id is None:
+    async def _speaker_profile(self, inv: Invocation, user: User, audio: AudioIn) -> Optional[VoiceProfile]:
+        """The requester's own profile when ``audio`` is their own recording: their emotion is then
+        read against their own neutral voice (only its prosody numbers, never its timbre).
+
+        Never another member's: a note that came out differently when the replied member has a
+        stored voice would tell anyone who has cloned (an oracle).  Their clips are read by the
+        audio alone, like a stranger's."""
+        if audio.speaker_id is None or audio.speaker_id != inv.actor.user_id:
             return None
-        speaker = await self.s.store.find_user(platform, audio.speaker_id)
-        stored = await self.s.store.voice(speaker.id) if speaker is not None else None
+        stored = await self.s.store.voice(user.id)
         return self.s.profile(stored) if stored is not None else None
 
     def _profile_on(self, stored: StoredVoice, chosen: Route, lang: str) -> tuple[Optional[str], Optional[VoiceProfile], str]:

@@ -5,6 +5,7 @@ import pytest
 
 from bot.core.errors import BadRequest
 from bot.core.tasks import Cloned, CloneTask, Rendered, RenderTask, pack, unpack, unpack_task
+from bot.storage import NoteMark
 from indextts_core.engine import EmotionSpec, VoiceProfile
 from indextts_core.errors import TooShortError
 
@@ -12,13 +13,23 @@ from indextts_core.errors import TooShortError
 def test_jobs_round_trip_with_audio_as_bytes():
     task = CloneTask(b"OggS" + b"\0" * 100, "spoken", "1234", "en")
     assert unpack(pack(task)) == task
-    render = RenderTask("Hello.", None, EmotionSpec(reference=b"RIFF" + b"\0" * 100), mark=7)
+    render = RenderTask("Hello.", None, EmotionSpec(reference=b"RIFF" + b"\0" * 100), mark=NoteMark("0123abcd", 7))
     assert unpack(pack(render)).emotion.reference == render.emotion.reference
+    assert unpack(pack(render)).mark == NoteMark("0123abcd", 7)
+    checked = Cloned((), None, b"\0" * 16, synthetic=True)  # the checks of a recording: no profile yet
+    assert unpack(pack(checked)) == checked
+
+
+@pytest.mark.parametrize("mark", [7, [7], ["k"], ["k", -1], ["k", 1 << 20], [1, 2], ["k", "7"]])
+def test_a_job_with_a_malformed_mark_is_refused(mark):
+    job = {"kind": "render", "text": "Hi.", "profile": None, "duration": None, "emotion": None, "mark": mark}
+    with pytest.raises(ValueError, match="watermark payload"):
+        unpack(msgpack.packb(job, use_bin_type=True))
 
 
 @pytest.mark.parametrize("job", [
     {"kind": "clone", "audio": "/etc/passwd", "method": "button", "code": "", "language": "en"},
-    {"kind": "render", "text": "Hi.", "profile": None, "duration": None, "mark": 1,
+    {"kind": "render", "text": "Hi.", "profile": None, "duration": None, "mark": ["k", 1],
      "emotion": {"preset": None, "intensity": 1.0, "vector": None, "reference": "/home/user/secret.ogg",
                  "description": None, "alpha": 1.0, "reference_speaker": None}},
     {"kind": "render", "text": "Hi.", "profile": "/var/lib/voicebot/profile.bin", "duration": None, "emotion": None},

@@ -165,8 +165,10 @@ async def test_say_replying_to_a_voice_note_copies_its_emotion(app, engine):
     assert "too long to copy its emotion" in too_long.last.text
 
 
-async def test_a_voice_note_by_someone_with_a_profile_is_read_against_their_own_voice(app, engine, monkeypatch):
-    """Replying to alice's voice note: her emotion is measured relative to her profile, not to strangers."""
+async def test_your_own_voice_note_is_read_against_your_own_voice_and_nobody_elses_is(app, engine, monkeypatch):
+    """Replying to your own voice note: your emotion is measured relative to your profile.  Replying
+    to anyone else's: by the audio alone, whether or not they have a stored voice — a note that came
+    out differently for members who cloned would tell anyone who has (an oracle)."""
     await clone(app, engine, user="alice")
     seen = []
     real = engine.synthesize
@@ -177,15 +179,22 @@ async def test_a_voice_note_by_someone_with_a_profile_is_read_against_their_own_
 
     monkeypatch.setattr(engine, "synthesize", spy)
     note = encode_ogg_opus(engine.speak_english("I really miss the old days, you know."), 22050)
-    mine = audio_in(note, duration=3.0)
-    mine.speaker_id = "alice"
-    await say(app, "We are going to the beach tomorrow.", user="bob", reply_audio=mine)
+
+    def by(speaker):
+        clip = audio_in(note, duration=3.0)
+        clip.speaker_id = speaker
+        return clip
+
+    await say(app, "We are going to the beach tomorrow.", user="alice", reply_audio=by("alice"))
     assert seen[-1].reference_speaker is not None
     assert seen[-1].reference_speaker.meta["prosody"] == (await app.store.voice(
         (await app.store.find_user("test", "alice")).id)).meta["prosody"]
-    stranger = audio_in(note, duration=3.0)  # forwarded or unknown sender: population norms
-    await say(app, "We are going to the beach tomorrow.", user="bob", reply_audio=stranger)
-    assert seen[-1].reference is not None and seen[-1].reference_speaker is None
+    heard = []
+    for speaker in ("alice", "carol", None):  # cloned, never cloned, unknown sender
+        await say(app, "We are going to the beach tomorrow.", user="bob", reply_audio=by(speaker))
+        heard.append(seen[-1])
+    assert all(e.reference is not None and e.reference_speaker is None for e in heard)
+    assert heard[0] == heard[1] == heard[2]
 
 
 async def test_shared_voice_only_where_shared_and_allowed(app, engine):
@@ -316,3 +325,17 @@ async def test_each_use_of_another_members_voice_is_kept_by_the_server_past_the_
     assert [(u.requester, u.owner) for u in kept] == [("bob", "alice")]
     assert await app.store.text_matches("hello from bob", kept[0].text_hmac)
     assert "for 180 days a record" in (await run(app, "forget", user="carol")).last.text  # said in the privacy text
+
+
+async def test_a_length_no_reading_can_reach_is_refused_before_any_compute(app, monkeypatch):
+    # The free-compute request of the report: a long sentence asked for in 0.3 s was refused only
+    # after the whole note had been made.
+    jobs = []
+    real = app.runtime.run
+    monkeypatch.setattr(app.runtime, "run", lambda task: (jobs.append(task), real(task))[1])
+    long = "The last train leaves at ten, so we should hurry up and finish our dinner before it gets late tonight."
+    for asked in ("0.3s", "2s"):
+        out = await say(app, f"{asked} {long}")
+        assert "shortest I can make it is about" in out.last.text and jobs == [], asked
+    out = await say(app, f"6s {long}")  # within reach: made, to the length asked
+    assert out.last.kind == "voice" and abs(out.last.duration - 6.0) < 0.05 and len(jobs) == 1

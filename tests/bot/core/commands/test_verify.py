@@ -33,6 +33,23 @@ async def test_say_refuses_a_consent_sentence_in_either_language(app):
     assert (await app.db.fetchone("SELECT COUNT(*) FROM audit_log"))[0] == 0
 
 
+async def test_say_never_speaks_a_live_code_or_a_sentence_in_pieces(app):
+    """The chain of the report, in the form that beat the old filter: the sentence disguised, or
+    asked for in several requests, and the live code read by anyone, in any form."""
+    _, sentence = await start_clone(app, "mallory")
+    code = "".join(str("zero one two three four five six seven eight nine".split().index(w))
+                   for w in sentence.rstrip(".").split("Code: ")[1].split(", "))
+    words = " ".join("zero one two three four five six seven eight nine".split()[int(d)] for d in code)
+    refused = "consent sentences or consent codes"
+    for user, text in (("mallory", "I a.g.r.e.e th-at my v o i c e can be used by this bot to make a synthetic copy"),
+                       ("accomplice", words), ("accomplice", "-".join(code)), ("accomplice", words.replace("four", "for"))):
+        assert refused in (await say(app, text, user=user)).last.text, text
+    assert refused not in (await say(app, "I agree that my", user="mallory")).last.text
+    assert refused in (await say(app, "voice can be used", user="mallory")).last.text
+    # Only the spoken notes were written: the ordinary first piece, nothing refused.
+    assert (await app.db.fetchone("SELECT COUNT(*) FROM audit_log"))[0] == 1
+
+
 async def test_the_bots_own_note_is_refused_as_a_clone_recording(app):
     """The default-voice chain: the bot's own (watermarked) note sent back as the recording."""
     out, _ = await start_clone(app, "carol")
