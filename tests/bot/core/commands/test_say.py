@@ -331,8 +331,8 @@ async def test_a_length_no_reading_can_reach_is_refused_before_any_compute(app, 
     # The free-compute request of the report: a long sentence asked for in 0.3 s was refused only
     # after the whole note had been made.
     jobs = []
-    real = app.runtime.run
-    monkeypatch.setattr(app.runtime, "run", lambda task: (jobs.append(task), real(task))[1])
+    real = app.runtime.render
+    monkeypatch.setattr(app.runtime, "render", lambda task: (jobs.append(task), real(task))[1])
     long = "The last train leaves at ten, so we should hurry up and finish our dinner before it gets late tonight."
     for asked in ("0.3s", "2s"):
         out = await say(app, f"{asked} {long}")
