@@ -30,6 +30,7 @@ class Access(enum.Enum):
     CLONE = "clone"  # making a voice: the server's clone setting (admins always); not when blocked
     SPEAK = "speak"  # making the bot speak: the server's say mode; not when blocked
     STEER = "steer"  # voice-channel playback: anyone not blocked; whose playback it is decides
+    CHECK = "check"  # work for the bot that speaks no voice (/verify): anyone not blocked
 
 
 class DiscordShape(enum.Enum):

@@ -49,8 +49,8 @@ def decide(access: Access, role: Role, policy: Policy, blocked: bool) -> Decisio
             return ALLOW
         return Decision(False, "Voice cloning is turned off in this server. Try in a private chat with me.",
                         "本服务器已关闭声音克隆。请在与我的私聊中尝试。")
-    if access is Access.STEER:
-        return ALLOW  # whose playback it is decides: see may_steer_voice
+    if access in (Access.STEER, Access.CHECK):
+        return ALLOW  # STEER: whose playback it is decides, see may_steer_voice
     needed = {"everyone": Role.USER, "role": Role.TRUSTED, "admins": Role.ADMIN}[policy.say_mode]
     if role >= needed:
         return ALLOW

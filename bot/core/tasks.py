@@ -66,6 +66,24 @@ class CloneTask:
 
 
 @dataclass(frozen=True)
+class VerifyTask:
+    """Look for this deployment's watermark in ``audio`` (a clip someone asked /verify about): a
+    job like the others, so the bot process does no DSP and the fair queue bounds who asks how much."""
+
+    audio: bytes
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What /verify found: the mark of one of the deployment's keys, and the note id when its MAC
+    checked under that key."""
+
+    marked: bool
+    key: Optional[str] = None  # the fingerprint of the key
+    payload: Optional[int] = None
+
+
+@dataclass(frozen=True)
 class Rendered:
     ogg: bytes
     duration: float
@@ -111,7 +129,7 @@ def embedding_vector(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<f4")
 
 
-Task = Union[RenderTask, CloneTask]
+Task = Union[RenderTask, CloneTask, VerifyTask]
 
 
 class JobFailed(BotError):
@@ -171,10 +189,20 @@ class Runtime:
             raise RuntimeError(f"engine {name!r} does not run here")
         return engine
 
-    def run(self, task: Task) -> Union[Rendered, Cloned]:
+    def run(self, task: Task) -> Union[Rendered, Cloned, Verified]:
         if isinstance(task, RenderTask):
             return self.render(task)
+        if isinstance(task, VerifyTask):
+            return self.verify(task)
         return self.clone(task)
+
+    def verify(self, task: VerifyTask) -> Verified:
+        """/verify's detection: only what the detector reads is decoded."""
+        if not self.watermark_keys:
+            raise RuntimeError("the watermark keys were not loaded")
+        audio = read_audio(task.audio, max_seconds=watermark.MAX_DETECT_SECONDS, cut=True)
+        found = watermark.detect(audio.samples, audio.sample_rate, self.watermark_keys)
+        return Verified(found.marked, found.key, found.payload)
 
     def render(self, task: RenderTask) -> Rendered:
         begun = time.perf_counter()
@@ -242,7 +270,8 @@ class Runtime:
 
 # --- the wire format -----------------------------------------------------------------------------
 
-_KINDS: dict[str, type[Union[CloneTask, Rendered]]] = {"clone": CloneTask, "rendered": Rendered}
+_KINDS: dict[str, type[Union[CloneTask, Rendered, VerifyTask, Verified]]] = {
+    "clone": CloneTask, "rendered": Rendered, "verify": VerifyTask, "verified": Verified}
 
 
 def _emotion_to_wire(e: Optional[EmotionSpec]) -> Optional[dict[str, Any]]:
@@ -275,15 +304,16 @@ def _emotion_from_wire(d: Optional[dict[str, Any]]) -> Optional[EmotionSpec]:
                        reference_speaker=VoiceProfile.from_bytes(speaker) if speaker is not None else None)
 
 
-def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
+def pack(obj: Union[Task, Rendered, Cloned, Verified, BaseException]) -> bytes:
     """Jobs, results and errors as MessagePack bytes."""
     d: dict[str, Any]
     if isinstance(obj, RenderTask):
         d = {"kind": "render", "text": obj.text, "profile": obj.profile, "emotion": _emotion_to_wire(obj.emotion),
              "duration": [obj.duration.ratio, obj.duration.seconds] if obj.duration is not None else None,
              "mark": [obj.mark.key, obj.mark.id] if obj.mark is not None else None, "embed_speaker": obj.embed_speaker, "engine": obj.engine}
-    elif isinstance(obj, CloneTask):
-        d = {"kind": "clone", **{f.name: getattr(obj, f.name) for f in fields(obj)}}
+    elif isinstance(obj, (CloneTask, VerifyTask, Verified)):
+        kind = {CloneTask: "clone", VerifyTask: "verify", Verified: "verified"}[type(obj)]
+        d = {"kind": kind, **{f.name: getattr(obj, f.name) for f in fields(obj)}}
     elif isinstance(obj, Rendered):
         d = {"kind": "rendered", "ogg": obj.ogg, "duration": obj.duration, "waveform": obj.waveform,
              "embedding": obj.embedding, "compute_seconds": obj.compute_seconds, "engine": obj.engine}
@@ -306,7 +336,7 @@ def pack(obj: Union[Task, Rendered, Cloned, BaseException]) -> bytes:
     return packed
 
 
-def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
+def unpack(data: bytes) -> Union[Task, Rendered, Cloned, Verified, JobFailed]:
     """The inverse of :func:`pack`; an error comes back as a :class:`JobFailed` (not raised)."""
     d = msgpack.unpackb(data, raw=False)
     kind = d.pop("kind")
@@ -335,12 +365,17 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, JobFailed]:
         return JobFailed(d["en"], d["zh"], bool(d.get("fault")))
     if kind not in _KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
-    if kind == "clone":
+    if kind in ("clone", "verify"):
         _data(d.get("audio"), "the recording")
         if not isinstance(d.get("engine", None), (str, type(None))):
             raise ValueError("the engine must be a name")
     if kind == "rendered":
         _data(d.get("ogg"), "the voice note")
+    if kind == "verified":
+        key, payload = d.get("key"), d.get("payload")
+        if not (isinstance(d.get("marked"), bool) and isinstance(key, (str, type(None)))
+                and (payload is None or isinstance(payload, int) and 0 <= payload < 1 << watermark.PAYLOAD_BITS)):
+            raise ValueError("a malformed /verify result")
     return _KINDS[kind](**d)
 
 
@@ -348,6 +383,6 @@ def unpack_task(data: bytes) -> Task:
     """A job for a worker: :func:`unpack`, refusing anything that is not a job (a result or an
     error placed in the job queue is malformed, not something to run)."""
     task = unpack(data)
-    if not isinstance(task, (RenderTask, CloneTask)):
-        raise ValueError(f"a job must be a render or a clone, not {type(task).__name__}")
+    if not isinstance(task, (RenderTask, CloneTask, VerifyTask)):
+        raise ValueError(f"a job must be a render, a clone or a verify, not {type(task).__name__}")
     return task

@@ -100,6 +100,21 @@ async def test_the_bot_process_loads_no_engine(bot):
     assert heavy.isdisjoint(out)
 
 
+async def test_verify_is_a_worker_job_and_reads_the_mark_the_workers_made(bot):
+    """The workers mark notes with the deployment's key from the environment; /verify of one, as a
+    job, finds it from the bot, which loads no model and does no DSP itself."""
+    tg, app, _ = bot
+    tg.message("/say The last train leaves at ten, so we should hurry up and finish our dinner before it gets late.",
+               user=77)
+    (note,) = await tg.wait_for("sendVoice", timeout=120)
+    n = len(tg.calls)
+    tg.message("/verify", user=78, reply_to=tg.voice_note(note.files["voice"], 6, user=77))
+    # (two replies: the voice note itself also reached the bot, as a message of user 77's)
+    replies = [c.params["text"] for c in await tg.wait_for("sendMessage", count=2, since=n, timeout=120)]
+    assert any("Made by this bot" in text for text in replies), replies
+    assert app.runtime is None  # nothing of the engine or its DSP runs here
+
+
 async def test_200_requests_from_50_users_none_lost_none_twice_fair_across_users(bot):
     tg, _, _ = bot
     for user in range(1, 51):

@@ -6,12 +6,10 @@ server where it was made also learn when, in whose voice and at whose request.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Awaitable, Callable, Sequence
+from typing import Awaitable, Callable
 
-from indextts_core import watermark
-from indextts_core.audio import MAX_UPLOAD_BYTES, read_audio
+from indextts_core.audio import MAX_UPLOAD_BYTES
 
 from ...storage import NoteMark, Provenance, User
 from ..errors import BadRequest
@@ -19,21 +17,16 @@ from ..invocation import AudioIn, Invocation, Responder
 from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry
 from ..messages import tr
 from ..permissions import Role
+from ..tasks import VerifyTask
 from .base import Handler, Services
 
 #: Longest note accepted for checking (only its first MAX_DETECT_SECONDS are decoded and read).
 MAX_VERIFY_SECONDS = 120.0
 
 
-def _detect(data: bytes, keys: Sequence[watermark.WatermarkKey]) -> watermark.Detection:
-    # Only what the detector reads is decoded.
-    audio = read_audio(data, max_seconds=watermark.MAX_DETECT_SECONDS, cut=True)
-    return watermark.detect(audio.samples, audio.sample_rate, keys)
-
-
 SPECS = (
     CommandSpec(
-        "verify", Access.OPEN, ("Did this bot make a voice note?", "验证语音是否由本机器人生成"),
+        "verify", Access.CHECK, ("Did this bot make a voice note?", "验证语音是否由本机器人生成"),
         discord=DiscordShape.CUSTOM, discord_places=DiscordPlaces.ANYWHERE,
         text_help=HelpEntry(("/verify — reply to a voice note: did I make it? (every note I send carries a watermark)",
                              "/verify —— 回复一条语音：它是我生成的吗？（我发出的每条语音都带有水印）")),
@@ -57,8 +50,9 @@ class VerifyCommands:
                              "tell you whether I made it.",
                              "用 /verify 回复一条语音或音频文件（转发或重新上传的也可以），我会告诉你它是不是我生成的。")
         self._precheck(audio)
-        await out.recording()
-        found = await asyncio.to_thread(_detect, await audio.fetch(), self.s.watermark_keys)
+        # A job in the fair queue like any note (a worker's time, bounded per person), not DSP in
+        # the bot's own process.
+        found = await self.s.run(inv, out, VerifyTask(await audio.fetch()))
         if not found.marked:
             await out.text(tr(lang, "I found no watermark of mine in this recording: as far as I can tell, I did not make "
                                     "it. (Heavily changed audio, or speech from other software, also reads this way.)",

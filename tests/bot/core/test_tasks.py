@@ -4,7 +4,7 @@ import msgpack
 import pytest
 
 from bot.core.errors import BadRequest
-from bot.core.tasks import Cloned, CloneTask, Rendered, RenderTask, pack, unpack, unpack_task
+from bot.core.tasks import Cloned, CloneTask, Rendered, RenderTask, Verified, VerifyTask, pack, unpack, unpack_task
 from bot.storage import NoteMark
 from indextts_core.engine import EmotionSpec, VoiceProfile
 from indextts_core.errors import TooShortError
@@ -18,6 +18,8 @@ def test_jobs_round_trip_with_audio_as_bytes():
     assert unpack(pack(render)).mark == NoteMark("0123abcd", 7)
     checked = Cloned((), None, b"\0" * 16, synthetic=True)  # the checks of a recording: no profile yet
     assert unpack(pack(checked)) == checked
+    assert unpack_task(pack(VerifyTask(b"OggS"))) == VerifyTask(b"OggS")
+    assert unpack(pack(Verified(True, "0123abcd", 7))) == Verified(True, "0123abcd", 7)
 
 
 @pytest.mark.parametrize("mark", [7, [7], ["k"], ["k", -1], ["k", 1 << 20], [1, 2], ["k", "7"]])
@@ -33,7 +35,8 @@ def test_a_job_with_a_malformed_mark_is_refused(mark):
      "emotion": {"preset": None, "intensity": 1.0, "vector": None, "reference": "/home/user/secret.ogg",
                  "description": None, "alpha": 1.0, "reference_speaker": None}},
     {"kind": "render", "text": "Hi.", "profile": "/var/lib/voicebot/profile.bin", "duration": None, "emotion": None},
-], ids=["clone-recording", "emotion-clip", "profile"])
+    {"kind": "verify", "audio": "/etc/passwd"},
+], ids=["clone-recording", "emotion-clip", "profile", "verify-clip"])
 def test_a_job_carrying_a_path_is_refused_before_any_file_is_opened(job, tmp_path):
     with pytest.raises(ValueError, match="must be bytes"):
         unpack(msgpack.packb(job, use_bin_type=True))
@@ -43,12 +46,13 @@ def test_a_job_carrying_a_path_is_refused_before_any_file_is_opened(job, tmp_pat
     pack(Rendered(b"OggS", 1.0, b"")),
     pack(Cloned((VoiceProfile("default", "2.0", b""),), None)),
     pack(ValueError("boom")),
-], ids=["a-result", "a-clone-result", "an-error"])
+    pack(Verified(True, "0123abcd", 7)),
+], ids=["a-result", "a-clone-result", "an-error", "a-verify-result"])
 def test_a_worker_runs_only_jobs(message):
     """A result or an error put where a job belongs is malformed: the worker refuses it instead of
     handing the runtime something that is not a task."""
-    assert not isinstance(unpack(message), (RenderTask, CloneTask))  # the general reader accepts it
-    with pytest.raises(ValueError, match="must be a render or a clone"):
+    assert not isinstance(unpack(message), (RenderTask, CloneTask, VerifyTask))  # the general reader accepts it
+    with pytest.raises(ValueError, match="must be a render, a clone or a verify"):
         unpack_task(message)
     assert unpack_task(pack(RenderTask("Hi."))) == RenderTask("Hi.")
 

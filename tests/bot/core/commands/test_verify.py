@@ -162,3 +162,18 @@ def _espeak(text: str):
 
     voice = EspeakVoice("en-us+f3", pitch=60)
     return voice.synthesize(text), voice.sample_rate
+
+
+async def test_verify_is_a_queued_job_and_closed_to_members_blocked_here(app, engine, monkeypatch):
+    """/verify costs a worker's time: it goes through the fair queue (bounded per person), and a
+    member blocked in a server cannot spend it there (elsewhere they still can)."""
+    checked = []
+    real = app.runtime.verify
+    monkeypatch.setattr(app.runtime, "verify", lambda task: (checked.append(task), real(task))[1])
+    human = encode_ogg_opus(*_espeak(LONG))
+    assert "no watermark" in (await run(app, "verify", user="eve", reply_audio=audio_in(human))).last.text
+    assert len(checked) == 1
+    await run(app, "block", "@eve", user="boss", admin=True, mentions={"@eve": "eve"})
+    assert "blocked you" in (await run(app, "verify", user="eve", reply_audio=audio_in(human))).last.text
+    assert "no watermark" in (await run(app, "verify", user="eve", server="g2", reply_audio=audio_in(human))).last.text
+    assert len(checked) == 2
