@@ -30,6 +30,8 @@ _VECTOR = re.compile(r"^v=(\S+)")
 _SPEED = re.compile(r"^(?:x|×)(\d+(?:\.\d+)?)$|^(\d+(?:\.\d+)?)x$", re.I)
 _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)\s?(?:s|sec|秒)$", re.I)
 _NUMBER = re.compile(r"^(?:0(?:\.\d+)?|1(?:\.0+)?|\.\d+)$")
+#: Any number where an intensity would go (to tell one out of range from the text).
+_ANY_NUMBER = re.compile(r"^[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)$")
 _AS = re.compile(r"^as\s+(@\S+)\s*", re.I)
 _EXPLICIT = re.compile(r"^(?:emotion|e)=(\S+)\s*", re.I)
 # "#angry", "(angry)", "（生气）", "angry:", "生气：" — the name is group 1, 2 or 3.
@@ -101,6 +103,19 @@ def describe_speed(speed: float, language: str) -> str:
     return f"speed x{speed:g} ({pct} % {'faster' if speed > 1 else 'slower'})" if pct else f"speed x{speed:g} (natural)"
 
 
+def _bad_intensity(name: str, number: str) -> BadRequest:
+    return BadRequest(f"An intensity goes from 0 to 1, like {name} 0.7 — {number} is outside it. To say those words "
+                      f"aloud instead, put -- before them: /say -- {name} {number} …",
+                      f"强度在 0 到 1 之间，例如 {name} 0.7——{number} 超出了范围。如果想把这些字读出来，"
+                      f"请在前面加 --：/say -- {name} {number} ……")
+
+
+def _no_words(name: str, number: str) -> BadRequest:
+    return BadRequest(f"There is nothing to say after {name} {number}: put the words after the intensity, like "
+                      f"/say {name} {number} Hello there!",
+                      f"{name} {number} 后面没有要说的内容：请把文字放在强度后面，例如 /say {name} {number} 你好！")
+
+
 def _unknown_emotion(name: str) -> BadRequest:
     return BadRequest(f"Unknown emotion {name!r}. Send /emotions for the list of 8.",
                       f"未知情绪 {name!r}。发送 /emotions 查看 8 种情绪。")
@@ -158,6 +173,12 @@ def parse_say(args: str) -> SayRequest:
                     emotion = EmotionSpec(preset=canonical_name(token), intensity=float(nxt))
                     rest = after2.lstrip()
                     continue
+                # "angry 5 hello", "angry 1.5 …": meant as an intensity, not words to read out;
+                # "angry 0.5" alone: an intensity with nothing to say.
+                if _ANY_NUMBER.match(nxt) and not _NUMBER.match(nxt):
+                    raise _bad_intensity(token, nxt)
+                if _NUMBER.match(nxt) and not after2.strip():
+                    raise _no_words(token, nxt)
             break
     except InputError as exc:
         raise BadRequest(str(exc), exc.message("zh")) from exc
@@ -170,6 +191,10 @@ def parse_say(args: str) -> SayRequest:
 def _with_intensity(name: str, rest: str) -> tuple[EmotionSpec, str]:
     """A marked emotion name, with the intensity that may follow it."""
     nxt, _, after = rest.lstrip().partition(" ")
+    if _ANY_NUMBER.match(nxt) and not _NUMBER.match(nxt):
+        raise _bad_intensity(name, nxt)
     if _NUMBER.match(nxt):
+        if not after.strip():
+            raise _no_words(name, nxt)
         return preset_spec(name, float(nxt)), after.lstrip()
     return preset_spec(name, 1.0), rest.lstrip()

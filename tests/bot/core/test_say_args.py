@@ -65,7 +65,8 @@ def test_as_member():
 def test_plain_text_and_a_lone_emotion_word_is_text():
     assert parse_say("hello world").emotion is None
     assert parse_say("happy").text == "happy"
-    assert parse_say("happy 0.5").text == "happy 0.5"  # nothing would be left to say
+    # "happy 0.5" is an emotion with nothing to say (it used to read "zero point five" aloud):
+    # test_an_emotion_and_intensity_with_nothing_to_say_asks_for_the_words
 
 
 @pytest.mark.parametrize("args,match", [("x2 hi", "x0.8 \\(slower\\) to x1.33"), ("v=1,2 hi", "8 numbers"), ("v=1,,x hi", "v=0,1")])
@@ -92,3 +93,25 @@ def test_typed_options_are_checked_like_typed_text_and_the_text_stays_text():
         request_from_options(SayOptions("hi", emotion="bogus"))
     with pytest.raises(BadRequest, match="out of range"):
         request_from_options(SayOptions("hi", speed=2.0))
+
+
+@pytest.mark.parametrize("args,number", [
+    ("angry 5 hello", "5"), ("angry 1.5 I can't believe it", "1.5"), ("sad -0.5 oh no", "-0.5"), ("happy 10 yay", "10"),
+    ("angry: 2 hi", "2"), ("#sad 1.2 it rained", "1.2"), ("生气 2 你好", "2"), ("emotion=calm 3 breathe", "3"),
+])
+def test_an_intensity_out_of_range_gets_one_line_saying_so_not_read_aloud(args, number):
+    with pytest.raises(BadRequest) as refused:
+        parse_say(args)
+    english, chinese = refused.value.message("en"), refused.value.message("zh")
+    assert "from 0 to 1" in english and number in english and "/say --" in english
+    assert "0 到 1" in chinese and number in chinese
+
+
+@pytest.mark.parametrize("args", ["angry 0.5", "angry: 0.5", "(sad) 0.3", "悲伤：0.6"])
+def test_an_emotion_and_intensity_with_nothing_to_say_asks_for_the_words(args):
+    with pytest.raises(BadRequest, match="nothing to say after"):
+        parse_say(args)
+
+
+def test_the_numbers_can_still_be_said_after_two_dashes():
+    assert parse_say("-- angry 5 hello").text == "angry 5 hello" and parse_say("-- angry 5 hello").emotion is None
