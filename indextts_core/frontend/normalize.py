@@ -181,6 +181,34 @@ _RULES: list[Rule] = [
     (re.compile(r"(?P<n>" + _NUM + r")"), _plain_number),
 ]
 
+#: English abbreviations as people say them (the dot is not a sentence end: see segment.split_sentences).
+ABBREVIATIONS = {
+    "dr": "Doctor", "mr": "Mister", "mrs": "Missus", "ms": "Miz", "prof": "Professor", "jr": "Junior", "sr": "Senior",
+    "vs": "versus", "etc": "et cetera", "e.g": "for example", "i.e": "that is", "approx": "approximately",
+    "mt": "Mount", "dept": "department", "fig": "figure", "vol": "volume", "no": "number", "nos": "numbers",
+}
+#: Those read so only before a number ("No. 5"), where the dot cannot end a sentence.
+_BEFORE_NUMBERS = {"no", "nos", "fig", "vol"}
+_ABBREVIATION = re.compile(r"(?<![\w.])(?P<word>" + "|".join(re.escape(a) for a in sorted(ABBREVIATIONS, key=len, reverse=True))
+                           + r")\.(?P<after>\s*(?P<next>\S?))", re.I)
+#: Initialisms with dots (U.S., U.K., a.m.): letters read one by one.
+_INITIALISM = re.compile(r"(?<![\w.])(?P<letters>(?:[A-Za-z]\.){2,})(?=\s|$|[,;:!?)])")
+
+
+def _abbreviations(text: str) -> str:
+    def expand(m: re.Match[str]) -> str:
+        word, after, nxt = m.group("word").lower(), m.group("after"), m.group("next")
+        if word in _BEFORE_NUMBERS and not nxt.isdigit():
+            return m.group(0)  # "no." in "say no." is a word, not "number"
+        # "etc." last in the text, or before a capital, still ends its sentence.
+        ends = word not in _BEFORE_NUMBERS and (nxt == "" or (word == "etc" and nxt.isupper()))
+        return ABBREVIATIONS[word] + ("." if ends else "") + after
+
+    text = _ABBREVIATION.sub(expand, text)
+    return _INITIALISM.sub(lambda m: " ".join(m.group("letters").replace(".", "").upper())
+                           if m.group("letters").lower() not in ("a.m.", "p.m.") else m.group(0), text)
+
+
 _FULLWIDTH = {c: c - 0xFEE0 for c in list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B)) + list(range(0xFF41, 0xFF5B))}
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
@@ -215,6 +243,7 @@ def normalize(text: str) -> str:
     """Return ``text`` with numbers, dates, units and symbols written out as words."""
     # Fold full-width digits and letters (０-９, Ａ-ｚ) but keep Chinese punctuation as typed.
     text = text.translate(_FULLWIDTH)
+    text = _abbreviations(text)
     for rule in _RULES:
         text = _apply(rule, text)
     text = _symbols(text)

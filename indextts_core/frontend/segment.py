@@ -9,7 +9,15 @@ from .pinyin import HANZI, PLACEHOLDER_RE, Syllable
 
 _ZH_CHAR = re.compile(f"[{HANZI}\ue000-\uefff]")
 _LATIN = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]")
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？；;…])[\"'”’）)]*\s*|\n+")
+# Chinese punctuation ends a sentence where it stands; a Latin one only before a space or the end
+# ("3.5", "e.g." inside a word are no ends), and not after an abbreviation (:func:`_joined`).
+_SENTENCE_END = re.compile(r"(?<=[。！？；…])[\"'”’）)]*\s*|(?<=[.!?;])[\"'”’）)]*(?:\s+|$)|\n+")
+#: Words whose dot never ends a sentence (titles, "e.g."), ends one only before a capital ("etc.",
+#: "p.m."), or is no end only before a number ("No. 5").
+_NEVER_END = {"mr", "mrs", "ms", "dr", "prof", "jr", "sr", "st", "mt", "vs", "e.g", "i.e", "approx", "dept", "cf", "ca"}
+_END_BEFORE_CAPITAL = {"etc", "a.m", "p.m"}
+_NO_END_BEFORE_NUMBER = {"no", "nos", "fig", "vol"}
+_INITIALS = re.compile(r"(?:^|\s)(?:[A-Za-z]\.)*[A-Za-z]\.$")  # "U.S.", "J."
 _SOFT_BREAK = re.compile(r"(?<=[,，、:：])\s*")
 ZH_PUNCT_TO_ASCII = str.maketrans({"，": ",", "。": ".", "！": "!", "？": "?", "；": ";", "：": ":", "、": ",", "…": "..."})
 
@@ -38,7 +46,7 @@ class Run:
 def split_sentences(text: str, max_chars: int = 220) -> list[str]:
     """Sentences, with over-long ones cut at commas (then at spaces) near ``max_chars``."""
     out: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in _joined(_SENTENCE_END.split(text)):
         sentence = sentence.strip()
         if not sentence:
             continue
@@ -58,6 +66,33 @@ def split_sentences(text: str, max_chars: int = 220) -> list[str]:
             piece += part
         if piece.strip():
             out.append(piece.strip())
+    return out
+
+
+def _joined(pieces: list[str]) -> list[str]:
+    """Pieces cut after an abbreviation or an initial ("Dr.", "e.g.", "U.S.", "J.") joined to the
+    next: their dot is no sentence end."""
+    out: list[str] = []
+    carry = ""
+    for i, piece in enumerate(pieces):
+        piece = carry + piece
+        carry = ""
+        stripped = piece.rstrip()
+        words = stripped.split()
+        last = words[-1].lower().rstrip(".") if words else ""
+        nxt = next((p.lstrip()[:1] for p in pieces[i + 1:] if p.strip()), "")
+        if last in _END_BEFORE_CAPITAL:
+            no_end = not nxt.isupper()
+        elif last in _NO_END_BEFORE_NUMBER:
+            no_end = nxt.isdigit()
+        else:
+            no_end = last in _NEVER_END or bool(_INITIALS.search(stripped))
+        if stripped.endswith(".") and nxt and no_end:
+            carry = stripped + " "
+            continue
+        out.append(piece)
+    if carry:
+        out.append(carry)
     return out
 
 

@@ -38,3 +38,19 @@ def test_english(text, expected):
 ])
 def test_chinese(text, expected):
     assert normalize(text) == expected
+
+
+@pytest.mark.parametrize("text,spoken", [
+    ("Dr. Smith is here.", "Doctor Smith is here."),
+    ("Mr. and Mrs. Li agree.", "Mister and Missus Li agree."),
+    ("Fruit, e.g. apples, i.e. food.", "Fruit, for example apples, that is food."),
+    ("See No. 5 now.", "See number five now."),
+    ("I said no. Then I left.", "I said no. Then I left."),  # "no." without a number is the word
+    ("Apples, pears, etc. Then bananas.", "Apples, pears, et cetera. Then bananas."),
+    ("Bring snacks, etc.", "Bring snacks, et cetera."),
+    ("The U.S. and the U.K. agree.", "The U S and the U K agree."),
+    ("Cats vs. dogs", "Cats versus dogs"),
+    ("page 3.5", "page three point five"),
+])
+def test_abbreviations_are_read_as_people_say_them(text, spoken):
+    assert normalize(text) == spoken
