@@ -440,7 +440,7 @@ def detect(samples: np.ndarray, rate: int, keys: KeyLike, max_seconds: float = M
                 views += [(float(speed), window) for window in windows]
     if not views:
         return Detection(False, 0.0, None, 0.0)
-    best: Optional[Detection] = None
+    best = Detection(False, 0.0, None, 0.0)  # a marked one (no id read) outranks any unmarked one
     for key in ring:
         found = []  # (z, speed, window, shift)
         for speed, window in views:
@@ -451,7 +451,7 @@ def detect(samples: np.ndarray, rate: int, keys: KeyLike, max_seconds: float = M
         # Every key is one more search: the threshold holds for the whole ring.
         z = _for_stretches(found[0][0], stretches * len(ring))
         if z < DETECT_Z:
-            if best is None or z > best.score:
+            if not best.marked and z >= best.score:
                 best = Detection(False, z, None, found[0][1])
             continue
         # The payload from the best alignments in turn (neighbouring speeds and offsets read alike).
@@ -460,9 +460,8 @@ def detect(samples: np.ndarray, rate: int, keys: KeyLike, max_seconds: float = M
         detection = Detection(True, z, payload, found[0][1], key.fingerprint)
         if payload is not None:
             return detection
-        if best is None or not best.marked or z > best.score:
+        if not best.marked or z > best.score:
             best = detection
-    assert best is not None
     return best
 
 

@@ -27,6 +27,8 @@ from typing import Iterable, Optional
 from anyascii import anyascii
 from rapidfuzz import fuzz
 
+from indextts_core.frontend.normalize import is_cjk
+
 from .consent import CONSENT_TEMPLATES, DIGIT_WORDS, ZH_DIGITS
 
 #: How closely (rapidfuzz partial ratio, 0–100) a text's folded sound must match the sentence
@@ -65,10 +67,6 @@ class _Token:
     digit: Optional[str]  # the digit it says, if it says one
 
 
-def _is_han(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
-
-
 @lru_cache(maxsize=4096)
 def _pinyin(ch: str) -> str:
     from pypinyin import lazy_pinyin
@@ -90,7 +88,7 @@ def _tokens(text: str) -> list[_Token]:
         word.clear()
 
     for ch in text:
-        if _is_han(ch):
+        if is_cjk(ch):
             flush()
             syllable = _pinyin(ch)
             out.append(_Token(syllable, str(ZH_DIGITS.index(ch)) if ch in ZH_DIGITS else _PINYIN_DIGIT.get(syllable)))
@@ -179,12 +177,9 @@ class ConsentGuard:
         """Would speaking ``text`` (after ``who``'s recent texts) say a consent sentence or an
         outstanding code?  A text that is not refused is remembered for the next call."""
         earlier = self._earlier(who)
-        joined = _tokens(" ".join([*earlier, text]))
-        alone = _tokens(text)
         codes = list(outstanding_codes)
-        for tokens in (alone, joined):
-            if says_consent_sentence(tokens) or any(says_code(tokens, code) for code in codes):
-                return True
+        if is_consent_text(text, codes) or (earlier and is_consent_text(" ".join([*earlier, text]), codes)):
+            return True
         kept = self._recent.setdefault(who, collections.deque(maxlen=WINDOW_TEXTS))
         kept.append((self._clock(), text[-WINDOW_CHARS:]))
         return False

@@ -233,7 +233,6 @@ MIGRATIONS: list[str] = [
         id INTEGER PRIMARY KEY,
         platform TEXT NOT NULL,
         platform_user_id TEXT NOT NULL,
-        outcome TEXT NOT NULL,
         created_at REAL NOT NULL
     );
     CREATE INDEX clone_attempts_by_user ON clone_attempts (platform, platform_user_id, created_at);

@@ -571,8 +571,8 @@ class Store:
                                       platform, platform_user_id)
             if locked is not None or int(taken[0]) >= per_day:
                 return False
-            await tx.execute("INSERT INTO clone_attempts (platform, platform_user_id, outcome, created_at) VALUES (?,?,?,?)",
-                             platform, platform_user_id, "checked", now)
+            await tx.execute("INSERT INTO clone_attempts (platform, platform_user_id, created_at) VALUES (?,?,?)",
+                             platform, platform_user_id, now)
         return True
 
     async def lock_clone(self, platform: str, platform_user_id: str, reason: str, until: float, now: float) -> None:
