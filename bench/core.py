@@ -14,13 +14,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indextts_core import prosody  # noqa: E402
+from indextts_core import prosody, watermark  # noqa: E402
 from indextts_core.audio import encode_ogg_opus, ogg_opus_info  # noqa: E402
 from indextts_core.backends.default import DefaultEngine  # noqa: E402
 from indextts_core.backends.espeak import EspeakVoice  # noqa: E402
 from indextts_core.emotion import PRESETS  # noqa: E402
 from indextts_core.engine import Audio, DurationSpec, EmotionSpec  # noqa: E402
-from indextts_core.frontend import Run  # noqa: E402
 
 SR = 22050
 S12 = "Please remember to bring your umbrella because it might rain this afternoon."
@@ -29,6 +28,7 @@ S40 = ("The committee met on Tuesday to review the budget for next year, and aft
        "along the river before the summer.")
 HELD = "My favourite colour is green, and on Sundays I usually cook a big dinner for my family."
 SAY = "Could you tell me the way to the nearest train station, please?"
+ZH = "我们明天上午去银行办事，然后一起去公园散步，晚上回家吃饭。"
 
 
 def best_of(fn, n=5):
@@ -41,26 +41,91 @@ def best_of(fn, n=5):
 
 
 def pipeline_vs_floor(engine: DefaultEngine, n: int) -> None:
-    print(f"## Pipeline time vs floor (bare '{engine.english_voice}' voice + Opus of its output), best of", n)
-    print("| text | floor s | pipeline s | ratio | RTF | with emotion+duration s | ratio |")
-    print("|---|---|---|---|---|---|---|")
-    voice = engine.english
-    for label, text in (("12 words", S12), ("40 words", S40)):
+    """The pipeline against its floor, measured side by side: the floor is the bare voice plus one
+    Opus encode; the bot's /say also marks the note (watermark) before encoding it."""
+    key = watermark.WatermarkKey.generate()
+    print(f"## Pipeline time vs floor (bare voice + one Opus encode of its output), best of {n}, same run")
+    print("| text | floor s | pipeline s | ratio | with the mark s | ratio | emotion+duration s | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    cases = (("12 words", S12, engine.english), ("40 words", S40, engine.english), ("Mandarin, 28 characters", ZH, engine.chinese))
+    for label, text, voice in cases:
+        runs = [r for s in engine.analyze(text).sentences for r in s.runs]  # numbered pinyin for Mandarin
+
         def floor():
-            pcm = voice.synthesize_run(Run("en", text))
-            encode_ogg_opus(pcm, voice.sample_rate)
+            encode_ogg_opus(np.concatenate([voice.synthesize_run(r) for r in runs]), voice.sample_rate)
 
         def full():
             r = engine.synthesize(text)
             encode_ogg_opus(r.samples, r.sample_rate)
 
+        def marked():
+            r = engine.synthesize(text)
+            encode_ogg_opus(watermark.embed(r.samples, r.sample_rate, 1234, key), r.sample_rate)
+
         def full_emotion():
             r = engine.synthesize(text, emotion=EmotionSpec(preset="angry", intensity=0.7), duration=DurationSpec(ratio=1.1))
             encode_ogg_opus(r.samples, r.sample_rate)
 
-        f, p, pe = best_of(floor, n), best_of(full, n), best_of(full_emotion, n)
-        dur = engine.synthesize(text).duration
-        print(f"| {label} | {f:.3f} | {p:.3f} | {p / f:.2f} | {p / dur:.3f} | {pe:.3f} | {pe / f:.2f} |")
+        times = [best_of(f, n) for f in (floor, full, marked, full_emotion)]
+        f = times[0]
+        print(f"| {label} | {f:.3f} | " + " | ".join(f"{t:.3f} | {t / f:.2f}" for t in times[1:]) + " |")
+
+
+def note_stages(engine: DefaultEngine, n: int) -> None:
+    """Where a marked 40-word note's time goes (the engine's own stage timings, then the mark and
+    the encode timed here), median of ``n``."""
+    key = watermark.WatermarkKey.generate()
+    rows: dict[str, list[float]] = {}
+    for _ in range(n):
+        r = engine.synthesize(S40)
+        t = time.perf_counter()
+        marked = watermark.embed(r.samples, r.sample_rate, 1234, key)
+        t_mark = time.perf_counter()
+        encode_ogg_opus(marked, r.sample_rate)
+        for name, seconds in {**{k: v for k, v in r.timings.items() if k != "total"},
+                              "watermark": t_mark - t, "limit + encode + check": time.perf_counter() - t_mark}.items():
+            rows.setdefault(name, []).append(seconds)
+    total = sum(float(np.median(v)) for v in rows.values())
+    print(f"\n## Split of a marked 40-word note's time by stage (median of {n})")
+    print("| stage | s | share |")
+    print("|---|---|---|")
+    for name, values in rows.items():
+        print(f"| {name} | {np.median(values):.3f} | {100 * np.median(values) / total:.0f} % |")
+
+
+def codec_headroom(engine: DefaultEngine) -> None:
+    """Encodes per note and the codec's overshoot, on notes of every emotion in both languages,
+    plain and marked as /say makes them."""
+    from indextts_core.loudness import CODEC_HEADROOM_DB, MAX_DECODED_DBTP, true_peak_dbtp
+    from indextts_core.opus import EncodeCounts, decode_ogg_opus
+
+    key = watermark.WatermarkKey.generate()
+    counts = EncodeCounts()
+    overshoot, decoded, over_limit = [], [], 0
+    texts = [S12, SAY, HELD, ZH, "Wow! That is absolutely incredible, we actually won the final!",
+             "Stop right there. Put that down and listen to me very carefully.", "这个周末我想在家里好好休息一下。",
+             "Hmm, I am not sure about that, maybe we should wait until tomorrow morning."]
+    emotions = [None] + [EmotionSpec(preset=p) for p in PRESETS] + [EmotionSpec(preset="angry", intensity=0.5)]
+    for i, text in enumerate(texts):
+        for emotion in emotions:
+            r = engine.synthesize(text, emotion=emotion)
+            for samples in (r.samples, watermark.embed(r.samples, r.sample_rate, i, key)):
+                data = encode_ogg_opus(samples, r.sample_rate, counts=counts)
+                before = true_peak_dbtp(np.clip(samples, -1, 1), r.sample_rate)
+                after = true_peak_dbtp(decode_ogg_opus(data), 48000)
+                decoded.append(after)
+                over_limit += after > MAX_DECODED_DBTP
+                if before >= MAX_DECODED_DBTP - CODEC_HEADROOM_DB - 0.05:  # notes the limiter met
+                    overshoot.append(after - (MAX_DECODED_DBTP - CODEC_HEADROOM_DB))
+    per100 = 100 / counts.notes
+    print(f"\n## One encode per note: {counts.notes} notes ({len(texts)} texts × {len(emotions)} emotions, plain and marked)")
+    print(f"re-encodes {counts.reencoded * per100:.1f} per 100 notes (goal ≤ 1), decoded to check {counts.checked * per100:.0f} per 100, "
+          f"decoded true peak over {MAX_DECODED_DBTP} dBTP: {over_limit}; decoded true peak median {np.median(decoded):.2f}, "
+          f"max {max(decoded):.2f} dBTP")
+    if overshoot:
+        p50, p99, top = np.percentile(overshoot, [50, 99, 100])
+        print(f"codec overshoot above the limiter's ceiling, on the {len(overshoot)} notes that reached it: median {p50:+.2f}, "
+              f"p99 {p99:+.2f}, max {top:+.2f} dB (headroom left: {CODEC_HEADROOM_DB} dB)")
 
 
 def _libsndfile_opus(pcm48: np.ndarray) -> bytes:
@@ -94,7 +159,7 @@ def opus_encoders(engine: DefaultEngine, n: int) -> None:
 
 def chinese_voice(engine: DefaultEngine) -> None:
     """Both Mandarin voices on the same text: speed (their CER is in bench/voices.py)."""
-    text = "我们明天上午去银行办事，然后一起去公园散步，晚上回家吃饭。"
+    text = ZH
     print("\n## Mandarin voices, same 28-character sentence (full pipeline, best of 3)")
     print("| voice | seconds of speech | synthesis s | RTF |")
     print("|---|---|---|---|")
@@ -234,6 +299,8 @@ def main() -> None:
     engine.warm_up()
     print(f"engine warm-up (voices, jieba, Resemblyzer, bank embeddings): {time.perf_counter() - t:.1f} s\n")
     pipeline_vs_floor(engine, 3 if args.quick else 7)
+    note_stages(engine, 3 if args.quick else 7)
+    codec_headroom(engine)
     opus_encoders(engine, 3 if args.quick else 7)
     chinese_voice(engine)
     create_voice_5s(engine)

@@ -9,10 +9,24 @@ from typing import Optional
 
 import numpy as np
 
+from .loudness import MAX_DECODED_DBTP
+
 OPUS_RATE = 48000
 #: Voice notes at 32 kbit/s: what Telegram's and Discord's own apps send for speech.
 VOICE_NOTE_BITRATE = 32000
-MAX_DECODED_DBTP = -1.0  # no voice note's decoded true peak above this
+#: No overshoot of the codec larger than this was ever measured (the largest: 1.5 dB, see
+#: :data:`~indextts_core.loudness.CODEC_HEADROOM_DB`): a note whose own true peak lies further
+#: than this under the limit is not decoded to check it.
+OVERSHOOT_BOUND_DB = 2.0
+
+
+@dataclass
+class EncodeCounts:
+    """What :func:`encode_ogg_opus` did, summed over notes (the bench reports it)."""
+
+    notes: int = 0
+    checked: int = 0  # decoded to check the peak
+    reencoded: int = 0  # encoded more than once
 
 
 def encode_ogg_opus(
@@ -21,27 +35,40 @@ def encode_ogg_opus(
     tags: Optional[dict[str, str]] = None,
     bitrate: int = VOICE_NOTE_BITRATE,
     max_true_peak_dbtp: Optional[float] = MAX_DECODED_DBTP,
+    counts: Optional[EncodeCounts] = None,
 ) -> bytes:
-    """Encode mono PCM as an OGG/Opus voice note (48 kHz) with Vorbis-comment tags.
+    """Encode mono PCM as an OGG/Opus voice note (48 kHz) with Vorbis-comment tags, its decoded
+    true peak at most ``max_true_peak_dbtp`` (None: as it comes).
 
-    Opus can overshoot the input's peaks a little; the result is decoded and checked, and encoded
-    once more a little quieter if its true peak would exceed ``max_true_peak_dbtp``.
+    One encode: the note is limited :data:`~indextts_core.loudness.CODEC_HEADROOM_DB` under the
+    limit first (a watermark or a caller's own audio may have raised its peaks).  A note that then
+    comes within :data:`OVERSHOOT_BOUND_DB` of the limit is decoded and checked, and encoded once
+    more a little quieter in the rare case the codec overshot further.
     """
     from .audio import resample
+    from .loudness import CODEC_HEADROOM_DB, limited, true_peak_dbtp
 
-    pcm = resample(np.clip(samples, -1.0, 1.0), sample_rate, OPUS_RATE)
+    source = np.clip(samples, -1.0, 1.0)
+    if max_true_peak_dbtp is not None:
+        source, peak = limited(source, sample_rate, max_true_peak_dbtp - CODEC_HEADROOM_DB)
+    pcm = resample(source, sample_rate, OPUS_RATE)
     data = _encode(pcm, tags, bitrate)
-    if max_true_peak_dbtp is not None and len(pcm):
-        from .loudness import true_peak_dbtp
-
-        # The codec's overshoot is not exactly proportional to the gain, so every try is decoded
-        # and checked, the last one included, with a margin that grows each time.
-        for attempt in range(1, 9):
-            over = true_peak_dbtp(_decode(data), OPUS_RATE) - max_true_peak_dbtp
-            if over <= 0:
-                break
-            pcm = pcm * np.float32(10 ** (-(over + 0.2 * attempt) / 20))
-            data = _encode(pcm, tags, bitrate)
+    if counts is not None:
+        counts.notes += 1
+    if max_true_peak_dbtp is None or not len(pcm) or peak <= max_true_peak_dbtp - OVERSHOOT_BOUND_DB:
+        return data
+    if counts is not None:
+        counts.checked += 1
+    # The codec's overshoot is not exactly proportional to the gain, so every try is decoded and
+    # checked, the last one included, with a margin that grows each time.
+    for attempt in range(1, 9):
+        over = true_peak_dbtp(decode_ogg_opus(data), OPUS_RATE) - max_true_peak_dbtp
+        if over <= 0:
+            break
+        if counts is not None and attempt == 1:
+            counts.reencoded += 1
+        pcm = pcm * np.float32(10 ** (-(over + 0.2 * attempt) / 20))
+        data = _encode(pcm, tags, bitrate)
     return data
 
 
@@ -68,12 +95,21 @@ def _encode(pcm: np.ndarray, tags: Optional[dict[str, str]], bitrate: int) -> by
     return buf.getvalue()
 
 
-def _decode(data: bytes) -> np.ndarray:
-    """Decode our own note as players do, with libopus itself (libsndfile's): FFmpeg's own Opus
-    decoder soft-clips, and would hide overshoots that phones play."""
-    import soundfile as sf
+def decode_ogg_opus(data: bytes) -> np.ndarray:
+    """Decode a note as players do, with libopus itself, to float at 48 kHz (FFmpeg's own Opus
+    decoder and libopus's 16-bit output soft-clip, and would hide overshoots that phones play)."""
+    import av
 
-    return sf.read(io.BytesIO(data), dtype="float64")[0]
+    pieces: list[np.ndarray] = []
+    with av.open(io.BytesIO(data), "r") as container:
+        stream = container.streams.audio[0]
+        decoder = av.codec.CodecContext.create("libopus", "r")
+        decoder.options = {"request_sample_fmt": "flt"}
+        decoder.extradata = stream.codec_context.extradata  # the OpusHead: channels, pre-skip
+        for packet in container.demux(stream):
+            if packet.size:
+                pieces.extend(frame.to_ndarray().reshape(-1) for frame in decoder.decode(packet))
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ same pauses, the same duration guarantee.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -66,9 +65,10 @@ def take_clip(source: AudioSource, *, rate: Optional[int] = None, for_emotion: b
     return Clip(samples, out_rate, report)
 
 
-def profile_meta(clip: Clip, stats: prosody.ProsodyStats, started: float, **extra: Any) -> dict[str, Any]:
+def profile_meta(clip: Clip, stats: prosody.ProsodyStats, **extra: Any) -> dict[str, Any]:
     """What every profile tells about its recording (shown by /voice; the prosody baseline reads
-    emotion clips of this speaker against their own neutral speech), plus the engine's own facts."""
+    emotion clips of this speaker against their own neutral speech), plus the engine's own facts.
+    Nothing of the moment it was made (a profile is a function of its recording alone)."""
     report = clip.report
     return {
         "reference_seconds": round(report.duration, 2),
@@ -77,7 +77,6 @@ def profile_meta(clip: Clip, stats: prosody.ProsodyStats, started: float, **extr
         "f0_median_hz": round(stats.f0_median_hz, 1),
         "prosody": prosody.baseline_meta(stats),
         **extra,
-        "seconds_to_build": round(time.perf_counter() - started, 3),
     }
 
 

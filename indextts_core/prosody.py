@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -17,6 +18,7 @@ import numpy as np
 from .emotion import ProsodyTarget
 
 log = logging.getLogger(__name__)
+_PRAAT_RANDOM = threading.Lock()  # Praat's random generator is one per process
 
 PITCH_FLOOR = 60.0
 PITCH_CEILING = 600.0
@@ -42,15 +44,33 @@ def _sound(samples: np.ndarray, rate: int):
     return parselmouth.Sound(np.asarray(samples, dtype=np.float64), sampling_frequency=rate)
 
 
+#: The bands whose energies make the spectral tilt (Hz).
+TILT_LOW = (80.0, 1000.0)
+TILT_HIGH = (1000.0, 7000.0)
+
+
+def long_term_spectrum(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies and power of the long-term spectrum (Welch: Hann windows of ~93 ms, half
+    overlapping, averaged), empty when the clip is too short to have one."""
+    x = np.asarray(samples, dtype=np.float64)
+    if len(x) < 512:
+        return np.zeros(0), np.zeros(0)
+    size = min(len(x), 1 << int(round(math.log2(rate * 0.093))))
+    frames = np.lib.stride_tricks.sliding_window_view(x, size)[:: size // 2]
+    power = np.mean(np.abs(np.fft.rfft(frames * np.hanning(size), axis=1)) ** 2, axis=0)
+    return np.fft.rfftfreq(size, 1.0 / rate), power
+
+
+def _tilt_of(freqs: np.ndarray, power: np.ndarray, rate: int) -> float:
+    low = power[(freqs > TILT_LOW[0]) & (freqs < TILT_LOW[1])].sum() + 1e-12
+    high = power[(freqs >= TILT_HIGH[0]) & (freqs < min(TILT_HIGH[1], rate / 2))].sum() + 1e-12
+    return float(10 * math.log10(high / low))
+
+
 def spectral_tilt_db(samples: np.ndarray, rate: int) -> float:
     """Energy above 1 kHz relative to energy below, in dB (long-term spectrum)."""
-    if len(samples) < 512:
-        return 0.0
-    spec = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
-    freqs = np.fft.rfftfreq(len(samples), 1.0 / rate)
-    low = spec[(freqs > 80) & (freqs < 1000)].sum() + 1e-12
-    high = spec[(freqs >= 1000) & (freqs < min(7000, rate / 2))].sum() + 1e-12
-    return float(10 * math.log10(high / low))
+    freqs, power = long_term_spectrum(samples, rate)
+    return _tilt_of(freqs, power, rate) if len(freqs) else 0.0
 
 
 def median_f0(samples: np.ndarray, rate: int) -> float:
@@ -118,7 +138,7 @@ def change_voice(
     if len(samples) < int(0.05 * rate):
         return samples.astype(np.float32, copy=False)
     import parselmouth
-    from parselmouth.praat import call
+    from parselmouth.praat import call, run
 
     sound = _sound(samples, rate)
     if pitch_range > 1.0:
@@ -129,8 +149,13 @@ def change_voice(
     attempts = [(pitch_median_hz, pitch_range), (pitch_median_hz, 1.0), (0.0, 1.0)]
     for i, (median, spread) in enumerate(attempts):
         try:
-            out = call(sound, "Change gender", PITCH_FLOOR, PITCH_CEILING,
-                       formant_ratio, median, spread, duration_factor)
+            with _PRAAT_RANDOM:
+                # Praat's PSOLA draws random numbers (for unvoiced stretches): from a fixed seed, the
+                # same input gives the same samples, in every thread and process — a clone is fitted
+                # on these, and a profile must be a function of its recording alone.
+                run("random_initializeWithSeedUnsafelyButPredictably (0)")
+                out = call(sound, "Change gender", PITCH_FLOOR, PITCH_CEILING,
+                           formant_ratio, median, spread, duration_factor)
             break
         except parselmouth.PraatError as exc:
             if i == len(attempts) - 1:
@@ -163,12 +188,8 @@ def _safe_range(sound, new_median_hz: float, pitch_range: float, lowest_hz: floa
     return float(max(1.0, min(pitch_range, limit)))
 
 
-def _high_shelf(samples: np.ndarray, rate: int, gain_db: float, corner_hz: float = 1000.0) -> np.ndarray:
+def _shelf_coefficients(rate: int, gain_db: float, corner_hz: float = 1000.0) -> tuple[np.ndarray, np.ndarray]:
     """RBJ high-shelf biquad: + brightens (tenser voice), - darkens (laxer, breathier)."""
-    if abs(gain_db) < 0.05:
-        return samples
-    from scipy.signal import lfilter
-
     a_gain = 10 ** (gain_db / 40)
     w0 = 2 * math.pi * corner_hz / rate
     alpha = math.sin(w0) / 2 * math.sqrt(2)
@@ -178,38 +199,65 @@ def _high_shelf(samples: np.ndarray, rate: int, gain_db: float, corner_hz: float
          a_gain * ((a_gain + 1) + (a_gain - 1) * cosw - sq)]
     a = [(a_gain + 1) - (a_gain - 1) * cosw + sq, 2 * ((a_gain - 1) - (a_gain + 1) * cosw),
          (a_gain + 1) - (a_gain - 1) * cosw - sq]
-    return lfilter(np.array(b) / a[0], np.array(a) / a[0], samples).astype(np.float32)
+    return np.array(b) / a[0], np.array(a) / a[0]
+
+
+def _shelf_gain_for(freqs: np.ndarray, power: np.ndarray, rate: int, need_db: float) -> float:
+    """The shelf gain that moves the tilt of a clip with this spectrum by ``need_db``.
+
+    The shelf's response multiplies the spectrum, so its effect is computed on the spectrum
+    (secant steps, no filtering): a 1 kHz shelf of +4 dB moves the tilt by only ~2–3 dB (its slope
+    sits inside the band), so the gain is not the tilt asked for.
+    """
+    from scipy.signal import freqz
+
+    have = _tilt_of(freqs, power, rate)
+
+    def moved(gain: float) -> float:
+        _, h = freqz(*_shelf_coefficients(rate, gain), worN=freqs, fs=rate)
+        return _tilt_of(freqs, power * np.abs(h) ** 2, rate) - have
+
+    g0, m0 = 0.0, 0.0
+    g1 = float(np.clip(need_db, -15.0, 15.0))
+    m1 = moved(g1)
+    for _ in range(6):
+        if abs(m1 - need_db) <= 0.01 or abs(m1 - m0) < 1e-9:
+            break
+        g0, m0, g1 = g1, m1, float(np.clip(g1 + (need_db - m1) * (g1 - g0) / (m1 - m0), -15.0, 15.0))
+        m1 = moved(g1)
+    return g1
 
 
 def tilt_to(samples: np.ndarray, rate: int, goal_db: float) -> np.ndarray:
-    """Shelve the spectrum until its tilt (:func:`spectral_tilt_db`) is ``goal_db``.
-
-    A 1 kHz shelf of +4 dB moves the measured tilt by only ~2–3 dB (its slope sits inside the
-    band), and pitch and rate changes move it too, so the gain is corrected once by the measured
-    response: presets reach their documented tilt, not a fraction of it.
-    """
-    have = spectral_tilt_db(samples, rate)
-    need = goal_db - have
+    """Shelve the spectrum until its tilt (:func:`spectral_tilt_db`) is ``goal_db``: presets reach
+    their documented tilt, not a fraction of it."""
+    freqs, power = long_term_spectrum(samples, rate)
+    need = goal_db - _tilt_of(freqs, power, rate) if len(freqs) else 0.0
     if abs(need) < 0.1:
-        return samples.astype(np.float32, copy=False)
-    gain = need
-    out = _high_shelf(samples, rate, gain)
-    got = spectral_tilt_db(out, rate) - have
-    if abs(got) > 0.05 and abs(got - need) > 0.05 * abs(need):
-        gain = float(np.clip(gain * need / got, -15.0, 15.0))
-        out = _high_shelf(samples, rate, gain)
-    return out
+        return np.asarray(samples, dtype=np.float32)
+    from scipy.signal import lfilter
+
+    return lfilter(*_shelf_coefficients(rate, _shelf_gain_for(freqs, power, rate, need)), samples).astype(np.float32)
 
 
 def finish(samples: np.ndarray, rate: int, *, energy_db: float, tilt_goal_db: float) -> np.ndarray:
-    """Loudness (the target level plus the emotion's energy offset, see
-    :mod:`indextts_core.loudness`), then voice-quality tilt to ``tilt_goal_db`` (absolute, see
-    :func:`tilt_to`) on what is sent — a limiter after the tilt would undo part of it — and the
-    true-peak ceiling once more for what the shelf added."""
-    from .loudness import limit_true_peak, normalize
+    """Voice-quality tilt to ``tilt_goal_db`` (absolute, see :func:`tilt_to`), loudness (the
+    target level plus the emotion's energy offset, see :mod:`indextts_core.loudness`) measured on
+    what the tilt made, and the true-peak ceiling that leaves the codec its headroom.
 
-    leveled = normalize(samples.astype(np.float32), rate, energy_db)
-    return limit_true_peak(tilt_to(leveled, rate, tilt_goal_db), rate)
+    Limiting the loudest emotions takes level with the peaks, so it is given back (make-up gain,
+    limited again) until the note is within 0.2 LU of its target.
+    """
+    from .loudness import TARGET_LUFS, limit_true_peak, loudness_lufs, to_loudness
+
+    target = TARGET_LUFS + energy_db
+    out = limit_true_peak(to_loudness(tilt_to(samples, rate, tilt_goal_db), rate, target), rate)
+    for _ in range(3):
+        short = target - loudness_lufs(out, rate)
+        if not np.isfinite(short) or short <= 0.2:
+            break
+        out = limit_true_peak(out * np.float32(10 ** (short / 20)), rate)
+    return out
 
 
 def scale_pauses(samples: np.ndarray, rate: int, factor: float, min_pause_s: float = 0.07) -> np.ndarray:

@@ -13,6 +13,8 @@ class SpeakerEncoder:
     """256-d d-vector of a voice; thread-safe, loaded on first use."""
 
     RATE = 16000
+    #: Names the model whose numbers are stored (bank embeddings, profiles): change it with the model.
+    identity = "resemblyzer VoiceEncoder 256-d, 16 kHz"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -36,7 +36,8 @@ from ..frontend import Analysis, Run, analyze
 from ..options import option_choice, option_int
 from ..pipeline import CALIBRATION_TEXT, EDGE_S, MAX_TEXT_CHARS, SENTENCE_PAUSE_S
 from ..speaker import SpeakerEncoder, similarity
-from .bank import BANK, CLEAREST_MANDARIN, CLONE_CANDIDATES, DEFAULT_ENGLISH, VoiceBank, describe
+from . import bank_search
+from .bank import BANK, CLEAREST_MANDARIN, DEFAULT_ENGLISH, VoiceBank, describe
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,6 @@ TILT_LIMIT_DB = 6.0
 DEFAULT_CHINESE = "kokoro:jf_gongitsune"
 ENGLISH_VOICES = tuple(v for v, b in BANK.items() if "en" in b.languages)
 CHINESE_VOICES = tuple(v for v, b in BANK.items() if "zh" in b.languages)
-#: Seconds a clone may spend trying Kokoro style blends beyond the bank's own voices.
-BLEND_BUDGET_S = 4.0
 RUN_GAP_S = 0.06
 
 
@@ -131,21 +130,24 @@ class DefaultEngine:
         """The default Mandarin voice (loaded on first use)."""
         return self.bank.speaker(self.chinese_voice)
 
-    def _speak(self, run: Run, voice_id: str) -> np.ndarray:
-        """One language run through a bank voice, at the engine rate, edges trimmed."""
+    def _speak(self, run: Run, voice_id: str, reproducible: bool = False) -> np.ndarray:
+        """One language run through a bank voice, at the engine rate, edges trimmed;
+        ``reproducible``: the same samples in every process (a voice with random timbre noise
+        draws it from a fixed seed)."""
         speaker = self.bank.speaker(voice_id)
-        return self._finish_voice(speaker.synthesize_run(run), speaker.sample_rate)
+        read = getattr(speaker, "synthesize_reproducibly", speaker.synthesize_run) if reproducible else speaker.synthesize_run
+        return self._finish_voice(read(run), speaker.sample_rate)
 
-    def speak_english(self, text: str, voice_id: Optional[str] = None) -> np.ndarray:
+    def speak_english(self, text: str, voice_id: Optional[str] = None, reproducible: bool = False) -> np.ndarray:
         """Plain English from a bank voice (no front end, no shaping): calibration and test material."""
         run = Run("en", text)
-        return self._speak(run, voice_id or self.english_voice)
+        return self._speak(run, voice_id or self.english_voice, reproducible)
 
-    def speak_bare(self, text: str, voice_id: str, gap_s: float = 0.0) -> np.ndarray:
+    def speak_bare(self, text: str, voice_id: str, gap_s: float = 0.0, reproducible: bool = False) -> np.ndarray:
         """``text`` through the front end, every run read by one bank voice, unshaped; ``gap_s``
         of silence after each run (calibration, evaluation and bench material)."""
         gap = np.zeros(round(gap_s * SAMPLE_RATE), np.float32)
-        runs = [self._speak(r, voice_id) for s in analyze(text).sentences for r in s.runs]
+        runs = [self._speak(r, voice_id, reproducible) for s in analyze(text).sentences for r in s.runs]
         return np.concatenate([x for r in runs for x in (r, gap)])
 
     def _finish_voice(self, pcm: np.ndarray, rate: int) -> np.ndarray:
@@ -159,10 +161,11 @@ class DefaultEngine:
         with self._lock:
             cached = self._calibration.get(voice_id)
         if cached is None:
+            # reproducible: clones are fitted on it, and a profile must not depend on the process
             if "en" in describe(voice_id).languages:
-                cached = self.speak_english(CALIBRATION_TEXT, voice_id)
+                cached = self.speak_english(CALIBRATION_TEXT, voice_id, reproducible=True)
             else:
-                cached = self.speak_bare(CALIBRATION_TEXT_ZH, voice_id)
+                cached = self.speak_bare(CALIBRATION_TEXT_ZH, voice_id, reproducible=True)
             stats = prosody.measure(cached, SAMPLE_RATE)
             with self._lock:
                 self._calibration[voice_id] = cached
@@ -179,6 +182,11 @@ class DefaultEngine:
         return self.neutral_for(self.english_voice)
 
     def _bank_embedding(self, voice_id: str) -> np.ndarray:
+        """The voice's embedding as shipped (:mod:`.bank_search`); computed only for a voice
+        outside the search space (none is searched that is not shipped)."""
+        stored = bank_search.shipped()[1].get(voice_id)
+        if stored is not None:
+            return stored
         with self._lock:
             cached = self._bank_embeddings.get(voice_id)
         if cached is None:
@@ -190,15 +198,13 @@ class DefaultEngine:
     def warm_up(self, speaker_encoder: bool = True) -> None:
         """Load models now instead of on the first request.
 
-        The speaker encoder (Resemblyzer on torch, ~400 MB) and the bank's embeddings are only
-        needed by ``create_voice``, the sentence-embedding model only by emotion descriptions; a
+        The speaker encoder (Resemblyzer on torch, ~400 MB) is only needed by ``create_voice``, the sentence-embedding model only by emotion descriptions; a
         server that mostly speaks can leave them to the first request that needs them.
         """
         self.calibration_speech(self.english_voice)
         self.calibration_speech(self.chinese_voice)
         if speaker_encoder:
-            for voice_id in CLONE_CANDIDATES:
-                self._bank_embedding(voice_id)
+            self._encoder.embed(self.calibration_speech(self.english_voice), SAMPLE_RATE)  # loads the model
             emotion_text.warm_up()  # the description model (~1 s) goes with the other background loads
 
     # ------------------------------------------------------------------ cloning
@@ -211,7 +217,7 @@ class DefaultEngine:
         target_emb = self._encoder.embed(samples, SAMPLE_RATE)
         ref = prosody.measure(samples, SAMPLE_RATE)
         ref_bands = spectrum.band_levels_db(samples, SAMPLE_RATE)
-        scores = self._rank_bank(target_emb, ref.f0_median_hz, started)
+        scores = self._rank_bank(target_emb, ref.f0_median_hz)
         en_voice = max(scores, key=lambda v: scores[v])
         zh_voice = CLEAREST_MANDARIN[describe(en_voice).gender]  # intelligibility first (see bank.py)
         fits = {v: self._fit_timbre(v, ref, ref_bands, target_emb, scores.get(v)) for v in dict.fromkeys((en_voice, zh_voice))}
@@ -222,24 +228,21 @@ class DefaultEngine:
             "embedding": [round(float(x), 6) for x in target_emb],
         }).encode()
         meta = pipeline.profile_meta(
-            clip, ref, started, english_voice=en_voice, chinese_voice=zh_voice,
+            clip, ref, english_voice=en_voice, chinese_voice=zh_voice,
             start_similarity=round(scores[en_voice], 4), fit_similarity=round(fits[en_voice][1], 4),
             default_similarity=round(default_score, 4))
+        log.info("voice made in %.1f s (start %s)", time.perf_counter() - started, en_voice)
         return VoiceProfile(self.name, self.version, payload, meta)
 
-    def _rank_bank(self, target_emb: np.ndarray, f0_hz: float, started: float) -> dict[str, float]:
-        """Similarity of each candidate voice to the reference: bank voices of the reference's
-        gender impression (by pitch), then blends of the best Kokoro style while time allows."""
+    def _rank_bank(self, target_emb: np.ndarray, f0_hz: float) -> dict[str, float]:
+        """Similarity to the reference of every voice of the search space
+        (:data:`~.bank_search.SEARCH_SPACE`: bank voices and Kokoro blends) of the reference's
+        gender impression (by pitch).  A fixed space, in a fixed order, from shipped numbers: the
+        same reference always finds the same voice, however busy the machine."""
         hint = "female" if f0_hz >= 165 else "male" if 0 < f0_hz <= 145 else None
-        candidates = [v for v in CLONE_CANDIDATES if hint is None or describe(v).gender == hint] or list(CLONE_CANDIDATES)
-        scores = {v: similarity(self._bank_embedding(v), target_emb) for v in candidates}
-        styles = sorted((v for v in scores if v.startswith("kokoro:")), key=lambda v: scores[v], reverse=True)
-        for other in styles[1:]:
-            if time.perf_counter() - started > BLEND_BUDGET_S:
-                break
-            blend = f"kokoro:{styles[0][7:]}+{other[7:]}@0.5"
-            scores[blend] = similarity(self._encoder.embed(self.calibration_speech(blend), SAMPLE_RATE), target_emb)
-        return scores
+        space = bank_search.SEARCH_SPACE
+        candidates = [v for v in space if hint is None or describe(v).gender == hint] or list(space)
+        return {v: similarity(self._bank_embedding(v), target_emb) for v in candidates}
 
     def _fit_timbre(self, voice_id: str, ref: prosody.ProsodyStats, ref_bands: np.ndarray, target_emb: np.ndarray,
                     start: Optional[float]) -> tuple[Timbre, float]:
@@ -401,10 +404,12 @@ class DefaultEngine:
         # tilt relative to the voice's own reading of this text: the clone's timbre, then the emotion
         natural_tilt = prosody.spectral_tilt_db(np.concatenate([r[0] for runs in sentences for r in runs]), SAMPLE_RATE)
         tilt_goal = natural_tilt + timbres.get(lead, Timbre()).tilt_db + target.tilt_db
+        t_shaped = time.perf_counter()
         out = pipeline.finish(np.concatenate(pieces), SAMPLE_RATE, energy_db=target.energy_db, tilt_goal_db=tilt_goal,
                               length=target_len)
         return pipeline.result(out, SAMPLE_RATE, natural, analysis, engine=self.name, version=self.version,
-                               stages={"start": t0, "frontend": t_front, "voices": t_voice, "shaping": time.perf_counter()})
+                               stages={"start": t0, "frontend": t_front, "voices": t_voice, "shaping": t_shaped,
+                                       "finish": time.perf_counter()})
 
     def close(self) -> None:
         self.bank.clear()

@@ -286,14 +286,13 @@ class IndexTTSEngine:
 
     def create_voice(self, reference: AudioSource) -> VoiceProfile:
         """Check the clip like the default engine does, then store the model's conditioning."""
-        started = time.perf_counter()
         clip = pipeline.take_clip(reference, trim=True)
         ctx = self._context_from(clip.samples, clip.sample_rate)
         buf = io.BytesIO()
         arrays: dict[str, Any] = {k: np.asarray(getattr(ctx, k), np.float32) for k in PROFILE_ARRAYS}
         np.savez_compressed(buf, **arrays)
         stats = prosody.measure(clip.samples, clip.sample_rate)
-        meta = pipeline.profile_meta(clip, stats, started, model=f"IndexTTS-2.5 ({DISTRIBUTION} {self.package_version})")
+        meta = pipeline.profile_meta(clip, stats, model=f"IndexTTS-2.5 ({DISTRIBUTION} {self.package_version})")
         return VoiceProfile(self.name, self.version, buf.getvalue(), meta)
 
     def _context(self, voice: Optional[VoiceProfile]) -> Any:
