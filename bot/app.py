@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import threading
 import time
 from dataclasses import fields
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union
 
 from indextts_core import Engine
 from indextts_core.watermark import WatermarkKey
@@ -22,6 +23,35 @@ from .metrics import Metrics, MetricsServer
 from .storage import Store, connect
 
 log = logging.getLogger(__name__)
+
+
+_T = TypeVar("_T")
+
+
+async def in_daemon_thread(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """``fn`` in a daemon thread: a stop never waits for a model that is still loading (torch and
+    Whisper take a minute), and an abandoned load is simply dropped at exit."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[_T] = loop.create_future()
+
+    def settle(value: Any, error: Optional[BaseException]) -> None:
+        if not done.done():
+            done.set_exception(error) if error is not None else done.set_result(value)
+
+    def work() -> None:
+        value: Any = None
+        error: Optional[BaseException] = None
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the awaiting task, as asyncio.to_thread does
+            error = exc
+        try:
+            loop.call_soon_threadsafe(settle, value, error)
+        except RuntimeError:  # the loop has closed: nobody waits for it any more
+            pass
+
+    threading.Thread(target=work, name=f"load:{getattr(fn, '__name__', 'work')}", daemon=True).start()
+    return await done
 
 
 class BotApp:
@@ -121,7 +151,7 @@ class BotApp:
     async def _start_local(self, keys: tuple[WatermarkKey, ...]) -> Jobs:
         # Voices for /say now; the speaker encoder (torch) and Whisper load on the first /clone,
         # or in the background just after start-up.
-        self.runtime = await asyncio.to_thread(load_runtime, self.config, self.metrics, eager=False, engine=self._engines)
+        self.runtime = await in_daemon_thread(load_runtime, self.config, self.metrics, eager=False, engine=self._engines)
         self.runtime.watermark_keys = keys
         self._engines = list(self.runtime.engines.values())
         self._identity = self.runtime
@@ -129,8 +159,13 @@ class BotApp:
                                     on_finished=self.metrics.job_finished, runner=self.runtime.run)
         if self.config.bot.preload_clone_models:
             # The first /clone would otherwise wait 20–80 s for torch and Whisper to load.
-            self._preload = asyncio.create_task(asyncio.to_thread(self._load_clone_models, self.runtime))
+            self._preload = asyncio.ensure_future(in_daemon_thread(self._load_clone_models, self.runtime))
         return jobs
+
+    @property
+    def in_flight(self) -> int:
+        """Requests waiting or running."""
+        return self.jobs.depth if self.jobs is not None else 0
 
     @staticmethod
     def _load_clone_models(runtime: Runtime) -> None:
@@ -170,8 +205,8 @@ class BotApp:
     async def stop(self) -> None:
         """Finish queued jobs, then close the database and the engine; safe after a failed start."""
         self._serving = False
-        if self._preload is not None:
-            await asyncio.gather(self._preload, return_exceptions=True)
+        if self._preload is not None and not self._preload.done():
+            log.info("the cloning models were still loading: left behind")  # a daemon thread: the exit does not wait
         if self.jobs is not None:
             await self.jobs.close(drain=True)
         await self.db.close()

@@ -23,6 +23,7 @@ _MENTION = re.compile(r"@([A-Za-z0-9_]{1,32})")
 class ConsoleResponder(BaseResponder):
     def __init__(self, chat: "ConsoleChat") -> None:
         self.chat = chat
+        self.working_since: Optional[float] = None  # when the command in progress began to wait
 
     async def text(self, message: str, buttons: Optional[list[Button]] = None) -> None:
         self.chat.write(message)
@@ -47,7 +48,14 @@ class ConsoleResponder(BaseResponder):
         return True
 
     async def recording(self) -> None:
-        return None
+        """Where Telegram shows "recording a voice message…": say so once, then how long it has
+        taken at every later ping (a first /clone loads models for up to a minute)."""
+        now = time.monotonic()
+        if self.working_since is None:
+            self.working_since = now
+            self.chat.write("… working on it")
+        elif now - self.working_since >= 2:
+            self.chat.write(f"… still working ({now - self.working_since:.0f} s)")
 
 
 class ConsoleChat:
@@ -148,4 +156,5 @@ class ConsoleChat:
                 break
             inv = self._invocation(line)
             if inv is not None:
+                responder.working_since = None
                 await self.commands.handle(inv, responder)

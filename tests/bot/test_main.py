@@ -118,3 +118,64 @@ async def test_sighup_applies_new_rollout_rules_and_keeps_the_old_ones_when_the_
     err = (await proc.stderr.read()).decode()
     assert "config not reloaded" in err and "rollout.percent" in err and "Traceback" not in err
     assert "rollout changed by reload: user_choice: True → False" in err  # every change said, old → new
+
+
+#: ``python -m bot`` with parts made to hang: the cloning models never finish loading, or a note
+#: never finishes rendering (what a stop must not wait for, or must be able to abandon).
+_HANGING = r"""
+import sys, threading
+import bot.app, bot.core.tasks
+from bot.__main__ import main
+if "preload" in sys.argv[1]:
+    bot.app.load_clone_models = lambda runtime: threading.Event().wait()
+if "render" in sys.argv[1]:
+    bot.core.tasks.Runtime.render = lambda self, task: threading.Event().wait()
+sys.exit(main(["--config", sys.argv[2]]))
+"""
+
+
+async def _hanging_bot(tmp_path, hang: str) -> asyncio.subprocess.Process:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "button"\n'
+                   f'i_understand_anyone_can_clone_anyone = true\npreload_clone_models = true\n'
+                   f'console_output_dir = "{tmp_path / "out"}"\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_TOKEN", "DISCORD_TOKEN")}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _HANGING, hang, str(cfg), env=env,
+                                                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    banner = await asyncio.wait_for(proc.stdout.readline(), 120)
+    assert b"local console" in banner
+    return proc
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_a_stop_does_not_wait_for_the_cloning_models_still_loading(tmp_path, sig):
+    proc = await _hanging_bot(tmp_path, "preload")
+    try:
+        proc.send_signal(sig)
+        await asyncio.wait_for(proc.wait(), 20)  # the load never ends: waiting for it would never exit
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    err = (await proc.stderr.read()).decode()
+    assert proc.returncode == 0 and "stopping" in err and "Traceback" not in err
+
+
+async def test_a_stop_says_what_it_finishes_and_a_second_ctrl_c_stops_at_once(tmp_path):
+    proc = await _hanging_bot(tmp_path, "render")
+    try:
+        proc.stdin.write(b"/say hello there\n")
+        await proc.stdin.drain()
+        while b"working on it" not in await asyncio.wait_for(proc.stdout.readline(), 60):
+            pass  # the note is being made (and never will be)
+        proc.send_signal(signal.SIGINT)
+        said = b""
+        while b"stopping" not in said:  # (after the log lines of start-up)
+            said = await asyncio.wait_for(proc.stderr.readline(), 30)
+        assert b"stopping: finishing 1 request(s)" in said, said
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 10)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    assert proc.returncode == 130
