@@ -20,6 +20,7 @@ from indextts_core import load_engine
 from indextts_core.errors import EngineUnavailableError, IndexTTSError
 
 from . import logsafe
+from .adapters import StartupError
 from .app import BotApp
 from .config import Config, ConfigError, load_config
 from .storage import StorageError
@@ -119,6 +120,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     except (ConfigError, IndexTTSError, ValueError) as exc:  # bad settings
         print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except StartupError as exc:  # a platform unreachable, or its token refused
+        print(f"cannot start: {exc}", file=sys.stderr)
         return 2
     except StorageError as exc:  # unusable database (read-only, full disk, damaged, newer schema)
         print(f"cannot start: {exc}", file=sys.stderr)

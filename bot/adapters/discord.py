@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import logging
+import sys
 from typing import Any, Optional
 
 import discord
@@ -22,6 +23,7 @@ from ..core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation,
 from ..core.messages import language_of, too_large_note, tr
 from ..core.say_args import SayOptions
 from .discord_commands import CommandTranslator, attachment_audio, interaction_language, register_commands
+from . import StartupError
 from .discord_voice import MemberVoice, VoiceChannels
 
 log = logging.getLogger(__name__)
@@ -323,11 +325,32 @@ async def run_discord(app, token: str, stop: Optional[asyncio.Event] = None) -> 
     cfg = app.config.discord
     client = VoiceBotClient(app.commands, test_guild_id=cfg.test_guild_id, voice_idle_seconds=cfg.voice_idle_seconds,
                             voice_leave_when_alone=cfg.voice_leave_when_alone, read_aloud=cfg.read_aloud)
+    import aiohttp
+
     async with client:
-        task = asyncio.create_task(client.start(token))
-        if stop is None:
-            await task
-        else:
-            await stop.wait()
-            await client.close()
-            await asyncio.gather(task, return_exceptions=True)
+        try:
+            await client.login(token)  # checks the token over HTTP before the gateway
+        except discord.LoginFailure as exc:
+            raise StartupError("Discord refused DISCORD_TOKEN (malformed or reset): copy the bot's token from the "
+                               "Developer Portal (Bot → Reset Token) and set it again") from exc
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, discord.HTTPException) as exc:
+            raise StartupError(f"cannot reach Discord: {exc}; check the network and start again") from exc
+        me = client.user
+        if me is not None:
+            log.info("connected to Discord as %s (%s)", me, me.id)
+            print(f"connected to Discord as {me} ({me.id})", file=sys.stderr, flush=True)
+        task = asyncio.create_task(client.connect(reconnect=True))  # the gateway, with discord.py's back-off
+        waiters = {task} | ({asyncio.ensure_future(stop.wait())} if stop is not None else set())
+        done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending - {task}:
+            waiter.cancel()
+        if task in done:
+            failure = task.exception()
+            if isinstance(failure, discord.PrivilegedIntentsRequired):
+                raise StartupError("Discord refused the privileged intents: tick Message Content (and Server "
+                                   "Members) under Bot → Privileged Gateway Intents in the Developer Portal") from failure
+            if failure is not None:
+                raise StartupError(f"lost Discord's gateway: {failure}") from failure
+            return
+        await client.close()
+        await asyncio.gather(task, return_exceptions=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections import OrderedDict
 from typing import Any, Optional
@@ -25,6 +26,7 @@ from telegram.ext import (
 
 from ..core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation, Place
 from ..core.messages import SOMETHING_WRONG, language_of, tr
+from . import StartupError
 from .telegram_inline import InlineMode
 
 log = logging.getLogger(__name__)
@@ -401,8 +403,21 @@ def build_application(app, token: str, base_url: Optional[str] = None, base_file
 async def run_telegram(app, token: str, base_url: Optional[str] = None, base_file_url: Optional[str] = None,
                        stop: Optional[asyncio.Event] = None) -> None:
     """Poll Telegram until ``stop`` is set (or forever)."""
+    from telegram.error import InvalidToken, NetworkError
+
     adapter = build_application(app, token, base_url, base_file_url)
     application = adapter.application
+    try:
+        await application.initialize()  # getMe: is the token good, is Telegram there?
+    except InvalidToken as exc:
+        raise StartupError("Telegram refused TELEGRAM_TOKEN (malformed or revoked): get the bot's token from "
+                           "@BotFather (/token) and set it again") from exc
+    except NetworkError as exc:  # TimedOut is one
+        raise StartupError(f"cannot reach Telegram at {base_url or 'https://api.telegram.org'}: {exc.message}; "
+                           "check the network (or [telegram] base_url) and start again") from exc
+    me = application.bot
+    log.info("connected to Telegram as @%s (%s)", me.username, me.id)
+    print(f"connected to Telegram as @{me.username} ({me.id})", file=sys.stderr, flush=True)
     async with application:
         await application.post_init(application)  # type: ignore[misc]
         await application.start()

@@ -179,3 +179,44 @@ async def test_a_stop_says_what_it_finishes_and_a_second_ctrl_c_stops_at_once(tm
         if proc.returncode is None:
             proc.kill()
     assert proc.returncode == 130
+
+
+async def _bot_with_telegram(tmp_path, base_url: str, token: str) -> asyncio.subprocess.Process:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\nconsent_mode = "button"\n'
+                   f'i_understand_anyone_can_clone_anyone = true\npreload_clone_models = false\n'
+                   f'[telegram]\nbase_url = "{base_url}"\n')
+    env = {**os.environ, "TELEGRAM_TOKEN": token}
+    env.pop("DISCORD_TOKEN", None)
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--config", str(cfg), env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def test_telegram_unreachable_or_a_refused_token_is_one_line_and_exit_2(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    fake = await FakeTelegram().start()
+    try:
+        cases = [(f"http://127.0.0.1:{closed}/bot", TOKEN, "cannot reach Telegram"),
+                 (fake.base_url, "999:REVOKED-TOKEN", "Telegram refused TELEGRAM_TOKEN")]
+        for base_url, token, said in cases:
+            proc = await _bot_with_telegram(tmp_path, base_url, token)
+            _, raw = await asyncio.wait_for(proc.communicate(), 180)
+            err = raw.decode()
+            lines = [line for line in err.splitlines() if "cannot start" in line]
+            assert proc.returncode == 2 and len(lines) == 1 and said in lines[0], err[-2000:]
+            assert "Traceback" not in err and token not in err
+        proc = await _bot_with_telegram(tmp_path, fake.base_url, TOKEN)  # a good token says whom it joined as
+        try:
+            await fake.wait_for("setMyCommands", 2, timeout=120)
+            proc.send_signal(signal.SIGTERM)
+            _, raw = await asyncio.wait_for(proc.communicate(), 60)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+    finally:
+        await fake.stop()
+    assert proc.returncode == 0 and "connected to Telegram as @" in raw.decode()

@@ -2,7 +2,7 @@
 
 Covers login (GET /users/@me), command sync, interaction callbacks, webhook follow-ups (JSON and
 multipart), original-response edits/deletes, channel messages and attachment downloads.  Set
-``refuse_voice`` to answer voice messages with Discord's error 50173.
+``refuse_voice`` to answer voice messages with Discord's error 50173, ``refuse_login`` to refuse the token.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class FakeDiscord(LoopbackServer):
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.refuse_voice = False
+        self.refuse_login = False  # answer login as Discord does for a reset token
         self.attachments: dict[str, bytes] = {}
         self.roles: list[dict[str, Any]] = []  # GET /guilds/{id}/roles
         self._ids = itertools.count(10_000)
@@ -105,6 +106,8 @@ class FakeDiscord(LoopbackServer):
         self._event.set()
         body = req.json or {}
         if path == "/users/@me":
+            if self.refuse_login:
+                return _json({"message": "401: Unauthorized", "code": 0}, status=401)
             return _json(BOT_USER)
         if path == "/oauth2/applications/@me":
             return _json({"id": str(APP_ID), "name": "VoiceBot", "icon": None, "description": "", "bot_public": True,

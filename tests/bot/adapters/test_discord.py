@@ -387,3 +387,25 @@ async def test_say_in_my_voice_speaks_a_messages_text_and_the_app_works_where_it
     p = dispatch(dc, interaction("say", [opt("text", "Hello from our DM.")], user=3, guild=False, context=2))
     await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", since=n)
     assert len(_voice_followups(dc)) == 2
+
+
+async def test_discord_unreachable_or_a_refused_token_is_a_startup_error_not_silence(app, monkeypatch):
+    import socket
+
+    from bot.adapters import StartupError
+    from bot.adapters.discord import run_discord
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setattr(Route, "BASE", f"http://127.0.0.1:{closed}/api/v10")
+    with pytest.raises(StartupError, match="cannot reach Discord"):
+        await asyncio.wait_for(run_discord(app, "fake-token", stop=asyncio.Event()), 60)
+    fake = await FakeDiscord().start()
+    fake.refuse_login = True
+    monkeypatch.setattr(Route, "BASE", fake.base)
+    try:
+        with pytest.raises(StartupError, match="Discord refused DISCORD_TOKEN"):
+            await asyncio.wait_for(run_discord(app, "reset-token", stop=asyncio.Event()), 60)
+    finally:
+        await fake.stop()
