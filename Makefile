@@ -13,8 +13,16 @@ TEST_EXTRAS := $(RUN_EXTRAS),dev,indextts,scale
 
 .PHONY: run lint test test-fast bench install clean
 
+# The first Python 3.11 found (the wheels the bot needs are built for it), or one line saying what
+# to install, before pip runs.
 $(BIN)/python:
-	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	@py=$$(for c in $(PY) python3.11 python3 python; do \
+	    command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+	    && { echo $$c; break; }; done); \
+	if [ -z "$$py" ]; then \
+	    echo "Python 3.11 is needed (found: $$(python3 --version 2>&1 || echo none)): install it (apt install python3.11 python3.11-venv, brew install python@3.11, or pyenv install 3.11) or run make PY=/path/to/python3.11" >&2; \
+	    exit 2; fi; \
+	echo "creating $(VENV) with $$py"; $$py -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	# torch first, pinned: the CPU wheel is on this machine; any other spec pulls CUDA.

@@ -50,7 +50,7 @@ def peak_envelope(samples: np.ndarray, floor: float) -> np.ndarray:
     if int((last - first).sum()) > n // 2:
         first, last = np.array([0]), np.array([n])
     # The loud stretches with their context, laid end to end apart by silence the filter cannot
-    # bridge; ``where`` maps each laid-out sample to its place in the note (-1 in the gaps).
+    # bridge; ``layout`` maps each laid-out sample to its place in the note (-1 in the gaps).
     lengths = last - first + _CONTEXT
     layout = np.full(int(lengths.sum()), -1)
     offsets = np.r_[0, np.cumsum(lengths)[:-1]]
