@@ -198,10 +198,8 @@ class Runtime:
 
     def verify(self, task: VerifyTask) -> Verified:
         """/verify's detection: only what the detector reads is decoded."""
-        if not self.watermark_keys:
-            raise RuntimeError("the watermark keys were not loaded")
         audio = read_audio(task.audio, max_seconds=watermark.MAX_DETECT_SECONDS, cut=True)
-        found = watermark.detect(audio.samples, audio.sample_rate, self.watermark_keys)
+        found = self._detect(audio.samples, audio.sample_rate)
         return Verified(found.marked, found.key, found.payload)
 
     def render(self, task: RenderTask) -> Rendered:
@@ -241,9 +239,13 @@ class Runtime:
 
     def is_synthetic(self, samples: np.ndarray, rate: int) -> bool:
         """Does a recording carry a watermark of this deployment (any of its keys)?"""
+        return self._detect(samples, rate).marked
+
+    def _detect(self, samples: np.ndarray, rate: int) -> watermark.Detection:
+        """The deployment's marks in a clip, under every key it holds (a fault when none was loaded)."""
         if not self.watermark_keys:
             raise RuntimeError("the watermark keys were not loaded")
-        return watermark.detect(samples, rate, self.watermark_keys).marked
+        return watermark.detect(samples, rate, self.watermark_keys)
 
     def clone(self, task: CloneTask) -> Cloned:
         """The checks of a /clone recording, or (``task.engine``) one engine's profile of it.

@@ -182,8 +182,9 @@ class DefaultEngine:
         return self.neutral_for(self.english_voice)
 
     def _bank_embedding(self, voice_id: str) -> np.ndarray:
-        """The voice's embedding as shipped (:mod:`.bank_search`); computed only for a voice
-        outside the search space (none is searched that is not shipped)."""
+        """The voice's embedding as shipped (:mod:`.bank_search`).  Computed (once per process)
+        only when the file lacks it: an install made without its package data still clones, as
+        reproducibly, only slower on the first clone."""
         stored = bank_search.shipped()[1].get(voice_id)
         if stored is not None:
             return stored
