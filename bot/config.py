@@ -84,6 +84,19 @@ class QueueConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """Each person's daily budgets across every place, and inline mode's rules (README, Limits)."""
+
+    speech_seconds_per_user_per_day: int = 1800  # seconds of voice notes a person may get a day, anywhere (0: no limit)
+    compute_seconds_per_user_per_day: int = 3600  # seconds of engine time a person may use a day, failures too (0: none)
+    compute_per_speech_second: float = 1.0  # the reservation's estimate of engine time per second of speech
+    inline: bool = True  # Telegram inline mode (@bot text in any chat)
+    inline_own_voice: bool = True  # offer the person's own cloned voice inline (false: the default voice only)
+    inline_cooldown_seconds: int = 10  # between one person's inline notes
+    inline_refuse_blocked: bool = True  # no inline notes for anyone blocked in any group the bot knows them from
+
+
+@dataclass(frozen=True)
 class StorageConfig:
     url: Optional[str] = None  # "sqlite:///data/bot.sqlite3" (unset: bot.data_dir/bot.sqlite3) or "postgresql://…"
 
@@ -93,6 +106,8 @@ _RANGES = {"bot.workers": (1, 64), "bot.max_pending": (1, 100_000), "bot.per_use
            "bot.voice_use_retention_days": (1, 3650), "bot.watermark_strength": watermark.STRENGTHS,
            "bot.clone_attempts_per_day": (1, 100), "bot.clone_lockout_hours": (0, 24 * 30),
            "bot.metrics_port": (0, 65_535),
+           "limits.speech_seconds_per_user_per_day": (0, 86_400), "limits.compute_seconds_per_user_per_day": (0, 86_400),
+           "limits.compute_per_speech_second": (0.01, 100.0), "limits.inline_cooldown_seconds": (0, 86_400),
            "discord.test_guild_id": (1, 2**63 - 1), "discord.voice_idle_seconds": (0, 86_400),
            "queue.lease_seconds": (2, 3600), "queue.job_timeout_seconds": (5, 86_400)}
 _CHOICES = {"bot.consent_mode": ("spoken", "button")}
@@ -109,6 +124,7 @@ class Config:
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     telegram_token: Optional[str] = None
     discord_token: Optional[str] = None
     queue_secret: Optional[str] = None  # VOICEBOT_QUEUE_SECRET: seals jobs and results (bot/queue_seal.py)
@@ -246,7 +262,8 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
                 raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
         elif required or p.exists():
             raise ConfigError(f"config file {path} not found" if not p.exists() else f"{path} is not a file")
-    unknown = sorted(set(data) - {"engine", "engines", "rollout", "bot", "telegram", "discord", "queue", "storage"})
+    unknown = sorted(set(data) - {"engine", "engines", "rollout", "bot", "telegram", "discord", "queue", "storage",
+                                "limits"})
     if unknown:
         raise ConfigError(f"Unknown table(s) in config: {', '.join(unknown)} (tokens belong in the environment)")
     engine_data = dict(data.get("engine", {}))
@@ -291,6 +308,7 @@ def load_config(path: Optional[Path] = None, env: Optional[dict[str, str]] = Non
         queue=queue,
         storage=_check_urls(_table(StorageConfig, data.get("storage", {}), "storage"), "storage",
                             ("sqlite", "postgresql", "postgres")),
+        limits=_table(LimitsConfig, data.get("limits", {}), "limits"),
         telegram_token=env.get("TELEGRAM_TOKEN") or None,
         discord_token=env.get("DISCORD_TOKEN") or None,
         queue_secret=secret,

@@ -24,7 +24,7 @@ from indextts_core.errors import IndexTTSError
 from . import logsafe
 from .assembly import load_runtime
 from .config import Config, ConfigError, load_config
-from .core.tasks import RenderTask, Runtime, pack, unpack_task
+from .core.tasks import RenderTask, Runtime, pack, spent, unpack_task
 from .metrics import Metrics, MetricsServer
 from .redis_queue import WorkerLink, redis_access
 
@@ -170,12 +170,13 @@ class Worker:
     @staticmethod
     def _run(runtime: Runtime, data: bytes) -> tuple[bytes, str]:
         """Blocking: unpack, run, pack the result or the error for the user."""
+        started = time.perf_counter()
         try:
             return pack(runtime.run(unpack_task(data))), "done"
         except Exception as exc:  # the user gets the error's own message, or a generic one for a fault
             if not isinstance(exc, IndexTTSError):
                 log.exception("job failed")
-            return pack(exc), "failed"
+            return pack(spent(exc, time.perf_counter() - started)), "failed"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Optional, Protocol
 
 from .errors import Busy
+from .tasks import spent
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +166,10 @@ class JobQueue:
             started = time.monotonic()
             try:
                 result = await loop.run_in_executor(self._executor, job.fn)
-            except Exception as exc:  # delivered to the waiting command
+            except Exception as exc:  # delivered to the waiting command, with the compute it used (metering)
                 self._finished(job, "failed")
                 if not job.future.done():
-                    job.future.set_exception(exc)
+                    job.future.set_exception(spent(exc, time.monotonic() - started))
             else:
                 self._finished(job, "done")
                 if not job.future.done():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union
 
 import msgpack
 import numpy as np
@@ -139,6 +139,31 @@ class JobFailed(BotError):
     def __init__(self, en: str, zh: Optional[str] = None, fault: bool = False) -> None:
         super().__init__(en, zh)
         self.fault = fault
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def spent(exc: _E, seconds: float) -> _E:
+    """``exc``, marked with the seconds of compute its job used before failing (metering)."""
+    try:
+        exc.__dict__["compute_seconds"] = seconds
+    except AttributeError:  # an exception type without a __dict__: the cost is unknown
+        pass
+    return exc
+
+
+def compute_spent(exc: BaseException) -> float:
+    """Seconds of compute a failed job used (0 when unknown)."""
+    value = getattr(exc, "compute_seconds", 0.0)
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+def is_fault(exc: BaseException) -> bool:
+    """A failure of the engine or worker, not a refusal of what the user asked."""
+    if isinstance(exc, JobFailed):
+        return exc.fault
+    return isinstance(exc, Exception) and not isinstance(exc, IndexTTSError)
 
 
 class Runtime:
@@ -332,6 +357,7 @@ def pack(obj: Union[Task, Rendered, Cloned, Verified, BaseException]) -> bytes:
         else:
             d = {"kind": "error", "en": "Making that voice note failed. Please try again in a moment.",
                  "zh": "生成语音失败。请稍后再试。", "fault": True}
+        d["compute_seconds"] = compute_spent(obj)
     else:
         raise TypeError(f"cannot pack {type(obj).__name__}")
     packed: bytes = msgpack.packb(d, use_bin_type=True)
@@ -364,7 +390,9 @@ def unpack(data: bytes) -> Union[Task, Rendered, Cloned, Verified, JobFailed]:
         return Cloned(profiles, ConsentCheck(*check) if check is not None else None, d.get("embedding"),
                       bool(d.get("synthetic")))
     if kind == "error":
-        return JobFailed(d["en"], d["zh"], bool(d.get("fault")))
+        seconds = d.get("compute_seconds", 0.0)
+        return spent(JobFailed(d["en"], d["zh"], bool(d.get("fault"))),
+                     float(seconds) if isinstance(seconds, (int, float)) and 0 <= seconds < 86400 else 0.0)
     if kind not in _KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     if kind in ("clone", "verify"):

@@ -75,6 +75,10 @@ class _SqliteTx:
         async with self.conn.execute(sql, args) as cur:
             return await cur.fetchone()
 
+    async def fetchall(self, sql: str, *args: Any) -> list[Any]:
+        async with self.conn.execute(sql, args) as cur:
+            return list(await cur.fetchall())
+
 
 class Database(_Queries):
     """SQLite: one connection; writes are grouped in :meth:`transaction` so a failure leaves no half rows."""
@@ -202,6 +206,9 @@ class _PostgresTx:
 
     async def fetchone(self, sql: str, *args: Any) -> Any:
         return await self.conn.fetchrow(postgres_sql(sql), *args)
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Any]:
+        return list(await self.conn.fetch(postgres_sql(sql), *args))
 
 
 class PostgresDatabase(_Queries):

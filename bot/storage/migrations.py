@@ -246,4 +246,30 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX clone_lockouts_by_user ON clone_lockouts (platform, platform_user_id, locked_until);
     """,
+    # 8: nothing runs before it is allowed and paid for: each day's spend (speech and compute
+    #    seconds) per scope — a user across every place, a server, a member of a server — keyed by
+    #    platform ids (no foreign key: /forget must not reset a day's budget; no text is kept), and
+    #    the holds of requests being made, reserved before any compute and settled note by note;
+    #    each usage row says whether its compute made a note or failed
+    """
+    CREATE TABLE spend (
+        scope TEXT NOT NULL,
+        day REAL NOT NULL,
+        audio_s REAL NOT NULL DEFAULT 0,
+        compute_s REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (scope, day)
+    );
+    CREATE TABLE spend_holds (
+        id INTEGER PRIMARY KEY,
+        hold TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        day REAL NOT NULL,
+        audio_s REAL NOT NULL,
+        compute_s REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX spend_holds_by_scope ON spend_holds (scope, day);
+    CREATE INDEX spend_holds_by_hold ON spend_holds (hold);
+    ALTER TABLE usage_records ADD COLUMN outcome TEXT NOT NULL DEFAULT 'sent';
+    """,
 ]

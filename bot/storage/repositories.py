@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence, Union
 from indextts_core.watermark import WatermarkKey
 
 from .db import Database, PostgresDatabase
+from .spend import SpendLedger
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ class UsageEntry:
     compute_s: float
     wait_s: float
     created_at: float = field(default_factory=time.time)
+    #: "sent" (a note went out), or why compute was spent for nothing: "failed", "refused"
+    outcome: str = "sent"
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,8 @@ class Store:
 
     def __init__(self, db: Union[Database, PostgresDatabase]) -> None:
         self.db = db
+        #: each day's speech and compute per user, server and member, reserved before compute
+        self.spend = SpendLedger(db)
         self._text_salt: Optional[bytes] = None  # read once: it never changes after it is made
 
     # ---------------------------------------------------------------- users
@@ -365,6 +370,16 @@ class Store:
         marks = ",".join("?" * len(subjects))
         return await self.db.fetchone(f"SELECT 1 FROM member_blocks WHERE platform=? AND server_id=? AND subject IN ({marks})", platform, server_id, *subjects) is not None
 
+    async def is_blocked_anywhere(self, platform: str, subjects: tuple[str, ...]) -> bool:
+        """Is any of ``subjects`` blocked in any server of this platform (inline mode, where no
+        server can be named, follows the strictest rule)?"""
+        subjects = tuple(s for s in subjects if s)
+        if not subjects:
+            return False
+        marks = ",".join("?" * len(subjects))
+        return await self.db.fetchone(f"SELECT 1 FROM member_blocks WHERE platform=? AND subject IN ({marks})",
+                                      platform, *subjects) is not None
+
     async def set_blocked(self, platform: str, server_id: str, subject: str, blocked: bool, by: str) -> None:
         async with self.db.transaction() as tx:
             if blocked:
@@ -477,8 +492,9 @@ class Store:
         async with self.db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO usage_records (platform, server_id, user_id, engine, characters, audio_s, compute_s, wait_s, "
-                "created_at) VALUES (?,?,?,?,?,?,?,?,?)", entry.platform, entry.server_id, entry.user_id, entry.engine,
-                entry.characters, entry.audio_s, entry.compute_s, entry.wait_s, entry.created_at)
+                "created_at, outcome) VALUES (?,?,?,?,?,?,?,?,?,?)", entry.platform, entry.server_id, entry.user_id,
+                entry.engine, entry.characters, entry.audio_s, entry.compute_s, entry.wait_s, entry.created_at,
+                entry.outcome)
 
     async def speech_seconds(self, platform: str, server_id: str, since: float, user_id: Optional[int] = None) -> float:
         """Seconds of speech made in this server since ``since`` (by one member, or by everyone)."""

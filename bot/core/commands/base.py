@@ -13,6 +13,7 @@ from indextts_core.decoding import MAX_DECODE_SECONDS
 from indextts_core.engine import VoiceProfile
 
 from ...storage import MarksExhausted, NoteMark, Store, StoredVoice, User
+from ..allowance import Allowance, Budgets
 from ..consent_guard import ConsentGuard
 from ..errors import Busy
 from ..invocation import Button, Invocation, RequestContext, Responder
@@ -28,6 +29,17 @@ RECORDING_PING_S = 4.0
 Handler = Callable[[Invocation, Responder, User], Awaitable[None]]
 #: Writes privately to one user of a platform: (platform user id, message, buttons).
 Notifier = Callable[[str, str, list[Button]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class InlineRules:
+    """Inline mode follows the strictest rule that could apply, as the operator sets it."""
+
+    enabled: bool = True
+    own_voice: bool = True  # a person's own cloned voice may be offered (else the default voice only)
+    cooldown_s: int = 10  # between one person's inline notes
+    #: refused to anyone blocked in any server or group the bot knows them from
+    refuse_blocked: bool = True
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,10 @@ class Settings:
     #: that sent the bot's own speech or another member's voice.
     clone_attempts_per_day: int = 5
     clone_lockout_hours: int = 24
+    #: each person's daily speech and compute, across every place (private chats and inline too)
+    budgets: Budgets = Budgets()
+    #: Telegram inline mode (``@bot text`` in any chat, where no group's rules can be looked up)
+    inline: InlineRules = InlineRules()
 
 
 def job_key(inv: Invocation) -> str:
@@ -83,6 +99,8 @@ class Services:
         self.engine = engine
         self.jobs = jobs
         self.settings = settings
+        #: what each request may spend, reserved before compute (the operator's budgets, the servers' quotas)
+        self.allowance = Allowance(store, settings.budgets)
         #: which engine speaks each request (replaced whole when the operator reloads the rules)
         self.rollout = Rollout()
         #: told (engine, cohort) for every voice note sent (metrics per engine and rollout cohort)

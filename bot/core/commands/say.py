@@ -12,10 +12,10 @@ from typing import Awaitable, Callable, Optional
 
 from indextts_core.audio import MAX_UPLOAD_BYTES
 from indextts_core.engine import MIN_RATIO, DurationSpec, EmotionSpec, VoiceProfile
-from indextts_core.errors import IndexTTSError
 from indextts_core.frontend.clean import check_script, clean_text, has_words
 
 from ...storage import STALE_VOICE_NOTICE, AuditEntry, NoteMark, Policy, StoredVoice, UsageEntry, User, VoiceUse
+from ..allowance import Bill
 from ..errors import BadRequest, Busy, ConsentTextRefused, PermissionDenied
 from ..invocation import AudioIn, Button, Invocation, Responder
 from ..command_spec import Access, CommandSpec, DiscordPlaces, DiscordShape, HelpEntry, event
@@ -24,7 +24,7 @@ from ..notes import FIRST_NOTE_S, MAX_NOTE_S, estimate_seconds, plan_notes
 from ..permissions import Role
 from ..say_args import SayRequest, describe_speed, parse_say, request_from_options
 from ..rollout import Route
-from ..tasks import JobFailed, Rendered, RenderTask
+from ..tasks import Rendered, RenderTask, is_fault
 from .account import SHARE_OFF_BUTTON
 from .base import Handler, Services, job_key
 from .voicechat import check_speaking_place
@@ -66,13 +66,6 @@ class EngineDown(Exception):
         self.engine = engine
 
 
-def _is_fault(exc: BaseException) -> bool:
-    """A failure of the engine or worker, not a refusal of what the user asked."""
-    if isinstance(exc, JobFailed):
-        return exc.fault
-    return isinstance(exc, Exception) and not isinstance(exc, IndexTTSError)
-
-
 SPECS = (
     CommandSpec(
         "say", Access.SPEAK, ("Speak text as a voice note", "朗读"), discord=DiscordShape.CUSTOM,
@@ -106,6 +99,15 @@ SPECS = (
 MIN_NATURAL_TO_ESTIMATE = 0.55
 
 
+def _speech_estimate(notes: list[str], req: SayRequest) -> float:
+    """Seconds of speech a request will make, from its text, before anything is made (the exact
+    length when one was asked for)."""
+    if req.duration is not None and req.duration.seconds is not None:
+        return float(req.duration.seconds)
+    stretch = (req.duration.ratio or 1.0) if req.duration is not None else 1.0
+    return sum(estimate_seconds(note, stretch) for note in notes)
+
+
 class SayCommands:
     def __init__(self, services: Services, role_of) -> None:
         self.s = services
@@ -122,6 +124,8 @@ class SayCommands:
     async def say(self, inv: Invocation, out: Responder, user: User, *, inline: bool = False) -> None:
         req = request_from_options(inv.say_options) if inv.say_options is not None else parse_say(inv.args)
         policy = (await self.s.context(inv, user)).policy
+        if inline:
+            await self._check_inline(inv, user)
         notes = self._notes(inv, req, policy, inline)
         # Never a consent sentence or a live code, in any disguise, alone or assembled from this
         # person's recent requests (before anything else is looked up or computed).
@@ -136,37 +140,65 @@ class SayCommands:
         if wait > self.s.settings.max_wait_seconds:
             raise Busy(f"I'm busy with other requests. Please try again in ~{round(wait)} s.",
                        f"我正忙着处理其他请求。请约 {round(wait)} 秒后再试。")
-        await self._check_quota(inv, user, policy)
         chosen = await self.s.route(inv, user)
         speaker = await self._voice_for(inv, user, req.as_mention, policy, chosen)
+        if inline and not self.s.settings.inline.own_voice and speaker.owner is not None:
+            speaker = Speaker(chosen.engine, chosen.cohort, captions=(tr(user.language, "Default voice", "默认声音"),))
         if chosen.busy:
             speaker = replace(speaker, captions=speaker.captions + (tr(
                 user.language, f"the {chosen.busy} engine is busy, so {chosen.engine} made this",
                 f"{chosen.busy} 引擎正忙，改由 {chosen.engine} 生成"),))
-        if inv.in_voice and inv.voice is not None and speaker.guard is not None:
-            inv.voice.set_guard(speaker.guard)  # parts still waiting in the voice channel are checked as they come up
-        emotion = req.emotion
-        if emotion is None and inv.reply_audio is not None:
-            emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio),
-                                  reference_speaker=await self._speaker_profile(inv, user, inv.reply_audio))
-        store, place = self.s.store, inv.place
-        cooled = policy.cooldown_s and not place.is_private and await self.role_of(inv, user) < Role.ADMIN
-        if cooled:
-            left = await store.reserve_cooldown(user.id, place.platform, place.server_id, policy.cooldown_s)
-            if left:
-                raise BadRequest(f"Slow down a little: you can speak again in {int(left) + 1} s.",
-                                 f"慢一点：{int(left) + 1} 秒后可以再说。")
-        speed = (describe_speed(req.speed, user.language),) if req.speed else ()
-        speaker = replace(speaker, captions=speaker.captions + speed)
-        sent = 0
+        second = inline and speaker.owner == user.id  # inline's second choice: the same words in the default voice
+        slot = await self._take_slot(inv, user, policy, inline)
+        bill = None
         try:
-            sent = await self._speak_or_fall_back(inv, out, user, notes, speaker, emotion, req, policy, speed)
-            if inline and speaker.owner == user.id:  # the second choice: the same words in the default voice
+            # What the request may spend, held before anything is computed (the emotion clip included).
+            bill = await self.s.allowance.reserve(inv, user, policy, _speech_estimate(notes, req) * (2 if second else 1))
+            if inv.in_voice and inv.voice is not None and speaker.guard is not None:
+                inv.voice.set_guard(speaker.guard)  # parts still waiting in the voice channel are checked as they come up
+            emotion = req.emotion
+            if emotion is None and inv.reply_audio is not None:
+                emotion = EmotionSpec(reference=await self._emotion_clip(inv.reply_audio),
+                                      reference_speaker=await self._speaker_profile(inv, user, inv.reply_audio))
+            speed = (describe_speed(req.speed, user.language),) if req.speed else ()
+            speaker = replace(speaker, captions=speaker.captions + speed)
+            await self._speak_or_fall_back(inv, out, user, notes, speaker, emotion, req, policy, speed, bill)
+            if second:
                 default = Speaker(speaker.engine, speaker.cohort, captions=(tr(user.language, "Default voice", "默认声音"),))
-                sent += await self._speak(inv, out, user, notes, default, emotion, req.duration)
+                await self._speak(inv, out, user, notes, default, emotion, req.duration, bill)
         finally:
-            if cooled and sent == 0:  # nothing was said: the slot should not count
-                await store.release_cooldown(user.id, place.platform, place.server_id)
+            if bill is not None:
+                await self.s.allowance.close(bill)
+            if slot is not None and (bill is None or bill.jobs == 0):  # nothing was computed: the slot does not count
+                await self.s.store.release_cooldown(user.id, *slot)
+
+    async def _check_inline(self, inv: Invocation, user: User) -> None:
+        """Inline mode, where no group's rules can be looked up: the operator's switch, and nobody
+        blocked in any group or server the bot knows them from (one text for both)."""
+        rules = self.s.settings.inline
+        blocked = rules.refuse_blocked and await self.s.store.is_blocked_anywhere(
+            inv.actor.platform, (inv.actor.user_id, inv.actor.handle.lower()))
+        if not rules.enabled or blocked:
+            raise PermissionDenied("Voice notes can't be made in inline mode for you here. Send /say in a chat with me.",
+                                   "这里无法在内联模式下为你生成语音。请在与我的聊天中发送 /say。")
+
+    async def _take_slot(self, inv: Invocation, user: User, policy: Policy,
+                         inline: bool) -> Optional[tuple[str, str]]:
+        """The cooldown between one member's requests (the server's, or inline mode's for everyone
+        but the owner), taken atomically; the (platform, place) of the slot taken, if any."""
+        place = inv.place
+        if inline:
+            seconds = 0 if inv.actor.is_owner else self.s.settings.inline.cooldown_s
+        else:
+            cooled = policy.cooldown_s and not place.is_private and await self.role_of(inv, user) < Role.ADMIN
+            seconds = policy.cooldown_s if cooled else 0
+        if not seconds:
+            return None
+        left = await self.s.store.reserve_cooldown(user.id, place.platform, place.server_id, seconds)
+        if left:
+            raise BadRequest(f"Slow down a little: you can speak again in {int(left) + 1} s.",
+                             f"慢一点：{int(left) + 1} 秒后可以再说。")
+        return place.platform, place.server_id
 
     def _notes(self, inv: Invocation, req: SayRequest, policy: Policy, inline: bool) -> list[str]:
         """The text to speak, cleaned and checked, cut into voice notes; a clear refusal otherwise."""
@@ -208,22 +240,22 @@ class SayCommands:
 
     async def _speak_or_fall_back(self, inv: Invocation, out: Responder, user: User, notes: list[str], speaker: Speaker,
                                   emotion: Optional[EmotionSpec], req: SayRequest, policy: Policy,
-                                  extra: tuple[str, ...]) -> int:
+                                  extra: tuple[str, ...], bill: Bill) -> int:
         """:meth:`_speak`; when the engine the rollout chose fails before the first note, the
         primary engine says it all instead, and the caption says so (``extra``: captions that
         hold for either engine)."""
         try:
-            return await self._speak(inv, out, user, notes, speaker, emotion, req.duration)
+            return await self._speak(inv, out, user, notes, speaker, emotion, req.duration, bill)
         except EngineDown as down:
             primary = Route(self.s.engine.name or "", "fallback")
             again = await self._voice_for(inv, user, req.as_mention, policy, primary)
             note = tr(user.language, f"the {down.engine} engine failed, so {primary.engine} made this",
                       f"{down.engine} 引擎出错，改由 {primary.engine} 生成")
             return await self._speak(inv, out, user, notes, replace(again, captions=again.captions + extra + (note,)),
-                                     emotion, req.duration)
+                                     emotion, req.duration, bill)
 
     async def _speak(self, inv: Invocation, out: Responder, user: User, notes: list[str], speaker: Speaker,
-                     emotion: Optional[EmotionSpec], duration: Optional[DurationSpec]) -> int:
+                     emotion: Optional[EmotionSpec], duration: Optional[DurationSpec], bill: Bill) -> int:
         """Make and send the notes in order, the next one being made while the previous is sent.
 
         Returns how many were sent.  A full queue on a later note waits briefly and tries again.
@@ -250,6 +282,7 @@ class SayCommands:
                                                                        engine=speaker.engine)))
                     marks.append(mark)
                     queued_at.append(time.monotonic())
+                    bill.jobs += 1
                 except Busy:
                     if first and not futures:
                         raise
@@ -268,7 +301,12 @@ class SayCommands:
                                    f"我正忙：读到第 {index} 部分（共 {len(notes)} 部分）就停下了。请稍后再发送剩下的内容。")
                     await asyncio.sleep(BUSY_RETRY_S)
                     await submit_more(first=False)
-                rendered = await self._next_note(futures.popleft(), out, speaker, first=sent == 0)
+                try:
+                    rendered = await self._next_note(futures.popleft(), out, speaker, first=sent == 0)
+                except Exception as exc:  # what the failed job cost is booked before the user hears why
+                    cause = exc.__cause__ if isinstance(exc, EngineDown) and exc.__cause__ is not None else exc
+                    await self.s.allowance.failed(bill, inv, user, speaker.engine, len(piece), cause)
+                    raise
                 if guard is not None and not await guard():
                     raise _revoked(sent, len(notes))
                 await submit_more(first=False)
@@ -278,6 +316,7 @@ class SayCommands:
                 # The records first: a note never goes out without the row its watermark points to
                 # (and not at all if its owner or requester was deleted meanwhile).
                 wait = max(0.0, time.monotonic() - queued_at[index] - rendered.compute_seconds)
+                await self.s.allowance.charge(bill, rendered.duration, rendered.compute_seconds)
                 if not await self._record(inv, user, owner, piece, rendered, emotion, marks[index], wait):
                     raise _revoked(sent, len(notes))
                 self.s.on_note(rendered.engine or speaker.engine, speaker.cohort)
@@ -299,7 +338,7 @@ class SayCommands:
             rendered: Rendered = await self.s.wait_job(future, out)
             return rendered
         except Exception as exc:
-            if first and speaker.engine != self.s.engine.name and _is_fault(exc):
+            if first and speaker.engine != self.s.engine.name and is_fault(exc):
                 log.warning("engine %s failed (%s): falling back to %s", speaker.engine, exc, self.s.engine.name)
                 raise EngineDown(speaker.engine) from exc
             raise
@@ -325,22 +364,6 @@ class SayCommands:
             VoiceUse(inv.place.platform, inv.place.server_id, inv.actor.user_id, owner_row.platform_user_id, mark),
             piece, self.s.settings.voice_use_retention_days)
         return True
-
-    async def _check_quota(self, inv: Invocation, user: User, policy: Policy) -> None:
-        """The server's daily allowances of speech (UTC days), for the server and for each member."""
-        if policy.quota_server_s is None and policy.quota_member_s is None:
-            return
-        today = time.time() // 86400 * 86400
-        store, platform, server = self.s.store, inv.place.platform, inv.place.server_id
-        if policy.quota_server_s is not None and await store.speech_seconds(platform, server, today) >= policy.quota_server_s:
-            raise Busy(f"This server's daily voice allowance ({policy.quota_server_s} s of speech) is used up. It renews "
-                       "at 00:00 UTC; an admin can raise it with /policy set quota.",
-                       f"本服务器今天的语音额度（{policy.quota_server_s} 秒）已用完，将在 UTC 0 点重置；管理员可用 /policy set quota 调高。")
-        if (policy.quota_member_s is not None
-                and await store.speech_seconds(platform, server, today, user.id) >= policy.quota_member_s):
-            raise Busy(f"You have used your daily voice allowance here ({policy.quota_member_s} s of speech). It renews "
-                       "at 00:00 UTC.",
-                       f"你今天在这里的语音额度（{policy.quota_member_s} 秒）已用完，将在 UTC 0 点重置。")
 
     async def _tell_owner(self, inv: Invocation, owner_id: int, text: str) -> None:
         """The owner of a shared voice, if they asked (/share notify on), hears of each use in
