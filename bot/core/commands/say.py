@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Awaitable, Callable, Optional
 
 from indextts_core.audio import MAX_UPLOAD_BYTES
-from indextts_core.engine import MIN_RATIO, DurationSpec, EmotionSpec, VoiceProfile
+from indextts_core.engine import MAX_RATIO, MIN_RATIO, DurationSpec, EmotionSpec, VoiceProfile
 from indextts_core.frontend.clean import check_script, clean_text, has_words
 
 from ...storage import STALE_VOICE_NOTICE, AuditEntry, NoteMark, Policy, StoredVoice, UsageEntry, User, VoiceUse
@@ -97,6 +97,10 @@ SPECS = (
 #: The least a text's natural length can be, as a share of :func:`estimate_seconds` (measured on the
 #: default engine: 0.64 for plain English prose, 1.0–3.1 for short texts, numbers and Chinese).
 MIN_NATURAL_TO_ESTIMATE = 0.55
+#: The most it can be (3.1 measured on short texts, numbers and Chinese; kept generous), and the
+#: pauses a text's start and end may add whatever its length.
+MAX_NATURAL_TO_ESTIMATE = 4.0
+MAX_PAUSES_S = 1.0
 
 
 def _speech_estimate(notes: list[str], req: SayRequest) -> float:
@@ -231,6 +235,12 @@ class SayCommands:
             # Refused before any compute when no reading of this text could be that short: the
             # engine would only find out after making the whole note.
             shortest = MIN_RATIO * MIN_NATURAL_TO_ESTIMATE * estimate_seconds(text)
+            longest = MAX_RATIO * (MAX_NATURAL_TO_ESTIMATE * estimate_seconds(text) + MAX_PAUSES_S)
+            if req.duration.seconds > longest:
+                raise BadRequest(f"This text is quicker to say: the longest I can make it is about {longest:.1f} s "
+                                 f"(asked for {req.duration.seconds:g} s). Ask for fewer seconds or add words.",
+                                 f"这段文字读起来更快：最长约 {longest:.1f} 秒（你要求 {req.duration.seconds:g} 秒）。"
+                                 "请减少秒数或增加文字。")
             if req.duration.seconds < shortest:
                 raise BadRequest(f"This text takes longer to say: the shortest I can make it is about {shortest:.1f} s "
                                  f"(asked for {req.duration.seconds:g} s). Ask for more seconds or shorten the text.",

@@ -3,9 +3,11 @@
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from bot.core import usage_chart
+from bot.core.notes import estimate_seconds
 from tests.bot.conftest import invocation
 from tests.bot.core.commands.helpers import run, say
 
@@ -101,12 +103,20 @@ async def test_usage_shows_this_servers_last_30_days_per_member_and_engine(app):
     assert columns.size and columns.min() > usage_chart.WIDTH * 0.9  # one bar, at the right: today
 
 
+ONE_MORE = "And here is one more sentence for you."
+
+
 async def test_daily_speech_quotas_per_member_and_per_server(app):
-    out = await run(app, "policy", "set member_quota 1", user="boss", admin=True)
-    assert "daily speech quota (server / member): off / 1 s" in out.last.text
+    out = await run(app, "policy", "set member_quota 3", user="boss", admin=True)
+    assert "daily speech quota (server / member): off / 3 s" in out.last.text
     assert (await say(app, "Hello there, this uses up my allowance.", user="bob")).last.kind == "voice"
-    refused = (await say(app, "And one more?", user="bob")).last
-    assert refused.kind == "text" and "used your daily voice allowance here (1 s" in refused.text
+    spent = (await app.store.spend.spent("member:test:g1:bob")).audio_s
+    members, _ = await app.store.usage("test", "g1", 0)
+    assert spent == pytest.approx(sum(r.audio_s for r in members)) and spent > 3 - estimate_seconds(ONE_MORE)
+    # what is left does not hold this text: refused before anything is made, saying what is left
+    refused = (await say(app, ONE_MORE, user="bob")).last
+    assert refused.kind == "text" and "Your daily voice allowance here (3 s of speech)" in refused.text
+    assert f"has {round(3 - spent)} s left today" in refused.text or "is used up" in refused.text
     assert (await say(app, "Someone else may still speak.", user="carol")).last.kind == "voice"
     assert (await say(app, "Elsewhere bob is not limited.", user="bob", server="g2")).last.kind == "voice"
     members, _ = await app.store.usage("test", "g1", 0)

@@ -13,7 +13,7 @@ from indextts_core import watermark
 from indextts_core.audio import encode_ogg_opus, ogg_opus_info, read_audio
 from indextts_core.engine import EmotionSpec
 from tests.bot.conftest import RecordingResponder, audio_in, clone
-from tests.bot.core.commands.helpers import run, say, spoken_hashes
+from tests.bot.core.commands.helpers import press, run, say, spoken_hashes
 
 
 def sha(text: str) -> str:
@@ -88,7 +88,7 @@ async def test_say_reply_to_text_voices_that_message(app):
     ("a " * 400, "the limit here is 500"),
     ("x3 hello", "x0.8 (slower) to x1.33"),
     ('"?! ..." hello', "could not find an emotion"),  # a description with no words in it
-    ("10s hi", "can be set between"),
+    ("10s hi", "the longest I can make it is about"),
     ("こんにちは、hello", "Japanese kana"),
     ("emotion=bogus -- hello", "Unknown emotion"),
 ])
@@ -119,10 +119,55 @@ async def test_simultaneous_requests_cannot_both_pass_the_cooldown(app):
     assert len(await spoken_hashes(app, "u1")) == 1
 
 
-async def test_a_failed_request_does_not_use_up_the_cooldown(app):
-    await app.store.set_policy(Policy("test", "g1", cooldown_s=60))
-    assert "can be set between" in (await say(app, "10s hi")).last.text  # refused by the engine, after the slot
+async def test_a_request_refused_before_any_compute_does_not_use_up_the_cooldown(app):
+    await app.store.set_policy(Policy("test", "g1", cooldown_s=60, quota_member_s=2))
+    assert "the longest I can make it" in (await say(app, "10s hi")).last.text
+    assert "needs about" in (await say(app, LONG)).last.text  # past the member's quota: refused after the slot was taken
     assert (await say(app, "hello there")).last.kind == "voice"
+
+
+LONG = "The last train leaves at ten, so we should hurry up and finish our dinner before it gets late tonight."
+
+
+@pytest.mark.parametrize("where", [{}, {"private": True}])
+async def test_a_request_that_fails_after_compute_is_paid_for(app, where):
+    """The free-compute attack: a length the precheck lets through but the engine refuses once it
+    has made the note.  The compute is booked (usage row, the day's budget) and the cooldown stands."""
+    await app.store.set_policy(Policy("test", "g1", cooldown_s=600))
+    refused = (await say(app, f"3.4s {LONG}", **where)).last  # natural 5.2 s: 3.9 s at the least
+    assert "can be set between" in refused.text  # the engine's own refusal, after synthesis
+    rows = await app.db.fetchall("SELECT outcome, audio_s, compute_s FROM usage_records")
+    assert [(r[0], r[1]) for r in rows] == [("refused", 0.0)] and rows[0][2] > 0.05
+    spent = await app.store.spend.spent("user:test:u1")
+    assert spent.audio_s == 0 and spent.compute_s == pytest.approx(rows[0][2])
+    if not where:
+        assert "Slow down" in (await say(app, "hello there")).last.text
+
+
+async def test_a_daily_budget_bounds_a_person_in_private_chats_too(tmp_path, engine):
+    """The operator's per-person budget holds where no server sets one (private chats), before
+    anything is made, and /forget does not give it back."""
+    from bot.config import BotConfig, Config, LimitsConfig
+
+    config = Config(bot=BotConfig(data_dir=tmp_path / "data", preload_clone_models=False),
+                    limits=LimitsConfig(speech_seconds_per_user_per_day=4))
+    app = await BotApp(config, engine=engine).start()
+    try:
+        renders = []
+        real = app.runtime.render
+        app.runtime.render = lambda task: (renders.append(task), real(task))[1]
+        assert (await say(app, "Hello there, how are you?", private=True)).last.kind == "voice"
+        refused = (await say(app, LONG, private=True)).last
+        assert refused.kind == "text" and "Your daily voice allowance (4 s of speech, in all chats)" in refused.text
+        assert len(renders) == 1  # nothing was made for the refused request
+        out = await run(app, "forget", private=True)
+        await press(app, out, private=True)
+        assert await app.store.find_user("test", "u1") is None  # forgotten: no row of theirs left
+        again = (await say(app, LONG, private=True)).last
+        assert again.kind == "text" and "daily voice allowance" in again.text
+        assert (await say(app, "Hi!", user="u2", private=True)).last.kind == "voice"  # another person's own budget
+    finally:
+        await app.stop()
 
 
 async def test_blocked_member_and_cooldown(app):
