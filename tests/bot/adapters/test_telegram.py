@@ -184,13 +184,13 @@ async def test_group_policy_is_enforced_with_admins_from_getchatmember(tg):
 
 async def test_usage_and_a_daily_quota_through_telegram(tg):
     tg.member_status[(GROUP, 2)] = "administrator"
-    tg.message("/policy set member_quota 1", user=2, chat=GROUP, chat_type="supergroup")
+    tg.message("/policy set member_quota 4", user=2, chat=GROUP, chat_type="supergroup")
     await tg.wait_for("sendMessage")
     n = len(tg.calls)
     tg.message("/say hello everyone, this uses up my allowance", user=3, chat=GROUP, chat_type="supergroup")
     await tg.wait_for("sendVoice", since=n)
     n = len(tg.calls)
-    tg.message("/say and once more", user=3, chat=GROUP, chat_type="supergroup")
+    tg.message("/say and once more, with a longer sentence this time", user=3, chat=GROUP, chat_type="supergroup")
     assert "daily voice allowance" in (await tg.wait_for("sendMessage", since=n))[0].params["text"]
     n = len(tg.calls)
     tg.message("/usage", user=2, chat=GROUP, chat_type="supergroup")

@@ -87,3 +87,44 @@ async def test_say_replying_to_a_caption_a_forwarded_text_or_a_quote_speaks_it(t
         await tg.wait_for("sendVoice", count=count)
     expected = ["A caption under a photo.", "A text someone forwarded here.", "Only this part."]
     assert await spoken_hashes(app, "1", platform="telegram") == [hashlib.sha256(t.encode()).hexdigest() for t in expected]
+
+
+async def test_inline_follows_the_strictest_rule_that_could_apply(tg, app):
+    """Inline has no group to ask: a member blocked in any group gets nothing (the same text as
+    inline turned off), one person's inline notes are spaced by the inline cooldown, and the
+    operator's switches hold."""
+    from dataclasses import replace
+
+    group = -100777
+    tg.member_status[(group, 2)] = "creator"
+    target = tg.message("hi", user=8, chat=group, chat_type="supergroup", username="mallory")
+    tg.message("/block", user=2, chat=group, chat_type="supergroup", reply_to=target)
+    await tg.wait_for("sendMessage")
+    blocked = await _answer(tg, tg.inline("Hello from a blocked member.", user=8))
+    (result,) = blocked["results"]
+    assert result["type"] == "article" and "can't be made in inline mode" in result["description"]
+
+    first = await _answer(tg, tg.inline("The first inline note of the minute.", user=9))
+    assert [r["type"] for r in first["results"]] == ["voice"]
+    second = await _answer(tg, tg.inline("And a second one right after it.", user=9))
+    assert "Slow down" in second["results"][0]["description"]
+    assert len(tg.sent("sendVoice")) == 1
+
+    services = app.commands.services
+    services.settings = replace(services.settings, inline=replace(services.settings.inline, enabled=False))
+    off = await _answer(tg, tg.inline("Inline is off now.", user=10))
+    assert off["results"][0]["description"] == result["description"]  # one text: nobody learns they are blocked
+    assert len(tg.sent("sendVoice")) == 1
+
+
+async def test_the_operator_can_offer_only_the_default_voice_inline(tg, app, engine):
+    from dataclasses import replace
+
+    await clone(app, engine, user="1", platform="telegram")
+    services = app.commands.services
+    services.settings = replace(services.settings, inline=replace(services.settings.inline, own_voice=False))
+    answer = await _answer(tg, tg.inline("Only the house voice, please."))
+    assert [r["title"] for r in answer["results"]] == ["Voice note"]
+    user = await app.store.find_user("telegram", "1")
+    owners = [r[0] for r in await app.db.fetchall("SELECT voice_owner_id FROM audit_log WHERE user_id=?", user.id)]
+    assert owners[-1:] == [None]
