@@ -18,13 +18,13 @@ from telegram import (
     Chat, InlineKeyboardMarkup, InputFile, Message, Update, User,
 )
 from telegram.constants import ChatAction, ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest as TelegramBadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes,
     InlineQueryHandler, MessageHandler, filters,
 )
 
-from ..core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation, Place
+from ..core.invocation import Actor, AudioIn, BaseResponder, Button, Invocation, Place, Responder
 from ..core.messages import SOMETHING_WRONG, language_of, tr
 from . import StartupError
 from .telegram_inline import InlineMode
@@ -169,14 +169,48 @@ class TelegramResponder(BaseResponder):
         except TelegramError as exc:  # cosmetic; never fail a job for it
             log.debug("chat action failed: %s", exc)
 
-    async def offer_private_chat(self, message: str, label: str) -> bool:
-        url = f"https://t.me/{self.adapter.application.bot.username}?start=clone"
+    async def offer_private_chat(self, message: str, label: str, start: str = "clone") -> bool:
+        url = f"https://t.me/{self.adapter.application.bot.username}?start={start}"
         await self.message.reply_text(message, reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(label, url=url)]]))
         return True
 
     def backlog_seconds(self) -> float:
         limiter = self.adapter.application.bot.rate_limiter
         return limiter.backlog_seconds(self.message.chat.id) if isinstance(limiter, MessageRateLimiter) else 0.0
+
+    async def in_private(self) -> Optional[Responder]:
+        if self.message.chat.type == ChatType.PRIVATE:
+            return self
+        user = self.message.from_user
+        if user is None or _shared_identity(self.message):
+            return None
+        try:  # Telegram lets a bot write first only to someone who started it
+            await self.adapter.application.bot.send_chat_action(user.id, ChatAction.TYPING)
+        except (Forbidden, TelegramBadRequest):
+            return None
+        return _PrivateChat(self.adapter.application.bot, user.id)
+
+
+class _PrivateChat(BaseResponder):
+    """Answers in the caller's private chat with the bot (what a group should not see)."""
+
+    def __init__(self, bot: Any, chat_id: int) -> None:
+        self.bot, self.chat_id = bot, chat_id
+
+    async def text(self, message: str, buttons: Optional[list[Button]] = None) -> None:
+        await self.bot.send_message(self.chat_id, message, reply_markup=_keyboard(buttons))
+
+    async def voice(self, ogg: bytes, duration: float, waveform: bytes, caption: Optional[str] = None,
+                    cache_key: Optional[str] = None) -> None:
+        await self.bot.send_voice(self.chat_id, InputFile(ogg, filename="voice.ogg"), duration=max(1, round(duration)),
+                                  caption=caption)
+
+    async def image(self, png: bytes, caption: str) -> bool:
+        await self.bot.send_photo(self.chat_id, InputFile(png, filename="usage.png"), caption=caption)
+        return True
+
+    async def recording(self) -> None:
+        return None
 
 
 class TelegramAdapter:

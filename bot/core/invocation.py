@@ -100,20 +100,30 @@ class Responder(Protocol):
         """Send a picture (the /usage chart); False where the platform shows none."""
         ...
 
-    async def offer_private_chat(self, message: str, label: str) -> bool:
-        """Answer with a button that opens a private chat with the bot; False where the platform
-        has no such button (the caller then carries on where it is)."""
+    async def offer_private_chat(self, message: str, label: str, start: str = "clone") -> bool:
+        """Answer with a button that opens a private chat with the bot (``start``: what it opens
+        with, ``clone`` for the /clone flow); False where the platform has no such button (the
+        caller then carries on where it is)."""
         ...
 
     def backlog_seconds(self) -> float:
         """How long sends to this chat are already queued on the platform's side."""
         ...
 
+    async def in_private(self) -> Optional["Responder"]:
+        """Where to answer the caller alone: this responder when only they see its answers (a
+        private chat, an ephemeral reply), a responder for their private chat with the bot, or None
+        when they have none yet (they never started the bot)."""
+        ...
+
 
 class BaseResponder:
     """What a responder without these platform features answers (subclass it, then override)."""
 
-    async def offer_private_chat(self, message: str, label: str) -> bool:
+    async def in_private(self) -> Optional["Responder"]:
+        return self  # type: ignore[return-value]  # every subclass is a Responder
+
+    async def offer_private_chat(self, message: str, label: str, start: str = "clone") -> bool:
         return False
 
     async def image(self, png: bytes, caption: str) -> bool:

@@ -168,8 +168,9 @@ class UsageRow:
     notes: int
     characters: int
     audio_s: float
-    compute_s: float
+    compute_s: float  # failed jobs' too
     wait_s: float  # the average
+    failed: int = 0  # jobs that made no note (failed, or refused by the engine once made)
 
 
 @dataclass(frozen=True)
@@ -517,9 +518,21 @@ class Store:
             totals[key] = totals.get(key, 0.0) + float(seconds)
         return sorted((day, engine, seconds) for (day, engine), seconds in totals.items())
 
+    async def user_usage(self, user_id: int, since: float) -> UsageRow:
+        """One person's notes since ``since``, in every place."""
+        sent = "CASE WHEN outcome = 'sent' THEN {} ELSE {} END"
+        r = await self.db.fetchone(
+            f"SELECT COALESCE(SUM({sent.format(1, 0)}), 0), COALESCE(SUM({sent.format('characters', 0)}), 0), "
+            f"COALESCE(SUM(audio_s), 0), COALESCE(SUM(compute_s), 0), COALESCE(AVG({sent.format('wait_s', 'NULL')}), 0), "
+            f"COALESCE(SUM({sent.format(0, 1)}), 0) FROM usage_records WHERE user_id=? AND created_at >= ?", user_id, since)
+        return UsageRow("", int(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5]))
+
     async def usage(self, platform: str, server_id: str, since: float) -> tuple[list[UsageRow], list[UsageRow]]:
-        """This server's notes since ``since``: (per member, most audio first; per engine)."""
-        totals = "COUNT(*), SUM(r.characters), SUM(r.audio_s), SUM(r.compute_s), AVG(r.wait_s)"
+        """This server's notes since ``since``: (per member, most audio first; per engine), with the
+        compute of jobs that made no note counted, and those jobs apart."""
+        sent = "CASE WHEN r.outcome = 'sent' THEN {} ELSE {} END"
+        totals = (f"SUM({sent.format(1, 0)}), SUM({sent.format('r.characters', 0)}), SUM(r.audio_s), SUM(r.compute_s), "
+                  f"COALESCE(AVG({sent.format('r.wait_s', 'NULL')}), 0), SUM({sent.format(0, 1)})")
         members = await self.db.fetchall(
             f"SELECT COALESCE(u.platform_user_id, ''), {totals} FROM usage_records r LEFT JOIN users u ON u.id = r.user_id "
             "WHERE r.platform=? AND r.server_id=? AND r.created_at >= ? GROUP BY COALESCE(u.platform_user_id, '') "
@@ -529,7 +542,7 @@ class Store:
             "GROUP BY r.engine ORDER BY SUM(r.audio_s) DESC", platform, server_id, since)
 
         def rows(found) -> list[UsageRow]:
-            return [UsageRow(r[0], int(r[1]), int(r[2]), float(r[3]), float(r[4]), float(r[5])) for r in found]
+            return [UsageRow(r[0], int(r[1]), int(r[2]), float(r[3]), float(r[4]), float(r[5]), int(r[6])) for r in found]
 
         return rows(members), rows(engines)
 

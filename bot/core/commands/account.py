@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from ...storage import PendingAction, User
+from ...storage.spend import user_scope
 from ..errors import BadRequest
 from ..invocation import Invocation, Responder
 from ..command_spec import TEXT_CHATS, Access, CommandSpec, DiscordShape, HelpEntry
@@ -46,6 +47,10 @@ SPECS = (
                                      "/engine [名称 | auto] —— 选择为你生成语音的引擎（可提前试用新引擎）")),
                 discord_help=HelpEntry(("/engine [name] — which engine makes your notes (auto: the bot decides)",
                                         "/engine [name] —— 选择为你生成语音的引擎（auto：由机器人决定）"))),
+    CommandSpec("myusage", Access.OPEN, ("Your voice notes and what is left today", "你的用量与今天剩余额度"),
+                discord=DiscordShape.PLAIN,
+                text_help=HelpEntry(("/myusage — your voice notes and what is left of today's allowance (sent to you alone)",
+                                     "/myusage —— 你的语音用量和今天剩余的额度（只发给你）"))),
     CommandSpec("cancel", Access.OPEN, ("Stop a /clone or /forget in progress", "取消进行中的 /clone 或 /forget"),
                 surfaces=TEXT_CHATS,
                 text_help=HelpEntry(("/cancel — stop a /clone or /forget in progress",
@@ -63,7 +68,39 @@ class AccountCommands:
 
     def handlers(self) -> dict[str, Handler]:
         return {"voice": self.voice, "share": self.share, "forget": self.forget, "cancel": self.cancel,
-                "engine": self.engine}
+                "engine": self.engine, "myusage": self.myusage}
+
+    async def myusage(self, inv: Invocation, out: Responder, user: User) -> None:
+        """/myusage: what this person used today against the operator's budgets, and over 30 days,
+        to them alone."""
+        lang = user.language
+        alone = await out.in_private()
+        if alone is None:
+            message = tr(lang, "I send your usage to you alone. Open a chat with me, then send /myusage again.",
+                         "你的用量只发给你本人。请先打开与我的私聊，再发送 /myusage。")
+            if not await out.offer_private_chat(message, tr(lang, "Open a chat with me", "打开私聊"), start="usage"):
+                await out.text(message)
+            return
+        if alone is not out:
+            await out.text(tr(lang, "I sent it to you in a private message.", "我已私信发给你。"))
+        today = await self.s.store.spend.spent(user_scope(inv.actor.platform, inv.actor.user_id))
+        month = await self.s.store.user_usage(user.id, time.time() - 30 * 86400)
+        budgets = self.s.settings.budgets
+
+        def of(used: float, cap: float) -> str:
+            if not cap:
+                return tr(lang, f"{used:.0f} s (no daily limit)", f"{used:.0f} 秒（无每日上限）")
+            return tr(lang, f"{used:.0f} s of {cap:.0f} s ({max(0.0, cap - used):.0f} s left)",
+                      f"{used:.0f} / {cap:.0f} 秒（剩 {max(0.0, cap - used):.0f} 秒）")
+
+        await alone.text("\n".join((
+            tr(lang, "Today (UTC, renews at 00:00):", "今天（UTC，0 点重置）："),
+            tr(lang, f"• speech: {of(today.audio_s, budgets.speech_s)}", f"• 语音：{of(today.audio_s, budgets.speech_s)}"),
+            tr(lang, f"• compute: {of(today.compute_s, budgets.compute_s)}", f"• 计算：{of(today.compute_s, budgets.compute_s)}"),
+            tr(lang, f"Last 30 days: {month.notes} voice note{'' if month.notes == 1 else 's'}, "
+                     f"{month.audio_s / 60:.1f} min of speech, {month.compute_s / 60:.1f} min of compute.",
+               f"最近 30 天：{month.notes} 条语音，{month.audio_s / 60:.1f} 分钟语音，{month.compute_s / 60:.1f} 分钟计算。"),
+            tr(lang, "A server may set its own daily quotas too (/policy there).", "服务器也可以设置自己的每日额度（在那里用 /policy 查看）。"))))
 
     async def voice(self, inv: Invocation, out: Responder, user: User) -> None:
         stored = await self.s.store.voice(user.id)

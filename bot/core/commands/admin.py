@@ -58,17 +58,29 @@ class AdminCommands:
                 "untrust": self.trust, "purge": self.purge, "usage": self.usage}
 
     async def usage(self, inv: Invocation, out: Responder, user: User) -> None:
-        """/usage: what this server's voice notes cost over the last 30 days, per member and engine."""
+        """/usage: what this server's voice notes cost over the last 30 days, per member and engine,
+        to the admin alone (it names members: never posted to a whole group)."""
         lang = user.language
+        alone = await out.in_private()
+        if alone is None:
+            message = tr(lang, "The usage report names members, so I send it to you in private. Open a chat with me, "
+                               "then send /usage here again.",
+                         "用量报告会列出成员，所以我只私信发给你。请先打开与我的私聊，再在这里发送 /usage。")
+            if not await out.offer_private_chat(message, tr(lang, "Open a chat with me", "打开私聊"), start="usage"):
+                await out.text(message)
+            return
+        if alone is not out:
+            await out.text(tr(lang, "I sent you the report in a private message.", "我已把报告私信发给你。"))
+            out = alone
         since = time.time() - USAGE_DAYS * 86400
         members, engines = await self.s.store.usage(inv.place.platform, inv.place.server_id, since)
         if not engines:
             await out.text(tr(lang, f"No voice notes here in the last {USAGE_DAYS} days.",
                               f"最近 {USAGE_DAYS} 天这里没有生成语音。"))
             return
-        notes = sum(r.notes for r in engines)
+        notes, failed = sum(r.notes for r in engines), sum(r.failed for r in engines)
         speech, compute = sum(r.audio_s for r in engines), sum(r.compute_s for r in engines)
-        wait = sum(r.wait_s * r.notes for r in engines) / notes
+        wait = sum(r.wait_s * r.notes for r in engines) / max(1, notes)
 
         def line(name: str, r: UsageRow) -> str:
             return tr(lang, f"{name}: {r.notes} note{'' if r.notes == 1 else 's'}, {r.characters} characters, {r.audio_s / 60:.1f} min of speech, "
@@ -81,8 +93,12 @@ class AdminCommands:
         text = [tr(lang, f"Last {USAGE_DAYS} days here: {notes} voice note{'' if notes == 1 else 's'}, {speech / 60:.1f} min of speech, "
                          f"{compute / 60:.1f} min of compute, {wait:.1f} s average wait in the queue.",
                    f"最近 {USAGE_DAYS} 天：{notes} 条语音，{speech / 60:.1f} 分钟语音，{compute / 60:.1f} 分钟计算，"
-                   f"平均排队 {wait:.1f} 秒。"),
-                tr(lang, "By member:", "按成员：")]
+                   f"平均排队 {wait:.1f} 秒。")]
+        if failed:
+            text.append(tr(lang, f"{failed} request{'' if failed == 1 else 's'} used compute and made no note "
+                                 "(refused by the engine once made, or failed): counted above.",
+                           f"{failed} 个请求消耗了计算却没有生成语音（生成后被引擎拒绝或失败）：已计入上面的计算时间。"))
+        text.append(tr(lang, "By member:", "按成员："))
         text += ["• " + line(member(r.key), r) for r in members[:USAGE_TOP]]
         if len(members) > USAGE_TOP:
             text.append(tr(lang, f"…and {len(members) - USAGE_TOP} more", f"……以及另外 {len(members) - USAGE_TOP} 位"))

@@ -184,6 +184,7 @@ async def test_group_policy_is_enforced_with_admins_from_getchatmember(tg):
 
 async def test_usage_and_a_daily_quota_through_telegram(tg):
     tg.member_status[(GROUP, 2)] = "administrator"
+    tg.member_status[(GROUP, 6)] = "administrator"
     tg.message("/policy set member_quota 4", user=2, chat=GROUP, chat_type="supergroup")
     await tg.wait_for("sendMessage")
     n = len(tg.calls)
@@ -195,8 +196,24 @@ async def test_usage_and_a_daily_quota_through_telegram(tg):
     n = len(tg.calls)
     tg.message("/usage", user=2, chat=GROUP, chat_type="supergroup")
     photo = (await tg.wait_for("sendPhoto", since=n))[0]
-    report = [c.params["text"] for c in tg.sent("sendMessage")[-1:]][0]
-    assert "1 voice note," in report and "Minutes of speech per day" in photo.params["caption"]
+    said = {int(c.params["chat_id"]): c.params["text"] for c in tg.sent("sendMessage")[-2:]}
+    # the report names members: to the admin's private chat, and the group is only told so
+    assert "1 voice note," in said[2] and "user 3" in said[2] and int(photo.params["chat_id"]) == 2
+    assert "Minutes of speech per day" in photo.params["caption"]
+    assert "sent you the report in a private message" in said[GROUP] and "user 3" not in said[GROUP]
+    # an admin who never started the bot gets a button to open the chat, and nothing is posted
+    tg.not_started.add(6)
+    n = len(tg.calls)
+    tg.message("/usage", user=6, chat=GROUP, chat_type="supergroup")
+    (offer,) = await tg.wait_for("sendMessage", since=n)
+    assert "Open a chat with me" in str(offer.params["reply_markup"]) and "voice note" not in offer.params["text"]
+    assert int(offer.params["chat_id"]) == GROUP and not [c for c in tg.calls[n:] if c.method == "sendPhoto"]
+    # a member's own usage, to them alone
+    n = len(tg.calls)
+    tg.message("/myusage", user=3, chat=GROUP, chat_type="supergroup")
+    mine = {int(c.params["chat_id"]): c.params["text"] for c in await tg.wait_for("sendMessage", count=2, since=n)}
+    assert "speech:" in mine[3] and "of 1800 s" in mine[3] and "1 voice note," in mine[3]
+    assert "private message" in mine[GROUP]
 
 
 async def test_a_title_only_admin_is_not_a_bot_admin_and_a_demotion_counts_within_a_minute(tg, monkeypatch):
