@@ -150,7 +150,7 @@ class BotApp:
         queue = self.config.queue
         jobs = await RedisJobQueue(redis_access(self.config), queue.prefix, self.config.bot.max_pending, self.config.bot.per_user,
                                    queue.job_timeout_seconds, on_finished=self.metrics.job_finished,
-                                   primary=self.config.engine.name).start()
+                                   primary=self.config.engine.name, lease_s=queue.lease_seconds).start()
         self.jobs, self._identity = jobs, jobs.engine  # name and version, as the workers registered them
         return jobs
 

@@ -70,17 +70,17 @@ local function wake()
 end
 """
 
-# ARGV: prefix, id, user, sealed task, reply key, per-user limit, max pending, now, sealed "lost"
-# reply, time to live while queued (ms), lane
+# ARGV: prefix, id, user, sealed task, reply key, per-user limit, max pending, now, time to live
+# while queued (ms), lane
 _ENQUEUE = _PRELUDE + """
 local id, user = ARGV[2], ARGV[3]
-local lane = p..':lane:'..ARGV[11]
+local lane = p..':lane:'..ARGV[10]
 if tonumber(redis.call('GET', p..':count:'..user) or '0') >= tonumber(ARGV[6]) then return -1 end
 if tonumber(redis.call('GET', p..':pending') or '0') >= tonumber(ARGV[7]) then return -2 end
 local jkey = p..':job:'..id
 redis.call('HSET', jkey, 'task', ARGV[4], 'user', user, 'reply', ARGV[5], 'attempts', 0,
-           'state', 'queued', 'worker', '', 'queued_at', ARGV[8], 'lost', ARGV[9], 'ttl', ARGV[10], 'lane', ARGV[11])
-redis.call('PEXPIRE', jkey, ARGV[10])
+           'state', 'queued', 'worker', '', 'queued_at', ARGV[8], 'ttl', ARGV[9], 'lane', ARGV[10])
+redis.call('PEXPIRE', jkey, ARGV[9])
 redis.call('INCR', p..':count:'..user)
 redis.call('INCR', p..':pending')
 redis.call('INCR', lane..':pending')
@@ -139,9 +139,12 @@ redis.call('SET', p..':avg', tostring(0.8 * avg + 0.2 * tonumber(ARGV[5])))
 return 1
 """ % RESULT_TTL_S
 
-# ARGV: prefix, now (ms), max attempts → jobs handled
+# ARGV: prefix, now (ms), max attempts → {jobs handled, then (id, reply key) of each job given up}:
+# the caller, who holds the secret, seals their "worker lost" replies (nothing pre-sealed is kept
+# in Redis for a neighbour to deliver early)
 _REAP = _PRELUDE + """
 local n = 0
+local lost = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', p..':running', '-inf', ARGV[2])) do
   local jkey = p..':job:'..id
   redis.call('ZREM', p..':running', id)
@@ -160,18 +163,18 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', p..':running', '-inf', ARGV[2]))
       wake()
     else
       local reply = redis.call('HGET', jkey, 'reply')
-      local lost = redis.call('HGET', jkey, 'lost')
-      if reply and lost then
-        redis.call('RPUSH', reply, lost)
-        redis.call('EXPIRE', reply, %d)
+      if reply then
+        table.insert(lost, id)
+        table.insert(lost, reply)
       end
       finish(id, user)
     end
     n = n + 1
   end
 end
-return n
-""" % RESULT_TTL_S
+table.insert(lost, 1, n)
+return lost
+"""
 
 # ARGV: prefix, id, user, lane → 1 when a queued job was withdrawn (also one whose hash already
 # expired: its place in line and its counts are released all the same)
@@ -248,9 +251,15 @@ class _Scripts:
         self.cancel = client.register_script(_CANCEL)
 
 
-async def reap(scripts: _Scripts, prefix: str) -> int:
-    """Requeue (or fail, on the last attempt) the jobs whose worker stopped renewing its lease."""
-    return int(await scripts.reap(args=[prefix, int(time.time() * 1000), MAX_ATTEMPTS]))
+async def reap(scripts: _Scripts, client, prefix: str, sealer: Sealer) -> int:
+    """Requeue (or fail, on the last attempt) the jobs whose worker stopped renewing its lease;
+    the failed ones get a "worker lost" reply sealed here."""
+    found = await scripts.reap(args=[prefix, int(time.time() * 1000), MAX_ATTEMPTS])
+    for i in range(1, len(found) - 1, 2):
+        job_id, reply = found[i].decode(errors="replace"), found[i + 1]
+        await client.rpush(reply, result_message(sealer, job_id, pack(WORKER_LOST)))
+        await client.expire(reply, RESULT_TTL_S)
+    return int(found[0])
 
 
 async def check_persistence(client, url: str) -> None:
@@ -308,9 +317,11 @@ class RedisJobQueue:
 
     def __init__(self, access: RedisAccess, prefix: str = "voicebot", max_pending: int = 64, per_user: int = 2,
                  job_timeout: float = 300.0, on_finished: Optional[Callable[[float, str], None]] = None,
-                 primary: Optional[str] = None) -> None:
-        """``primary``: the configured primary engine (None: the one most workers run)."""
+                 primary: Optional[str] = None, lease_s: float = 30.0) -> None:
+        """``primary``: the configured primary engine (None: the one most workers run);
+        ``lease_s``: the workers' lease ([queue] lease_seconds), which bounds a registration's age."""
         self.access, self.url, self.prefix = access, access.url, prefix
+        self.lease_s = lease_s
         self.sealer = Sealer(access.secret)
         self.max_pending, self.per_user = max_pending, per_user
         self.job_timeout = job_timeout
@@ -380,10 +391,9 @@ class RedisJobQueue:
                        "现在没有正在运行的语音工作进程。请几分钟后再试。")
         job_id = uuid.uuid4().hex
         sealed = self.sealer.seal("job", job_id, pack(task))
-        lost = result_message(self.sealer, job_id, pack(WORKER_LOST))
         try:
             verdict = await self._scripts.enqueue(args=[self.prefix, job_id, user, sealed, self._reply, self.per_user,
-                                                        self.max_pending, time.time(), lost, int(self.job_timeout * 1000),
+                                                        self.max_pending, time.time(), int(self.job_timeout * 1000),
                                                         lane_of(task)])
         except Exception as exc:
             log.warning("enqueue failed: %s", exc)
@@ -463,7 +473,7 @@ class RedisJobQueue:
             if waiting is None or waiting.future.done():
                 continue  # cancelled or timed out meanwhile
             try:
-                payload = self.sealer.open("result", job_id, sealed)
+                payload = self.sealer.open("result", job_id, sealed, max_age=self.job_timeout)
             except Forged:
                 # Someone wrote to Redis without the secret: keep waiting for the real result.
                 log.warning("refused a result for job %s without a valid seal (forged, or a worker with another "
@@ -496,7 +506,7 @@ class RedisJobQueue:
         while not self._stopping:
             await asyncio.sleep(1.0)
             try:
-                await reap(self._scripts, self.prefix)
+                await reap(self._scripts, self._client, self.prefix, self.sealer)
                 await self._refresh()
                 # Asked every second, not only after an error: a Redis that came back within the
                 # client's retry leaves no error behind, and the jobs it lost must still be told.
@@ -509,7 +519,7 @@ class RedisJobQueue:
 
     async def _refresh(self) -> None:
         """Cluster figures for the busy estimate, metrics and the engine's identity."""
-        workers = await live_workers(self._client, self.prefix, self.sealer)
+        workers = await live_workers(self._client, self.prefix, self.sealer, self.lease_s)
         pipe = self._client.pipeline(transaction=False)
         pipe.get(f"{self.prefix}:pending")
         pipe.zcard(f"{self.prefix}:running")
@@ -567,9 +577,10 @@ def result_message(sealer: Sealer, job_id: str, payload: bytes) -> bytes:
 _refused_workers: set[bytes] = set()
 
 
-async def live_workers(client, prefix: str, sealer: Sealer) -> list[dict]:
+async def live_workers(client, prefix: str, sealer: Sealer, lease_s: float) -> list[dict]:
     """Registered workers whose heartbeat key is still alive and whose registration carries a
-    valid seal; the dead and the forged are forgotten."""
+    valid seal made within two leases (a worker renews it four times a lease); the dead, the
+    forged and the replayed are forgotten."""
     registered = await client.hgetall(f"{prefix}:workers")
     if not registered:
         return []
@@ -581,7 +592,7 @@ async def live_workers(client, prefix: str, sealer: Sealer) -> list[dict]:
             gone.append(worker_id)
             continue
         try:
-            out.append(json.loads(sealer.open("worker", worker_id.decode(), info)))
+            out.append(json.loads(sealer.open("worker", worker_id.decode(), info, max_age=2 * lease_s)))
         except (Forged, ValueError):
             if worker_id not in _refused_workers:  # once per impostor, not every second
                 if len(_refused_workers) > 1000:  # bounded: forged ids cost an attacker nothing
@@ -597,9 +608,13 @@ async def live_workers(client, prefix: str, sealer: Sealer) -> list[dict]:
 class WorkerLink:
     """The worker side: register, claim, renew the lease, hand back results."""
 
-    def __init__(self, access: RedisAccess, prefix: str, lease_s: float, lanes: Sequence[str] = ("",)) -> None:
-        """``lanes``: the engines this worker runs (``""``: it runs the primary engine too)."""
+    def __init__(self, access: RedisAccess, prefix: str, lease_s: float, lanes: Sequence[str] = ("",),
+                 job_timeout_s: float = 300.0) -> None:
+        """``lanes``: the engines this worker runs (``""``: it runs the primary engine too);
+        ``job_timeout_s``: how long a bot waits for a job ([queue] job_timeout_seconds): a job
+        sealed longer ago than that is a replay (nobody waits for it), refused."""
         self.access, self.url, self.prefix, self.lease_s = access, access.url, prefix, lease_s
+        self.job_max_age_s = job_timeout_s
         self.lanes = collections.deque(lanes)
         self.sealer = Sealer(access.secret)
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -639,7 +654,7 @@ class WorkerLink:
     async def claim(self, wait: float = 1.0) -> Optional[tuple[str, bytes, int]]:
         """The next job in round-robin order (id, packed task, attempt), waiting up to ``wait`` s.
         A job without a valid seal is dropped (logged), and the wait goes on."""
-        await reap(self._scripts, self.prefix)
+        await reap(self._scripts, self._client, self.prefix, self.sealer)
         self.lanes.rotate(-1)  # each lane first in turn: one engine's backlog does not starve another's
         job = await self._scripts.claim(args=[self.prefix, self.worker_id, self._deadline(), *self.lanes])
         if job is None:
@@ -649,7 +664,7 @@ class WorkerLink:
             return None
         job_id, sealed, attempt = job[0].decode(errors="replace"), job[1], int(job[2])
         try:
-            return job_id, self.sealer.open("job", job_id, sealed), attempt
+            return job_id, self.sealer.open("job", job_id, sealed, max_age=self.job_max_age_s), attempt
         except Forged:
             log.warning("refused job %s: it has no valid seal (written to Redis by someone without "
                         "VOICEBOT_QUEUE_SECRET, or a bot with another secret)", job_id)

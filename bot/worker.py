@@ -78,7 +78,9 @@ class Worker:
             self._metrics_server = MetricsServer(self.metrics, self.health, self.config.bot.metrics_host, self.metrics_port)
             await self._metrics_server.start()
         try:
-            self.link = link = WorkerLink(redis_access(self.config), self.config.queue.prefix, self.config.queue.lease_seconds)
+            queue = self.config.queue
+            self.link = link = WorkerLink(redis_access(self.config), queue.prefix, queue.lease_seconds,
+                                          job_timeout_s=queue.job_timeout_seconds)
             try:
                 await link.open()
             except Exception as exc:

@@ -3,6 +3,7 @@ leases, retry once, no duplicate replies, Redis restarts.  Workers here are :cla
 objects driven by the test (the worker process itself is tested in test_worker.py)."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -284,6 +285,62 @@ async def test_a_job_written_into_redis_without_the_secret_is_refused_by_the_wor
     assert _text(task) == "a real one"
     await link.complete(job_id, pack(Rendered(b"ok", 1.0, b"")), 0.1)
     assert (await asyncio.wait_for(real, 5)).ogg == b"ok"
+
+
+async def test_nothing_kept_in_redis_lets_a_neighbour_fail_or_answer_a_waiting_request(queue, redis_server):
+    """A neighbour without the secret reads everything Redis holds about a waiting job and writes
+    each value back as that job's reply: none is a sealed result (no "worker lost" is kept ready)."""
+    link = await _link(redis_server)
+    await queue._refresh()
+    future = await _enqueue(queue, "A", "hello")
+    job_id = await _job_key(queue)
+    fields = await queue._client.hgetall(f"t:job:{job_id}")
+    assert b"lost" not in fields
+    values = [v async for k in queue._client.scan_iter("t:*") if await queue._client.type(k) == b"string"
+              for v in [await queue._client.get(k)]] + list(fields.values())
+    for value in values:
+        await queue._client.rpush(queue._reply, job_id.encode() + b"\n" + value, value)
+    await asyncio.sleep(0.5)
+    assert not future.done()
+    claimed, _, _ = await link.claim(wait=0.1)
+    await link.complete(claimed, pack(Rendered(b"OggS real", 1.0, b"")), 0.1)
+    assert (await asyncio.wait_for(future, 5)).ogg == b"OggS real"
+
+
+async def test_a_job_given_up_still_gets_its_worker_lost_reply_sealed_by_the_reaper(queue, redis_server):
+    link = await _link(redis_server, lease=0.2)
+    await queue._refresh()
+    future = await _enqueue(queue, "A", "hello")
+    for _ in range(2):  # claimed and abandoned twice: its worker "died" each time
+        assert await link.claim(wait=0.1) is not None
+        await asyncio.sleep(0.3)
+    assert await link.claim(wait=0.1) is None  # the reaper gave it up
+    with pytest.raises(JobFailed, match="stopped twice"):
+        await asyncio.wait_for(future, 5)
+
+
+async def test_a_replayed_registration_or_job_is_refused(queue, redis_server, caplog):
+    """A stopped worker's sealed registration written back later (with a fresh heartbeat key)
+    counts no phantom worker; a sealed job kept aside and queued again later is not run."""
+    from bot.redis_queue import live_workers
+
+    link = await _link(redis_server, lease=0.5)
+    registration = await queue._client.hget("t:workers", link.worker_id)
+    await asyncio.sleep(1.2)  # more than two leases since it was sealed
+    await queue._client.hset("t:workers", link.worker_id, registration)
+    await queue._client.set(f"t:alive:{link.worker_id}", "1")
+    assert await live_workers(queue._client, "t", queue.sealer, 0.5) == []
+    assert len(await live_workers(queue._client, "t", queue.sealer, 30.0)) == 1  # the same one, while it is fresh
+    # a job sealed ten minutes ago by this deployment (a copy an attacker kept) is refused by the worker
+    old = RedisJobQueue(RedisAccess(redis_server.url, SECRET), "t", job_timeout=30)
+    old._client, old._loaded, old.workers = queue._client, queue._scripts, 1
+    real_seal = old.sealer.seal
+    old.sealer.seal = lambda purpose, ident, payload: real_seal(purpose, ident, payload, now=time.time() - 600)
+    stale = await old.enqueue("mallory", RenderTask("an old job, replayed"))
+    fresh = WorkerLink(RedisAccess(redis_server.url, SECRET), "t", 30.0, job_timeout_s=300)
+    await fresh.open()
+    assert await fresh.claim(wait=0.1) is None and "refused job" in caplog.text
+    stale.cancel()
 
 
 async def test_a_worker_registered_without_the_secret_is_not_counted(queue, redis_server, caplog):
