@@ -178,6 +178,12 @@ class TelegramResponder(BaseResponder):
         limiter = self.adapter.application.bot.rate_limiter
         return limiter.backlog_seconds(self.message.chat.id) if isinstance(limiter, MessageRateLimiter) else 0.0
 
+    async def buttons_done(self) -> None:
+        try:  # so a button cannot be pressed twice
+            await self.message.edit_reply_markup(reply_markup=None)
+        except TelegramError:
+            pass
+
     async def in_private(self) -> Optional[Responder]:
         if self.message.chat.type == ChatType.PRIVATE:
             return self
@@ -383,10 +389,7 @@ class TelegramAdapter:
         await query.answer()
         if (parts := _parts(update)) is None:
             return  # a button under a message too old for bots to see (48 h): nothing to answer under
-        try:  # remove the keyboard so a button cannot be pressed twice
-            await query.edit_message_text(parts[0].text or "…")
-        except TelegramError:
-            pass
+        # (the keyboard goes when the command layer says the press was its owner's: buttons_done)
         inv = await self._invocation(parts, "button", query.data or "")
         await self.commands.handle(inv, TelegramResponder(self, parts[0]))
 

@@ -110,6 +110,11 @@ class Responder(Protocol):
         """How long sends to this chat are already queued on the platform's side."""
         ...
 
+    async def buttons_done(self) -> None:
+        """The buttons of the message a press came from are used up: remove them (called only for
+        a press by the person they belong to, so nobody else can take them away)."""
+        ...
+
     async def in_private(self) -> Optional["Responder"]:
         """Where to answer the caller alone: this responder when only they see its answers (a
         private chat, an ephemeral reply), a responder for their private chat with the bot, or None
@@ -122,6 +127,9 @@ class BaseResponder:
 
     async def in_private(self) -> Optional["Responder"]:
         return self  # type: ignore[return-value]  # every subclass is a Responder
+
+    async def buttons_done(self) -> None:
+        return None
 
     async def offer_private_chat(self, message: str, label: str, start: str = "clone") -> bool:
         return False

@@ -256,6 +256,9 @@ class FakeTelegram(LoopbackServer):
     async def m_sendMessage(self, p, f):
         return self._ok(self._sent_message(p, text=p.get("text", "")))
 
+    async def m_editMessageReplyMarkup(self, p, f):
+        return self._ok(self._sent_message(p, text="") if "chat_id" in p else True)
+
     async def m_editMessageText(self, p, f):
         return self._ok(self._sent_message(p, text=p.get("text", "")) if "chat_id" in p else True)
 

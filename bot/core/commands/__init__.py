@@ -100,10 +100,12 @@ class CommandLayer:
 
     async def on_button(self, inv: Invocation, out: Responder, user: User) -> None:
         """A confirmation button: only its own requester may answer it (see :mod:`.confirm`)."""
-        if inv.args.startswith(SHARE_OFF_BUTTON):
+        if inv.args.startswith(SHARE_OFF_BUTTON):  # under a notice in its owner's private chat
+            await out.buttons_done()
             await self.account.on_share_off_button(inv, out, user)
             return
         action, yes = await self.confirmations.resolve(inv.args, user)
+        await out.buttons_done()  # the owner's press: only now do the buttons go
         if action.kind == "consent":
             await self.clone.on_consent_button(inv, out, user, action, yes)
         else:

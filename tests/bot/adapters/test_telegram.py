@@ -280,9 +280,13 @@ async def test_another_member_cannot_press_my_forget_button_and_forged_data_does
         _group_press(tg, payload, presser)
         assert answer in (await tg.wait_for("sendMessage", since=n))[0].params["text"]
     assert await app.store.find_user("telegram", "21") is not None  # nothing was deleted
+    # nobody but its owner takes the keyboard away (edited or removed)
+    assert not [c for c in tg.calls if c.method.startswith("editMessage")]
     n = len(tg.calls)
     _group_press(tg, data, 21)
     assert "deleted" in (await tg.wait_for("sendMessage", since=n))[0].params["text"]
+    (removed,) = [c for c in tg.calls[n:] if c.method.startswith("editMessage")]
+    assert removed.method == "editMessageReplyMarkup" and int(removed.params["message_id"]) == 5
     assert await app.store.find_user("telegram", "21") is None
 
 
