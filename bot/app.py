@@ -17,7 +17,7 @@ from .assembly import load_clone_models, load_runtime
 from .config import Config, ConfigError
 from .core.allowance import Budgets
 from .core.commands import CommandLayer, EngineIdentity, Settings
-from .core.commands.base import InlineRules
+from .core.commands.base import GuestRules, InlineRules
 from .core.jobs import JobQueue, Jobs
 from .core.rollout import Rollout
 from .core.tasks import Runtime
@@ -99,14 +99,16 @@ class BotApp:
                  f" ({len(keys) - 1} older key(s) still verify)" if len(keys) > 1 else "")
         jobs = await self._start_remote() if self.config.queue.url else await self._start_local(keys)
         self.metrics.queue_depth.set_function(lambda: jobs.depth)
-        bot, limits = self.config.bot, self.config.limits
+        bot, limits, discord = self.config.bot, self.config.limits, self.config.discord
         settings = Settings(consent_mode=mode, max_wait_seconds=bot.max_wait_seconds,
                             voice_use_retention_days=bot.voice_use_retention_days,
                             clone_attempts_per_day=bot.clone_attempts_per_day, clone_lockout_hours=bot.clone_lockout_hours,
                             budgets=Budgets(limits.speech_seconds_per_user_per_day, limits.compute_seconds_per_user_per_day,
                                             limits.compute_per_speech_second),
                             inline=InlineRules(limits.inline, limits.inline_own_voice, limits.inline_cooldown_seconds,
-                                               limits.inline_refuse_blocked))
+                                               limits.inline_refuse_blocked),
+                            guest=GuestRules(discord.guest_cloned_voices, discord.guest_cooldown_seconds,
+                                             discord.guest_member_quota_seconds or None))
         self.commands = CommandLayer(self.store, self.engine, jobs, settings)
         self.commands.services.watermark_keys = keys
         self.commands.services.on_note = self.metrics.note_sent

@@ -72,6 +72,11 @@ class DiscordConfig:
     voice_idle_seconds: int = 300  # leave a voice channel after this long with nothing to say (0: stay)
     voice_leave_when_alone: bool = True  # leave when no person is left in the voice channel
     read_aloud: bool = False  # servers may bind a text channel to be read aloud (needs the message-content intent)
+    # Servers the bot is not in, where a user brings the app with their own install: nobody there can
+    # set rules or block anyone, so these careful ones apply (README, Discord user installs).
+    guest_cloned_voices: bool = False  # people's own cloned voices there (false: the default voice)
+    guest_cooldown_seconds: int = 30  # between one person's notes there
+    guest_member_quota_seconds: int = 120  # seconds of speech a day for each person there (0: none)
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ _RANGES = {"bot.workers": (1, 64), "bot.max_pending": (1, 100_000), "bot.per_use
            "limits.speech_seconds_per_user_per_day": (0, 86_400), "limits.compute_seconds_per_user_per_day": (0, 86_400),
            "limits.compute_per_speech_second": (0.01, 100.0), "limits.inline_cooldown_seconds": (0, 86_400),
            "discord.test_guild_id": (1, 2**63 - 1), "discord.voice_idle_seconds": (0, 86_400),
+           "discord.guest_cooldown_seconds": (0, 86_400), "discord.guest_member_quota_seconds": (0, 86_400),
            "queue.lease_seconds": (2, 3600), "queue.job_timeout_seconds": (5, 86_400)}
 _CHOICES = {"bot.consent_mode": ("spoken", "button")}
 

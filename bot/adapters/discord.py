@@ -115,8 +115,9 @@ class DiscordResponder(BaseResponder):
             log.warning("voice message refused (status %s, code %s): sending a plain OGG attachment", exc.status, exc.code)
             await self.interaction.followup.send(file=discord.File(_bytes_io(ogg), "voice.ogg"), ephemeral=not self.public)
         self.spoke = True
-        if caption:
-            await self.interaction.followup.send(caption, ephemeral=True)
+        if caption:  # seen by whoever sees the note ("B's voice, requested by A" above all)
+            await self.interaction.followup.send(caption[:2000], ephemeral=not self.public,
+                                                 allowed_mentions=discord.AllowedMentions.none())
 
     async def image(self, png: bytes, caption: str) -> bool:
         await self.interaction.followup.send(caption[:2000], file=discord.File(_bytes_io(png), "usage.png"),
@@ -182,6 +183,14 @@ class VoiceBotClient(discord.Client):
         await self.voice_channels.close()
         await super().close()
 
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Removed from a server (kicked, or the server deleted): its shares and rules end with it.
+        Its blocks and its records of voices used stay for their retention."""
+        try:
+            await self.commands.forget_server(PLATFORM, str(guild.id))
+        except Exception:  # logged; the gateway must go on
+            log.exception("could not clear the server %s the bot was removed from", guild.id)
+
     async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
                                     after: discord.VoiceState) -> None:
         await self.voice_channels.on_voice_state_update(member, before, after)
@@ -196,17 +205,21 @@ class VoiceBotClient(discord.Client):
         # private chat with the bot: the others hear what is said there.
         shared_dm = interaction.guild_id is None and interaction.context.private_channel
         private = interaction.guild_id is None and not shared_dm
+        # A server the bot is not in: the app came with this user's own install.  Nobody there is
+        # the bot's admin (the operator's guest rules apply, which no one there can change).
+        guest = interaction.guild_id is not None and interaction.is_user_integration() \
+            and not interaction.is_guild_integration()
         perms = interaction.permissions
         guild = interaction.guild
-        owner = guild is not None and getattr(guild, "owner_id", None) == user.id
+        owner = guild is not None and getattr(guild, "owner_id", None) == user.id and not guest
         roles = tuple(str(r) for r in getattr(user, "_roles", ()))  # role ids
         return Invocation(
             command, args,
             Actor(PLATFORM, str(user.id), user.display_name, interaction_language(interaction),
-                  is_platform_admin=bool(perms.manage_guild or perms.administrator) and not private,
+                  is_platform_admin=bool(perms.manage_guild or perms.administrator) and not private and not guest,
                   is_owner=owner, roles=roles),
             Place(PLATFORM, f"dm:{user.id}" if private else f"channel:{interaction.channel_id}" if shared_dm
-                  else str(interaction.guild_id), private, channel_id=str(interaction.channel_id or "")),
+                  else str(interaction.guild_id), private, channel_id=str(interaction.channel_id or ""), guest=guest),
             audio=audio, mentions=mentions or {}, admin_mentions=admin_mentions, names=names or {},
             role_names=role_names or {},
             voice=MemberVoice(self.voice_channels, guild, user.id, interaction.channel_id or 0) if guild is not None else None)

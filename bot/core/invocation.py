@@ -33,6 +33,9 @@ class Place:
     server_id: str
     is_private: bool = False
     channel_id: str = ""  # the text channel, where the platform has several per server (Discord)
+    #: a server the bot is not a member of, reached through one user's own install of the app
+    #: (Discord): its admins cannot set rules or block anyone there, so the operator's guest rules apply
+    guest: bool = False
 
 
 @dataclass

@@ -371,6 +371,14 @@ class Store:
         marks = ",".join("?" * len(subjects))
         return await self.db.fetchone(f"SELECT 1 FROM member_blocks WHERE platform=? AND server_id=? AND subject IN ({marks})", platform, server_id, *subjects) is not None
 
+    async def forget_server(self, platform: str, server_id: str) -> tuple[int, int]:
+        """A server the bot left: its shares and its policy are deleted, in one transaction
+        (returns how many of each)."""
+        async with self.db.transaction() as tx:
+            shares = await tx.execute("DELETE FROM voice_shares WHERE platform=? AND server_id=?", platform, server_id)
+            rules = await tx.execute("DELETE FROM server_policies WHERE platform=? AND server_id=?", platform, server_id)
+        return shares, rules
+
     async def is_blocked_anywhere(self, platform: str, subjects: tuple[str, ...]) -> bool:
         """Is any of ``subjects`` blocked in any server of this platform (inline mode, where no
         server can be named, follows the strictest rule)?"""

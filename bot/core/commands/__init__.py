@@ -16,7 +16,7 @@ from indextts_core.errors import IndexTTSError
 
 from ...storage import Store, User
 from ..errors import BadRequest, PermissionDenied
-from ..command_spec import CommandCatalog, catalog, event
+from ..command_spec import Access, CommandCatalog, catalog, event
 from ..invocation import Invocation, Responder
 from ..messages import SOMETHING_WRONG, tr
 from ..permissions import Role, decide
@@ -84,7 +84,13 @@ class CommandLayer:
             policy = context.policy
             if inv.voice is not None:  # every voice-channel request carries the server's current choices
                 inv.voice.apply_policy(policy.voice_idle_s, policy.voice_leave_alone)
-            verdict = decide(self.catalog[inv.command].access, context.role, policy, context.blocked)
+            access = self.catalog[inv.command].access
+            if access is Access.ADMIN and inv.place.guest:
+                raise PermissionDenied("I'm not a member of this server, so its rules are the bot's own careful ones and "
+                                       "can't be changed here. A server admin can add me to the server to set them.",
+                                       "我不是这个服务器的成员，所以这里使用机器人自己的保守规则，无法在这里修改。"
+                                       "服务器管理员可以把我加入服务器后再设置。")
+            verdict = decide(access, context.role, policy, context.blocked)
             if not verdict.allowed:
                 raise PermissionDenied(verdict.reason_en, verdict.reason_zh)
             await handler(inv, out, user)
@@ -93,6 +99,12 @@ class CommandLayer:
         except Exception:
             log.exception("command %s failed", inv.command)
             await out.text(tr(lang, *SOMETHING_WRONG))
+
+    async def forget_server(self, platform: str, server_id: str) -> None:
+        """The bot left a server: the voices shared there and its rules end (blocks and the
+        records of voices used stay for their retention)."""
+        shares, rules = await self.store.forget_server(platform, server_id)
+        log.info("left %s server %s: %d share(s) and %d rule set(s) removed", platform, server_id, shares, rules)
 
     async def role(self, inv: Invocation, user: User) -> Role:
         """The caller's role here (see :meth:`Services.context`)."""

@@ -12,7 +12,7 @@ from indextts_core.audio import MIN_SPEECH_SECONDS
 from indextts_core.decoding import MAX_DECODE_SECONDS
 from indextts_core.engine import VoiceProfile
 
-from ...storage import MarksExhausted, NoteMark, Store, StoredVoice, User
+from ...storage import MarksExhausted, NoteMark, Policy, Store, StoredVoice, User
 from ..allowance import Allowance, Budgets
 from ..consent_guard import ConsentGuard
 from ..errors import Busy
@@ -43,6 +43,20 @@ class InlineRules:
 
 
 @dataclass(frozen=True)
+class GuestRules:
+    """The rules of a server the bot is not in (a user installed the app on their own account):
+    conservative, since nobody there can set others or block anyone."""
+
+    cloned_voices: bool = False  # people's own cloned voices (else the default voice)
+    cooldown_s: int = 30
+    member_quota_s: Optional[int] = 120  # seconds of speech a day for each person there
+
+    def policy(self, platform: str, server_id: str) -> Policy:
+        return Policy(platform, server_id, clone_allowed=self.cloned_voices, cooldown_s=self.cooldown_s,
+                      shared_voices_allowed=False, quota_member_s=self.member_quota_s)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Command-layer settings from the [bot] config table."""
 
@@ -64,6 +78,8 @@ class Settings:
     budgets: Budgets = Budgets()
     #: Telegram inline mode (``@bot text`` in any chat, where no group's rules can be looked up)
     inline: InlineRules = InlineRules()
+    #: servers the bot is not in, reached through a user's own install (Discord)
+    guest: GuestRules = GuestRules()
 
 
 def job_key(inv: Invocation) -> str:
@@ -117,7 +133,8 @@ class Services:
         the invocation (the command layer asks before the handler runs, so handlers get it free)."""
         if inv.context is None:
             place = inv.place
-            policy = await self.store.policy(place.platform, place.server_id)
+            policy = (self.settings.guest.policy(place.platform, place.server_id) if place.guest
+                      else await self.store.policy(place.platform, place.server_id))
             trusted = await self.store.is_trusted(place.platform, place.server_id, user.id)
             if not trusted and inv.actor.roles:
                 trusted = policy.say_role is not None and policy.say_role in inv.actor.roles

@@ -409,3 +409,54 @@ async def test_discord_unreachable_or_a_refused_token_is_a_startup_error_not_sil
             await asyncio.wait_for(run_discord(app, "reset-token", stop=asyncio.Event()), 60)
     finally:
         await fake.stop()
+
+
+def _user_installed(payload, user):
+    """The interaction as Discord sends it in a server the bot is not in: the app was authorised by
+    the user's own install (key 1), not the server's (key 0)."""
+    payload["authorizing_integration_owners"] = {"1": str(user)}
+    return payload
+
+
+async def test_a_server_without_the_bot_gets_the_careful_guest_rules_nobody_there_can_change(dc, app, engine):
+    from tests.bot.conftest import clone
+
+    await clone(app, engine, user="5", platform="discord")
+    await app.store.set_policy(Policy("discord", GUILD, cooldown_s=0))  # rules set while the bot was in: not for guests
+    p = dispatch(dc, _user_installed(interaction("say", [opt("text", "Hello from a server without the bot.")],
+                                                 user=5, perms=ADMIN_PERMS), 5))
+    await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}", count=2)
+    caption = [r for r in dc.find("POST", f"/webhooks/{APP_ID}/{p['token']}") if r.json and "content" in r.json][0]
+    # the default voice (cloned voices are off for guests), said where everyone sees the note
+    assert "Cloned voices are turned off here" in caption.json["content"] and not caption.json.get("flags", 0) & (1 << 6)
+    p = dispatch(dc, _user_installed(interaction("say", [opt("text", "And again at once.")], user=5, perms=ADMIN_PERMS), 5))
+    await dc.wait_for("DELETE", f"/webhooks/{APP_ID}/{p['token']}/messages/@original")
+    assert "Slow down" in (await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}"))[0].json["content"]
+    # the server's own admin (by Discord permissions) cannot change them there
+    p = dispatch(dc, _user_installed(interaction(
+        "voiceadmin", [{"name": "set", "type": 1, "options": [opt("setting", "clone"), opt("value", "on")]}],
+        user=6, perms=ADMIN_PERMS), 6))
+    (follow,) = await dc.wait_for("POST", f"/webhooks/{APP_ID}/{p['token']}")
+    assert "not a member of this server" in follow.json["content"]
+    assert (await app.store.policy("discord", GUILD)).clone_allowed
+
+
+async def test_removing_the_bot_from_a_server_ends_the_shares_and_rules_there(dc, app, engine):
+    from tests.bot.conftest import clone
+
+    await clone(app, engine, user="5", platform="discord")
+    owner = await app.store.find_user("discord", "5")
+    await app.store.set_policy(Policy("discord", GUILD, shared_voices_allowed=True, cooldown_s=9))
+    await app.store.set_shared(owner.id, "discord", GUILD, True)
+    await app.store.set_shared(owner.id, "discord", "8000", True)
+    state = dc.client._connection
+    state._add_guild_from_data({"id": GUILD, "name": "G", "owner_id": "1", "roles": [], "emojis": [], "stickers": [],
+                                "features": [], "channels": [], "members": [], "voice_states": [], "member_count": 1})
+    state.parse_guild_delete({"id": GUILD})
+    for _ in range(50):
+        if not await app.store.is_shared(owner.id, "discord", GUILD):
+            break
+        await asyncio.sleep(0.1)
+    assert not await app.store.is_shared(owner.id, "discord", GUILD)
+    assert await app.store.is_shared(owner.id, "discord", "8000")  # another server's share stays
+    assert (await app.store.policy("discord", GUILD)).cooldown_s == 0  # back to the defaults
