@@ -13,9 +13,11 @@ from tests.bot.conftest import RETAKES, clone
 from tests.bot.core.commands.helpers import run, say
 
 
-async def _engines_used(app: BotApp, user: str) -> list[str]:
+async def _engines_used(app: BotApp, user: str, outcome: str = "sent") -> list[str]:
+    """The engines of this user's metering rows: notes sent, or jobs that made none."""
     row = await app.store.find_user("test", user)
-    rows = await app.db.fetchall("SELECT engine FROM usage_records WHERE user_id=? ORDER BY id", row.id)
+    rows = await app.db.fetchall("SELECT engine FROM usage_records WHERE user_id=? AND outcome=? ORDER BY id",
+                                 row.id, outcome)
     return [r[0] for r in rows]
 
 
@@ -67,6 +69,7 @@ async def test_a_voice_without_the_canarys_profile_and_a_failing_canary_fall_bac
     out = await say(app, "Good morning.", user="carl")  # no voice: the default voice, on the canary first
     assert out.last.kind == "voice" and "indextts engine failed" in out.last.text
     assert await _engines_used(app, "carl") == ["default"]
+    assert await _engines_used(app, "carl", "failed") == ["indextts"]  # the failed canary's compute is metered too
 
 
 async def test_an_overloaded_canary_hands_requests_to_the_primary_and_says_so(pair, monkeypatch):
