@@ -56,11 +56,10 @@ async def _scenario(app, name: str, extra: int) -> dict:
         else:
             inv = Invocation("inline", f"Inline request {requests}: {LONG}", Actor("bench", who, who),
                              Place("bench", "inline", False))
-        before = app.jobs.depth, await _jobs_booked(app, who)
+        before = await _jobs_booked(app, who)
         out = Collect()
         await app.commands.handle(inv, out)
-        booked = await _jobs_booked(app, who)
-        ran = booked > before[1]
+        ran = await _jobs_booked(app, who) > before
         computed += ran
         sent += out.voices
         refused_in_a_row = 0 if ran else refused_in_a_row + 1

@@ -11,7 +11,7 @@ so a request refused late still pays for the compute it used.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..storage import Policy, Store, UsageEntry, User
 from ..storage.spend import Limit, Shortfall, member_scope, server_scope, user_scope
@@ -39,7 +39,6 @@ class Bill:
 
     hold: str
     jobs: int = 0  # jobs queued: once one is, the request has cost compute (the cooldown stands)
-    failures: list[str] = field(default_factory=list)
 
 
 class Allowance:
@@ -74,7 +73,6 @@ class Allowance:
         """A job that made no note: its compute is booked and metered, with why."""
         compute = compute_spent(exc)
         outcome = "failed" if is_fault(exc) else "refused"
-        bill.failures.append(outcome)
         try:
             await self.charge(bill, 0.0, compute)
             await self.store.record_usage(UsageEntry(inv.place.platform, inv.place.server_id, user.id, engine,

@@ -363,13 +363,17 @@ class Store:
     # Blocks are the server's moderation records: keyed by the platform's id (or an @handle when
     # the admin named someone the bot has never seen), not by our user row, so a member's
     # /forget does not lift them, and blocking a stranger stores nothing about the stranger.
-    async def is_blocked(self, platform: str, server_id: str, subjects: tuple[str, ...]) -> bool:
-        """Is any of ``subjects`` (platform user id, lower-case @handle) blocked in this server?"""
+    async def is_blocked(self, platform: str, server_id: Optional[str], subjects: tuple[str, ...]) -> bool:
+        """Is any of ``subjects`` (platform user id, lower-case @handle) blocked in this server, or
+        (``server_id`` None) in any server of this platform (inline mode, where no server can be
+        named, follows the strictest rule)?"""
         subjects = tuple(s for s in subjects if s)
         if not subjects:
             return False
         marks = ",".join("?" * len(subjects))
-        return await self.db.fetchone(f"SELECT 1 FROM member_blocks WHERE platform=? AND server_id=? AND subject IN ({marks})", platform, server_id, *subjects) is not None
+        where, args = ("", ()) if server_id is None else (" AND server_id=?", (server_id,))
+        return await self.db.fetchone(f"SELECT 1 FROM member_blocks WHERE platform=?{where} AND subject IN ({marks})",
+                                      platform, *args, *subjects) is not None
 
     async def forget_server(self, platform: str, server_id: str) -> tuple[int, int]:
         """A server the bot left: its shares and its policy are deleted, in one transaction
@@ -378,16 +382,6 @@ class Store:
             shares = await tx.execute("DELETE FROM voice_shares WHERE platform=? AND server_id=?", platform, server_id)
             rules = await tx.execute("DELETE FROM server_policies WHERE platform=? AND server_id=?", platform, server_id)
         return shares, rules
-
-    async def is_blocked_anywhere(self, platform: str, subjects: tuple[str, ...]) -> bool:
-        """Is any of ``subjects`` blocked in any server of this platform (inline mode, where no
-        server can be named, follows the strictest rule)?"""
-        subjects = tuple(s for s in subjects if s)
-        if not subjects:
-            return False
-        marks = ",".join("?" * len(subjects))
-        return await self.db.fetchone(f"SELECT 1 FROM member_blocks WHERE platform=? AND subject IN ({marks})",
-                                      platform, *subjects) is not None
 
     async def set_blocked(self, platform: str, server_id: str, subject: str, blocked: bool, by: str) -> None:
         async with self.db.transaction() as tx:

@@ -74,15 +74,12 @@ class AccountCommands:
         """/myusage: what this person used today against the operator's budgets, and over 30 days,
         to them alone."""
         lang = user.language
-        alone = await out.in_private()
+        alone = await self.s.answer_alone(
+            out, lang, ("I send your usage to you alone. Open a chat with me, then send /myusage again.",
+                        "你的用量只发给你本人。请先打开与我的私聊，再发送 /myusage。"),
+            ("I sent it to you in a private message.", "我已私信发给你。"))
         if alone is None:
-            message = tr(lang, "I send your usage to you alone. Open a chat with me, then send /myusage again.",
-                         "你的用量只发给你本人。请先打开与我的私聊，再发送 /myusage。")
-            if not await out.offer_private_chat(message, tr(lang, "Open a chat with me", "打开私聊"), start="usage"):
-                await out.text(message)
             return
-        if alone is not out:
-            await out.text(tr(lang, "I sent it to you in a private message.", "我已私信发给你。"))
         today = await self.s.store.spend.spent(user_scope(inv.actor.platform, inv.actor.user_id))
         month = await self.s.store.user_usage(user.id, time.time() - 30 * 86400)
         budgets = self.s.settings.budgets

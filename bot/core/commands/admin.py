@@ -61,17 +61,14 @@ class AdminCommands:
         """/usage: what this server's voice notes cost over the last 30 days, per member and engine,
         to the admin alone (it names members: never posted to a whole group)."""
         lang = user.language
-        alone = await out.in_private()
+        alone = await self.s.answer_alone(
+            out, lang, ("The usage report names members, so I send it to you in private. Open a chat with me, "
+                        "then send /usage here again.",
+                        "用量报告会列出成员，所以我只私信发给你。请先打开与我的私聊，再在这里发送 /usage。"),
+            ("I sent you the report in a private message.", "我已把报告私信发给你。"))
         if alone is None:
-            message = tr(lang, "The usage report names members, so I send it to you in private. Open a chat with me, "
-                               "then send /usage here again.",
-                         "用量报告会列出成员，所以我只私信发给你。请先打开与我的私聊，再在这里发送 /usage。")
-            if not await out.offer_private_chat(message, tr(lang, "Open a chat with me", "打开私聊"), start="usage"):
-                await out.text(message)
             return
-        if alone is not out:
-            await out.text(tr(lang, "I sent you the report in a private message.", "我已把报告私信发给你。"))
-            out = alone
+        out = alone
         since = time.time() - USAGE_DAYS * 86400
         members, engines = await self.s.store.usage(inv.place.platform, inv.place.server_id, since)
         if not engines:

@@ -16,7 +16,9 @@ from ...storage import MarksExhausted, NoteMark, Policy, Store, StoredVoice, Use
 from ..allowance import Allowance, Budgets
 from ..consent_guard import ConsentGuard
 from ..errors import Busy
+from ..command_spec import Pair
 from ..invocation import Button, Invocation, RequestContext, Responder
+from ..messages import tr
 from ..permissions import resolve_role
 from ..rollout import Rollout, Route, route
 from ..jobs import Jobs
@@ -154,6 +156,20 @@ class Services:
             await notifier(platform_user_id, message, buttons)
         except Exception as exc:  # the platform's own error: logged, not the caller's problem
             log.info("could not notify %s user %s: %s", platform, platform_user_id, exc)
+
+    async def answer_alone(self, out: Responder, lang: str, open_first: Pair, sent: Pair) -> Optional[Responder]:
+        """Where to answer what only the caller may read (see :meth:`Responder.in_private`): telling
+        the place it came from ``sent`` when that is elsewhere; None after asking them to open a
+        private chat first (``open_first``), where they have none."""
+        alone = await out.in_private()
+        if alone is None:
+            message = tr(lang, *open_first)
+            if not await out.offer_private_chat(message, tr(lang, "Open a chat with me", "打开私聊"), start="usage"):
+                await out.text(message)
+            return None
+        if alone is not out:
+            await out.text(tr(lang, *sent))
+        return alone
 
     async def wait_job(self, future: "asyncio.Future[Any]", out: Responder) -> Any:
         """Await queued work, keeping the platform's "recording voice…" indicator alive."""

@@ -180,8 +180,8 @@ class SayCommands:
         """Inline mode, where no group's rules can be looked up: the operator's switch, and nobody
         blocked in any group or server the bot knows them from (one text for both)."""
         rules = self.s.settings.inline
-        blocked = rules.refuse_blocked and await self.s.store.is_blocked_anywhere(
-            inv.actor.platform, (inv.actor.user_id, inv.actor.handle.lower()))
+        blocked = rules.refuse_blocked and await self.s.store.is_blocked(
+            inv.actor.platform, None, (inv.actor.user_id, inv.actor.handle.lower()))
         if not rules.enabled or blocked:
             raise PermissionDenied("Voice notes can't be made in inline mode for you here. Send /say in a chat with me.",
                                    "这里无法在内联模式下为你生成语音。请在与我的聊天中发送 /say。")
